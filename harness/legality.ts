@@ -1,0 +1,72 @@
+// The LEGAL domain (DESIGN §3): call patterns the real kernel can issue. Ops outside it are still valid
+// sequence content (the extended domain uses them on purpose), so this is a separate check from
+// validation. Oracles use it to decide, e.g., whether a WARN in a run is a finding.
+
+import type { Op, VmConfig } from '../impls/api';
+import type { Sequence } from './sequence';
+
+export interface LegalityError {
+  /** index of the top-level op (a racing op is reported at its outer op) */
+  index: number;
+  reason: string;
+}
+
+/** Ops the kernel may still issue after tdx_mmu_release_hkid: the rest of VM teardown. */
+const AFTER_RELEASE_HKID = new Set<Op['kind']>(['gracePeriod', 'rcuUnlock', 'destroy']);
+
+/**
+ * Outer ops during which a racing vCPU fault cannot run: a fault takes mmu_lock for read, and these
+ * hold it for write (zap) or run after the vCPUs are gone (teardown).
+ */
+const NO_RACING_FAULT = new Set<Op['kind']>(['zap', 'releaseHkid', 'destroy']);
+
+/** Why a single op (top-level or racing) is outside the legal domain, or null. */
+function opReason(op: Op, config: VmConfig): string | null {
+  switch (op.kind) {
+    case 'fault':
+      if (!op.private) return null;
+      // TDX maps private memory RWX: KVM handles every private EPT violation as a write fault.
+      if (!op.write) return 'private fault with write=false (private faults are always write faults)';
+      if (!config.hugePages && op.maxLevel > 1) return `private fault with maxLevel ${op.maxLevel} (mirror leaves are 4K without hugePages)`;
+      if (config.hugePages && op.maxLevel > 2) return `private fault with maxLevel ${op.maxLevel} (TDX huge pages are at most 2M)`;
+      return null;
+    case 'age':
+      return op.mirror ? 'age with mirror=true (mirror roots are never aged)' : null;
+    case 'atomicZap':
+      return 'atomicZap (the kernel never zaps mirror SPTEs under the read lock)';
+    case 'split':
+      if (!op.private) return null;
+      if (config.hugePages && !op.shared) return null;
+      return config.hugePages
+        ? 'split with private=true and shared=true (mirror splits run on their own)'
+        : 'split with private=true (no mirror huge pages without hugePages)';
+    default:
+      return null;
+  }
+}
+
+/** Which ops of `seq` are outside the legal domain; empty when the whole sequence is legal. */
+export function legalityErrors(seq: Sequence): LegalityError[] {
+  const errors: LegalityError[] = [];
+  let hkidReleasedAt = -1;
+  seq.ops.forEach((op, index) => {
+    if (hkidReleasedAt >= 0 && !AFTER_RELEASE_HKID.has(op.kind)) {
+      errors.push({ index, reason: `${op.kind} after releaseHkid (ops[${hkidReleasedAt}]); only gracePeriod, rcuUnlock and destroy may follow` });
+    }
+    if (op.kind === 'releaseHkid' && hkidReleasedAt < 0) hkidReleasedAt = index;
+
+    const own = opReason(op, seq.config);
+    if (own) errors.push({ index, reason: own });
+
+    const nested = op.race?.op;
+    if (!nested) return;
+    const inner = opReason(nested, seq.config);
+    if (inner) errors.push({ index, reason: `race.op: ${inner}` });
+    if (nested.kind === 'fault') {
+      if (NO_RACING_FAULT.has(op.kind)) errors.push({ index, reason: `race.op: a vCPU fault cannot run during ${op.kind}` });
+      // A vCPU is one thread: it cannot fault again while its own fault is in progress.
+      if (op.kind === 'fault' && nested.vcpu === op.vcpu) errors.push({ index, reason: `race.op: racing fault on the same vcpu ${op.vcpu} as the outer fault` });
+    }
+  });
+  return errors;
+}

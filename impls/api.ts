@@ -1,0 +1,194 @@
+// The design API: everything the harness may know about a model. The harness drives designs only
+// through these types (DESIGN §3, §4); impls/ never imports harness/.
+
+export type GeometryName = 'x86' | 'compact';
+
+export interface VmConfig {
+  /** x86: 4 levels × 512 entries; compact: 4 levels × 8 entries (collisions and splits are frequent). */
+  geometry: GeometryName;
+  /** Model Sean's TDX huge-page series: 2M private leaves, mirror split with DEMOTE (kernel-model §2.11). */
+  hugePages: boolean;
+  /** Number of vCPUs (each has its own memory caches). */
+  vcpus: number;
+}
+
+export const DEFAULT_CONFIG: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
+
+/** SEAMCALLs of the fake TDX module (DESIGN §2). */
+export type SeamcallName =
+  | 'SEPT.ADD' | 'PAGE.AUG' | 'PAGE.ADD' | 'RANGE.BLOCK' | 'TRACK' | 'PAGE.REMOVE'
+  | 'PHYMEM.PAGE.WBINVD' | 'PHYMEM.PAGE.RECLAIM' | 'PAGE.DEMOTE'
+  | 'MNG.VPFLUSHDONE' | 'PHYMEM.CACHE.WB' | 'MNG.KEY.FREEID';
+
+export const SEAMCALL_NAMES: readonly SeamcallName[] = [
+  'SEPT.ADD', 'PAGE.AUG', 'PAGE.ADD', 'RANGE.BLOCK', 'TRACK', 'PAGE.REMOVE',
+  'PHYMEM.PAGE.WBINVD', 'PHYMEM.PAGE.RECLAIM', 'PAGE.DEMOTE',
+  'MNG.VPFLUSHDONE', 'PHYMEM.CACHE.WB', 'MNG.KEY.FREEID',
+];
+
+/**
+ * Fault-plan entry (kernel-model §4.2). `nth` counts occurrences of the point within the op that
+ * carries the entry (1-based, default 1).
+ *  - topup       F1  cache top-up fails → -ENOMEM before any lock
+ *  - splitAlloc  F2  tdp_mmu_alloc_sp_for_split fails → -ENOMEM
+ *  - cmpxchg     F3  the nth atomic install/freeze loses its cmpxchg (contention)
+ *  - seamcall    F6/F7/F8  the nth call of `call` returns `error` (BUSY or a non-BUSY error)
+ *  - reclaim     F9  the nth PHYMEM.PAGE.RECLAIM fails
+ *  - hkidRelease F11 tdx_mmu_release_hkid fails; the hkid stays assigned
+ *  - yield       F13 the nth tdp_mmu_iter_cond_resched yields; the walk restarts at the root
+ */
+export type FaultPoint = 'topup' | 'splitAlloc' | 'cmpxchg' | 'seamcall' | 'reclaim' | 'hkidRelease' | 'yield';
+export const FAULT_POINTS: readonly FaultPoint[] = ['topup', 'splitAlloc', 'cmpxchg', 'seamcall', 'reclaim', 'hkidRelease', 'yield'];
+
+export interface FaultEntry {
+  at: FaultPoint;
+  nth?: number;
+  /** only for at = 'seamcall' */
+  call?: SeamcallName;
+  /** only for at = 'seamcall'; default BUSY */
+  error?: 'BUSY' | 'ERROR';
+}
+
+/**
+ * Race points (DESIGN §2): the same semantic points in both designs.
+ *  - walk       before a walk reads the SPTE at `level`
+ *  - install    just before an atomic install (cmpxchg) at `level`
+ *  - frozen     while a mirror SPTE at `level` is FROZEN around the TDX call
+ *  - removedPt  inside handle_removed_pt in shared mode, before an entry of a level-`level` table is frozen
+ */
+export type RacePoint = 'walk' | 'install' | 'frozen' | 'removedPt';
+export const RACE_POINTS: readonly RacePoint[] = ['walk', 'install', 'frozen', 'removedPt'];
+
+/** Op kinds that may run as a nested (racing) op: another vCPU or a lockless/RCU actor. */
+export const RACE_OP_KINDS = ['fault', 'age', 'rcuRead', 'rcuUnlock', 'gracePeriod'] as const;
+
+export interface Race {
+  at: RacePoint;
+  /** only fire at this level (any level when absent) */
+  level?: number;
+  /** fire at the nth time the point (and level) is reached; default 1 */
+  nth?: number;
+  /** the nested op; it runs to completion when the point is reached. It may not carry a race itself. */
+  op: Op;
+}
+
+interface OpCommon { fail?: FaultEntry[]; race?: Race }
+
+/** A vCPU fault: kvm_tdp_mmu_page_fault (+ TDX's local retry loop for private GPAs). */
+export interface FaultOp extends OpCommon { kind: 'fault'; vcpu: number; gfn: number; private: boolean; write: boolean; maxLevel: number }
+/** Unmap [start, end) under the write lock: conversion, gmem punch hole, memslot removal. */
+export interface ZapOp extends OpCommon { kind: 'zap'; start: number; end: number; attr: 'private' | 'shared' | 'both' }
+/** Eager huge-page split of [start, end) down to targetLevel. */
+export interface SplitOp extends OpCommon { kind: 'split'; start: number; end: number; targetLevel: number; private: boolean; shared: boolean }
+/** MMU-notifier aging of [start, end). `mirror` ages mirror roots too (extended domain only). */
+export interface AgeOp extends OpCommon { kind: 'age'; start: number; end: number; mirror: boolean }
+/** kvm_mmu_zap_all_fast: invalidate direct roots, zap them under the read lock. */
+export interface InvalidateDirectOp extends OpCommon { kind: 'invalidateDirect' }
+/** KVM_TDX_FINALIZE_VM: the TD becomes RUNNABLE. */
+export interface FinalizeOp extends OpCommon { kind: 'finalize' }
+/** A lockless walker enters an RCU read section and holds the path to gfn. */
+export interface RcuReadOp extends OpCommon { kind: 'rcuRead'; walker: number; gfn: number; private: boolean }
+/** The walker touches its path again and leaves its read section. */
+export interface RcuUnlockOp extends OpCommon { kind: 'rcuUnlock'; walker: number }
+/** One RCU grace period elapses: callbacks whose readers have all left run. */
+export interface GracePeriodOp extends OpCommon { kind: 'gracePeriod' }
+/** vt_vm_pre_destroy → tdx_mmu_release_hkid. */
+export interface ReleaseHkidOp extends OpCommon { kind: 'releaseHkid' }
+/** VM destruction: gmem close zaps private leaves, release hkid, destroy, uninit TDP MMU, rcu_barrier. */
+export interface DestroyOp extends OpCommon { kind: 'destroy' }
+/** Extended domain: an atomic (shared-lock) zap of the entry covering gfn at `level` — misuse the kernel never does (D6/D7). */
+export interface AtomicZapOp extends OpCommon { kind: 'atomicZap'; gfn: number; level: number; private: boolean }
+
+export type Op = FaultOp | ZapOp | SplitOp | AgeOp | InvalidateDirectOp | FinalizeOp | RcuReadOp | RcuUnlockOp
+  | GracePeriodOp | ReleaseHkidOp | DestroyOp | AtomicZapOp;
+export type OpKind = Op['kind'];
+export const OP_KINDS: readonly OpKind[] = ['fault', 'zap', 'split', 'age', 'invalidateDirect', 'finalize', 'rcuRead',
+  'rcuUnlock', 'gracePeriod', 'releaseHkid', 'destroy', 'atomicZap'];
+
+/** Design-independent diagnostic categories: what went wrong, not which file noticed it. */
+export type DiagKind = 'WARN' | 'WARN_ON_ONCE' | 'KVM_BUG_ON' | 'TDX_BUG_ON' | 'BUG' | 'lockdep';
+export interface Diagnostic {
+  kind: DiagKind;
+  /** stable site id, e.g. "tdp_mmu.c:handle_removed_pt:free_external_spt" */
+  site: string;
+  /** design-independent category, e.g. "hkid-assigned-pt-free", "reclaim-failed" */
+  category: string;
+  /** false when suppressed (WARN_ON_ONCE already fired, VM already bugged) */
+  printed: boolean;
+  detail?: string;
+}
+
+export interface SeamcallRecord { call: SeamcallName; args: string; result: string }
+
+/** Memory-safety or invariant violations detected by the machine itself (ledger, RCU, TDX module). */
+export interface Violation {
+  kind: 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free' | 'frozen-reachable'
+    | 'mirror-sept-mismatch' | 'stats-mismatch' | 'host-bug' | 'hang';
+  detail: string;
+}
+
+/** Ledger counts by category. */
+export interface LedgerCounts {
+  [category: string]: number;
+}
+
+export interface VmState { bugged: boolean; hkid: number; tdState: string; destroyed: boolean }
+
+/** What one op did, as seen from outside. */
+export interface OpOutcome {
+  result: string;
+  seamcalls: SeamcallRecord[];
+  diagnostics: Diagnostic[];
+  violations: Violation[];
+  /** a model step budget was exceeded (livelock) */
+  hang: boolean;
+}
+
+/** Cheap per-op digests; equal digests mean equal canonical state (up to hash collisions). */
+export interface Digests {
+  mirror: number; sept: number; direct: number; guest: number;
+  /** ledger counts with pending-RCU frees counted as freed */
+  ledger: string;
+  vm: string;
+  /** callbacks queued and not yet run (strict equivalence only: the free-timing change D2) */
+  pendingRcu: number;
+}
+
+/** Canonical state dump (built only on digest mismatch or for reports). */
+export interface Snapshot {
+  mirror: string[];
+  sept: string[];
+  direct: string[];
+  guest: string[];
+  vm: VmState;
+  ledger: LedgerCounts;
+  pendingRcu: number;
+}
+
+/** End-of-run accounting for the leak oracle. */
+export interface LeakReport {
+  /** pages neither freed nor leaked on purpose, with their pool and owner */
+  leaked: string[];
+  /** pages deliberately leaked (reclaim failure, hkid assigned) */
+  leakedOnPurpose: string[];
+}
+
+/** One running VM of one design. */
+export interface DesignInstance {
+  readonly design: string;
+  apply(op: Op): OpOutcome;
+  digests(): Digests;
+  snapshot(): Snapshot;
+  /** per-design invariant check (FROZEN reachable, mirror/S-EPT consistency); cheap enough per op */
+  checkInvariants(): Violation[];
+  leakReport(): LeakReport;
+  /** transition classes reached (coverage for the guided engine) */
+  coverage(): Set<string>;
+}
+
+/** A design: a factory of instances. A user's variant module exports one of these. */
+export interface Design {
+  name: string;
+  description: string;
+  create(config: VmConfig): DesignInstance;
+}

@@ -1,0 +1,145 @@
+// Page allocator + ownership ledger (DESIGN §2, kernel-model §1.4/§1.5). Every page-table page,
+// SP header, external (S-EPT) page, guest page and TD control page has an id, the pool it came from
+// and an owner. Ids are never reused, so "use of a freed page" is simply a touch of a free page.
+import type { LedgerCounts, Violation } from '../api';
+
+export type Pool = 'header' | 'shadow' | 'external' | 'split' | 'tdxPrealloc' | 'gmem' | 'tdxControl';
+export const POOLS: readonly Pool[] = ['header', 'shadow', 'external', 'split', 'tdxPrealloc', 'gmem', 'tdxControl'];
+
+/** How a page is given back: free_page(), kmem_cache_free(mmu_page_header_cache), … */
+export type Allocator = 'page' | 'headerCache' | 'tdxPrealloc' | 'gmem' | 'tdxControl';
+
+/** Which pools each free function may receive (Sean's NAK, seed 001: page tables are KVM's pages). */
+const ACCEPTS: Record<Allocator, readonly Pool[]> = {
+  page: ['shadow', 'external', 'split'],
+  headerCache: ['header'],
+  tdxPrealloc: ['tdxPrealloc'],
+  gmem: ['gmem'],
+  tdxControl: ['tdxControl'],
+};
+
+export const enum Owner { Free = 0, Host = 1, Tdx = 2, Leaked = 3 }
+const OWNER_NAMES = ['free', 'host', 'tdx', 'leaked'];
+
+export class Ledger {
+  private pool: Pool[] = [];
+  private owner: Owner[] = [];
+  private purpose: string[] = [];
+  private leakReason: (string | undefined)[] = [];
+  /** counts[poolIndex * 4 + owner], kept incrementally so digests are cheap */
+  private counts = new Int32Array(POOLS.length * 4);
+
+  constructor(private readonly report: (v: Violation) => void) {}
+
+  get size(): number { return this.pool.length; }
+
+  alloc(pool: Pool, purpose: string, owner: Owner = Owner.Host): number {
+    const id = this.pool.length;
+    this.pool.push(pool);
+    this.owner.push(owner);
+    this.purpose.push(purpose);
+    this.leakReason.push(undefined);
+    this.counts[POOLS.indexOf(pool) * 4 + owner]++;
+    return id;
+  }
+
+  poolOf(id: number): Pool { return this.pool[id]; }
+  ownerOf(id: number): Owner { return this.owner[id]; }
+  purposeOf(id: number): string { return this.purpose[id]; }
+  describe(id: number): string {
+    return `page#${id} (${this.pool[id]}, ${OWNER_NAMES[this.owner[id]]}, ${this.purpose[id]})`;
+  }
+
+  private setOwner(id: number, owner: Owner): void {
+    const p = POOLS.indexOf(this.pool[id]) * 4;
+    this.counts[p + this.owner[id]]--;
+    this.counts[p + owner]++;
+    this.owner[id] = owner;
+  }
+
+  setPurpose(id: number, purpose: string): void { this.purpose[id] = purpose; }
+
+  /** The TDX module takes the page (SEPT.ADD, PAGE.AUG/ADD, DEMOTE). */
+  giveToTdx(id: number, purpose: string): void { this.setOwner(id, Owner.Tdx); this.purpose[id] = purpose; }
+  /** PHYMEM.PAGE.RECLAIM / PAGE.REMOVE + WBINVD: the host owns the page again. */
+  returnToHost(id: number, purpose: string): void { this.setOwner(id, Owner.Host); this.purpose[id] = purpose; }
+
+  /** A deliberate leak (reclaim failed, hkid still assigned): the page must never be touched again. */
+  leakOnPurpose(id: number, reason: string): void {
+    this.setOwner(id, Owner.Leaked);
+    this.leakReason[id] = reason;
+  }
+
+  /** free_page() / kmem_cache_free() / …: detects double free, TDX-owned free, leaked free, wrong pool. */
+  free(id: number, allocator: Allocator, site: string): void {
+    const o = this.owner[id];
+    if (o === Owner.Free) {
+      this.report({ kind: 'double-free', detail: `${site}: ${this.describe(id)} freed twice` });
+      return;
+    }
+    if (o === Owner.Tdx) {
+      this.report({ kind: 'tdx-owned-free', detail: `${site}: ${this.describe(id)} is still owned by the TDX module` });
+      return;
+    }
+    if (o === Owner.Leaked) {
+      this.report({ kind: 'leaked-free', detail: `${site}: ${this.describe(id)} was deliberately leaked (${this.leakReason[id]})` });
+      return;
+    }
+    if (!ACCEPTS[allocator].includes(this.pool[id])) {
+      this.report({ kind: 'wrong-pool', detail: `${site}: ${this.describe(id)} allocated from ${this.pool[id]} but freed to ${allocator}` });
+    }
+    this.setOwner(id, Owner.Free);
+  }
+
+  /** A read or write of the page's contents by the host. */
+  use(id: number, site: string): boolean {
+    if (this.owner[id] === Owner.Free) {
+      this.report({ kind: 'use-after-free', detail: `${site}: touched ${this.describe(id)} after it was freed` });
+      return false;
+    }
+    return true;
+  }
+
+  isFree(id: number): boolean { return this.owner[id] === Owner.Free; }
+
+  /** Counts by pool and owner. `pendingFree` ids (queued for an RCU callback) are moved to "free" when asked. */
+  counts_(pendingFree: readonly number[], countPendingAsFree: boolean): LedgerCounts {
+    const out: LedgerCounts = {};
+    const c = Int32Array.from(this.counts);
+    if (countPendingAsFree) {
+      for (const id of pendingFree) {
+        const p = POOLS.indexOf(this.pool[id]) * 4;
+        if (this.owner[id] === Owner.Host) { c[p + Owner.Host]--; c[p + Owner.Free]++; }
+      }
+    }
+    for (let i = 0; i < POOLS.length; i++) {
+      for (let o = 0; o < 4; o++) {
+        if (c[i * 4 + o]) out[`${POOLS[i]}:${OWNER_NAMES[o]}`] = c[i * 4 + o];
+      }
+    }
+    return out;
+  }
+
+  /** Compact digest of the counts (same data as counts_, as one string). */
+  digest(pendingFree: readonly number[]): string {
+    if (pendingFree.length === 0) return this.counts.join(',');
+    const c = Int32Array.from(this.counts);
+    for (const id of pendingFree) {
+      const p = POOLS.indexOf(this.pool[id]) * 4;
+      if (this.owner[id] === Owner.Host) { c[p + Owner.Host]--; c[p + Owner.Free]++; }
+    }
+    return c.join(',');
+  }
+
+  /** Leak oracle input: every page that is not free. */
+  unfreed(): { leaked: string[]; leakedOnPurpose: string[] } {
+    const leaked: string[] = [];
+    const leakedOnPurpose: string[] = [];
+    for (let id = 0; id < this.pool.length; id++) {
+      if (this.owner[id] === Owner.Free) continue;
+      if (this.owner[id] === Owner.Leaked) leakedOnPurpose.push(`${this.describe(id)}: ${this.leakReason[id]}`);
+      else leaked.push(this.describe(id));
+    }
+    return { leaked, leakedOnPurpose };
+  }
+}

@@ -1,0 +1,30 @@
+// kvm->mmu_lock (kernel-model §1.6): an rwlock. Faults and most atomic updates hold it for read,
+// zaps and teardown hold it for write. Nested (racing) ops share it with the outer op, so the lock
+// records a stack of holders rather than a single mode.
+
+export type LockMode = 'none' | 'read' | 'write';
+
+export class MmuLock {
+  private holders: LockMode[] = [];
+
+  /** The mode held by the op currently executing (the innermost one). */
+  get mode(): LockMode { return this.holders.length ? this.holders[this.holders.length - 1] : 'none'; }
+
+  /** Whether an op that wants `mode` could take the lock now (another vCPU may hold it). */
+  compatible(mode: LockMode): boolean {
+    if (mode === 'none') return true;
+    const held = this.holders.filter(h => h !== 'none');
+    if (held.length === 0) return true;
+    return mode === 'read' && held.every(h => h === 'read');
+  }
+
+  acquire(mode: LockMode): void { this.holders.push(mode); }
+  release(): void { this.holders.pop(); }
+
+  /** Drop the lock and retake it in the same mode (tdp_mmu_iter_cond_resched). */
+  get depth(): number { return this.holders.length; }
+  isHeldWrite(): boolean { return this.mode === 'write'; }
+  isHeldRead(): boolean { return this.mode === 'read'; }
+  isHeld(): boolean { return this.mode !== 'none'; }
+  reset(): void { this.holders = []; }
+}

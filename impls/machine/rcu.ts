@@ -1,0 +1,66 @@
+// RCU (DESIGN §2, kernel-model §1.6): read sections, call_rcu, grace periods, rcu_barrier.
+// A callback runs only after every reader that was open when it was queued has closed. Grace periods
+// are fuzzer-controlled (F12): they elapse at `gracePeriod` ops, racing ops, and rcu_barrier.
+
+export interface RcuCallback {
+  /** what the callback will free, for the ledger's "pending RCU free" counts */
+  pendingPages(): number[];
+  run(): void;
+  label: string;
+}
+
+interface Queued { cb: RcuCallback; waitFor: number[] }
+
+export class Rcu {
+  private nextReader = 1;
+  private open = new Set<number>();
+  private queue: Queued[] = [];
+
+  readLock(): number {
+    const id = this.nextReader++;
+    this.open.add(id);
+    return id;
+  }
+
+  readUnlock(id: number): void { this.open.delete(id); }
+
+  isOpen(id: number): boolean { return this.open.has(id); }
+  get openReaders(): number { return this.open.size; }
+
+  /** call_rcu(): the callback waits for every reader open right now. */
+  callRcu(cb: RcuCallback): void {
+    this.queue.push({ cb, waitFor: [...this.open] });
+  }
+
+  get pendingCount(): number { return this.queue.length; }
+
+  pendingPages(): number[] {
+    const out: number[] = [];
+    for (const q of this.queue) for (const p of q.cb.pendingPages()) out.push(p);
+    return out;
+  }
+
+  /** One grace period: run, in queue order, every callback none of whose readers is still open. */
+  gracePeriod(): number {
+    let ran = 0;
+    const keep: Queued[] = [];
+    const ready: Queued[] = [];
+    for (const q of this.queue) {
+      if (q.waitFor.every(r => !this.open.has(r))) ready.push(q); else keep.push(q);
+    }
+    this.queue = keep;
+    for (const q of ready) { q.cb.run(); ran++; }
+    return ran;
+  }
+
+  /** rcu_barrier(): all queued callbacks have run on return. The caller must have closed all readers. */
+  barrier(): number {
+    let ran = 0;
+    while (this.queue.length) {
+      const q = this.queue.shift()!;
+      q.cb.run();
+      ran++;
+    }
+    return ran;
+  }
+}

@@ -1,0 +1,303 @@
+// The fake TDX module (DESIGN §2, kernel-model §1.5, §2.13): the S-EPT tree, hkid and TD state, PAMT-
+// style ownership of the pages it was given (through the ledger), and the SEAMCALLs, each checking its
+// architectural preconditions and returning a real error class. Every call is logged.
+import type { SeamcallName, SeamcallRecord } from '../api';
+import type { FaultPlan } from './fault_plan';
+import type { Geometry } from './geometry';
+import { hash4 } from './hash';
+import { Ledger, Owner } from './ledger';
+
+export type TdxStatus =
+  | 'SUCCESS'
+  | 'TDX_OPERAND_BUSY'
+  | 'TDX_EPT_ENTRY_STATE_INCORRECT'   // entry already mapped / not blocked / not a leaf
+  | 'TDX_EPT_WALK_FAILED'             // no parent S-EPT table for this GPA
+  | 'TDX_OP_STATE_INCORRECT'          // TD state forbids it (AUG before RUNNABLE, ADD after)
+  | 'TDX_TLB_TRACKING_NOT_DONE'       // REMOVE/DEMOTE without TRACK after BLOCK
+  | 'TDX_PAGE_METADATA_INCORRECT'     // PAMT: page not in the expected owner state
+  | 'TDX_LIFECYCLE_STATE_INCORRECT'   // hkid assigned / released when the call needs the other
+  | 'TDX_EPT_PAGE_NOT_FREE'           // reclaim of an S-EPT table that still has children
+  | 'TDX_OPERAND_INVALID';            // injected non-BUSY error (F8)
+
+export type TdState = 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN' | 'DESTROYED';
+
+interface SeptTable { kind: 'table'; level: number; gfn: number; page: number; children: number }
+interface SeptLeaf { kind: 'leaf'; level: number; gfn: number; pfn: number; blocked: boolean; blockEpoch: number }
+type SeptEntry = SeptTable | SeptLeaf;
+
+const ROOT = 4;
+
+export class FakeTdxModule {
+  tdState: TdState = 'INITIALIZED';
+  hkid = 1;
+  private epoch = 1;
+  private sept = new Map<number, SeptEntry>();
+  private tableByPage = new Map<number, SeptTable>();
+  private needsWbinvd = new Set<number>();
+  /** TDR and TDCS pages, owned by the module from KVM_TDX_INIT_VM */
+  readonly tdr: number;
+  readonly tdcs: number[];
+  log: SeamcallRecord[] = [];
+  septDigest = 0;
+  guestDigest = 0;
+
+  constructor(private readonly geo: Geometry, private readonly ledger: Ledger,
+              private readonly plan: () => FaultPlan) {
+    this.tdr = ledger.alloc('tdxControl', 'TDR', Owner.Tdx);
+    this.tdcs = [ledger.alloc('tdxControl', 'TDCS', Owner.Tdx), ledger.alloc('tdxControl', 'TDCS', Owner.Tdx)];
+  }
+
+  get hkidAssigned(): boolean { return this.hkid > 0; }
+
+  private key(level: number, gfn: number): number { return gfn * 8 + level; }
+  private entry(level: number, gfn: number): SeptEntry | undefined {
+    return this.sept.get(this.key(level, this.geo.align(gfn, level)));
+  }
+  private parentOk(level: number, gfn: number): SeptTable | null | undefined {
+    if (level === ROOT) return null; // the S-EPT root lives in the TDCS
+    const p = this.entry(level + 1, gfn);
+    return p && p.kind === 'table' ? p : undefined;
+  }
+
+  private entryHash(e: SeptEntry): number {
+    return e.kind === 'table' ? hash4(e.level, e.gfn, 1, 0) : hash4(e.level, e.gfn, e.blocked ? 3 : 2, e.pfn);
+  }
+  private insert(e: SeptEntry): void {
+    this.sept.set(this.key(e.level, e.gfn), e);
+    this.septDigest ^= this.entryHash(e);
+    if (e.kind === 'table') this.tableByPage.set(e.page, e);
+    else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+    const parent = this.parentOk(e.level, e.gfn);
+    if (parent) parent.children++;
+  }
+  private delete(e: SeptEntry): void {
+    this.sept.delete(this.key(e.level, e.gfn));
+    this.septDigest ^= this.entryHash(e);
+    if (e.kind === 'table') this.tableByPage.delete(e.page);
+    else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+    const parent = this.parentOk(e.level, e.gfn);
+    if (parent) parent.children--;
+  }
+  private setBlocked(e: SeptLeaf, blocked: boolean): void {
+    this.septDigest ^= this.entryHash(e);
+    if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+    e.blocked = blocked;
+    e.blockEpoch = this.epoch;
+    this.septDigest ^= this.entryHash(e);
+    if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+  }
+
+  /** Common prologue: the fault plan may make this call fail before it touches any state (F6–F9, F11). */
+  private injected(call: SeamcallName): TdxStatus | undefined {
+    const plan = this.plan();
+    let e = plan.consult('seamcall', call);
+    if (!e && call === 'PHYMEM.PAGE.RECLAIM') e = plan.consult('reclaim');
+    if (!e && call === 'MNG.KEY.FREEID') e = plan.consult('hkidRelease');
+    if (!e) return undefined;
+    return e.at === 'seamcall' && (e.error ?? 'BUSY') === 'BUSY' ? 'TDX_OPERAND_BUSY' : 'TDX_OPERAND_INVALID';
+  }
+
+  private done(call: SeamcallName, args: string, result: TdxStatus): TdxStatus {
+    this.log.push({ call, args, result });
+    return result;
+  }
+
+  private gpa(gfn: number, level: number): string { return `gfn=0x${gfn.toString(16)} level=${level}`; }
+
+  /** TDH.MEM.SEPT.ADD: link a new S-EPT table page under the entry at `level`. */
+  septAdd(gfn: number, level: number, page: number): TdxStatus {
+    const args = this.gpa(this.geo.align(gfn, level), level);
+    const inj = this.injected('SEPT.ADD');
+    if (inj) return this.done('SEPT.ADD', args, inj);
+    if (!this.hkidAssigned) return this.done('SEPT.ADD', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('SEPT.ADD', args, 'TDX_PAGE_METADATA_INCORRECT');
+    if (this.parentOk(level, gfn) === undefined) return this.done('SEPT.ADD', args, 'TDX_EPT_WALK_FAILED');
+    if (this.entry(level, gfn)) return this.done('SEPT.ADD', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
+    this.insert({ kind: 'table', level, gfn: this.geo.align(gfn, level), page, children: 0 });
+    this.ledger.giveToTdx(page, `S-EPT table for level-${level} entry gfn 0x${this.geo.align(gfn, level).toString(16)}`);
+    return this.done('SEPT.ADD', args, 'SUCCESS');
+  }
+
+  private mapLeaf(call: 'PAGE.AUG' | 'PAGE.ADD', gfn: number, level: number, pfn: number): TdxStatus {
+    const args = `${this.gpa(gfn, level)} pfn=0x${pfn.toString(16)}`;
+    const inj = this.injected(call);
+    if (inj) return this.done(call, args, inj);
+    if (!this.hkidAssigned) return this.done(call, args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (call === 'PAGE.AUG' && this.tdState !== 'RUNNABLE') return this.done(call, args, 'TDX_OP_STATE_INCORRECT');
+    if (call === 'PAGE.ADD' && this.tdState !== 'INITIALIZED') return this.done(call, args, 'TDX_OP_STATE_INCORRECT');
+    if (this.parentOk(level, gfn) === undefined) return this.done(call, args, 'TDX_EPT_WALK_FAILED');
+    if (this.entry(level, gfn)) return this.done(call, args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
+    const n = this.geo.span(level);
+    for (let i = 0; i < n; i++) {
+      if (this.ledger.ownerOf(pfn + i) !== Owner.Host || this.ledger.poolOf(pfn + i) !== 'gmem') {
+        return this.done(call, args, 'TDX_PAGE_METADATA_INCORRECT');
+      }
+    }
+    this.insert({ kind: 'leaf', level, gfn: this.geo.align(gfn, level), pfn, blocked: false, blockEpoch: 0 });
+    for (let i = 0; i < n; i++) this.ledger.giveToTdx(pfn + i, `guest private page gfn 0x${(gfn + i).toString(16)}`);
+    return this.done(call, args, 'SUCCESS');
+  }
+
+  /** TDH.MEM.PAGE.AUG: map a guest page into a RUNNABLE TD. */
+  pageAug(gfn: number, level: number, pfn: number): TdxStatus { return this.mapLeaf('PAGE.AUG', gfn, level, pfn); }
+  /** TDH.MEM.PAGE.ADD: add (and measure) an initial page before FINALIZE. */
+  pageAdd(gfn: number, pfn: number): TdxStatus { return this.mapLeaf('PAGE.ADD', gfn, 1, pfn); }
+
+  /** TDH.MEM.RANGE.BLOCK */
+  rangeBlock(gfn: number, level: number): TdxStatus {
+    const args = this.gpa(gfn, level);
+    const inj = this.injected('RANGE.BLOCK');
+    if (inj) return this.done('RANGE.BLOCK', args, inj);
+    if (!this.hkidAssigned) return this.done('RANGE.BLOCK', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const e = this.entry(level, gfn);
+    if (!e || e.kind !== 'leaf' || e.blocked) return this.done('RANGE.BLOCK', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
+    this.setBlocked(e, true);
+    return this.done('RANGE.BLOCK', args, 'SUCCESS');
+  }
+
+  /** TDH.MEM.TRACK: bump the TLB epoch. */
+  track(): TdxStatus {
+    const inj = this.injected('TRACK');
+    if (inj) return this.done('TRACK', '', inj);
+    if (!this.hkidAssigned) return this.done('TRACK', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    this.epoch++;
+    return this.done('TRACK', '', 'SUCCESS');
+  }
+
+  private tracked(e: SeptLeaf): boolean {
+    // Before RUNNABLE no vCPU has entered the TD, so there is nothing to track (KVM skips TRACK).
+    return this.tdState !== 'RUNNABLE' || this.epoch > e.blockEpoch;
+  }
+
+  /** TDH.MEM.PAGE.REMOVE: the guest page leaves the TD; its cache lines still carry the hkid. */
+  pageRemove(gfn: number, level: number): TdxStatus {
+    const args = this.gpa(gfn, level);
+    const inj = this.injected('PAGE.REMOVE');
+    if (inj) return this.done('PAGE.REMOVE', args, inj);
+    if (!this.hkidAssigned) return this.done('PAGE.REMOVE', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const e = this.entry(level, gfn);
+    if (!e || e.kind !== 'leaf' || !e.blocked) return this.done('PAGE.REMOVE', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
+    if (!this.tracked(e)) return this.done('PAGE.REMOVE', args, 'TDX_TLB_TRACKING_NOT_DONE');
+    this.delete(e);
+    const n = this.geo.span(level);
+    for (let i = 0; i < n; i++) {
+      this.ledger.returnToHost(e.pfn + i, 'guest page removed, cache not yet written back');
+      this.needsWbinvd.add(e.pfn + i);
+    }
+    return this.done('PAGE.REMOVE', args, 'SUCCESS');
+  }
+
+  /** TDH.PHYMEM.PAGE.WBINVD: write back and invalidate the page's cache lines for the hkid. */
+  phymemPageWbinvd(pfn: number): TdxStatus {
+    const args = `pfn=0x${pfn.toString(16)}`;
+    const inj = this.injected('PHYMEM.PAGE.WBINVD');
+    if (inj) return this.done('PHYMEM.PAGE.WBINVD', args, inj);
+    if (!this.hkidAssigned) return this.done('PHYMEM.PAGE.WBINVD', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (!this.needsWbinvd.delete(pfn)) return this.done('PHYMEM.PAGE.WBINVD', args, 'TDX_PAGE_METADATA_INCORRECT');
+    return this.done('PHYMEM.PAGE.WBINVD', args, 'SUCCESS');
+  }
+
+  /** TDH.PHYMEM.PAGE.RECLAIM: only once the hkid is freed (TD teardown); S-EPT tables children first. */
+  phymemPageReclaim(page: number): TdxStatus {
+    const t = this.tableByPage.get(page);
+    const args = t ? this.gpa(t.gfn, t.level) : `control=${page === this.tdr ? 'TDR' : 'TDCS'}`;
+    const inj = this.injected('PHYMEM.PAGE.RECLAIM');
+    if (inj) return this.done('PHYMEM.PAGE.RECLAIM', args, inj);
+    if (this.hkidAssigned) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (this.ledger.ownerOf(page) !== Owner.Tdx) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_PAGE_METADATA_INCORRECT');
+    if (t) {
+      if (t.children > 0) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_EPT_PAGE_NOT_FREE');
+      this.delete(t);
+    } else if (page === this.tdr && this.tdcs.some(p => this.ledger.ownerOf(p) === Owner.Tdx)) {
+      return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    }
+    this.ledger.returnToHost(page, 'reclaimed from the TDX module');
+    if (page === this.tdr) this.tdState = 'DESTROYED';
+    return this.done('PHYMEM.PAGE.RECLAIM', args, 'SUCCESS');
+  }
+
+  /** TDH.MEM.PAGE.DEMOTE (huge-page series): split a blocked huge leaf into a new S-EPT table. */
+  pageDemote(gfn: number, level: number, page: number): TdxStatus {
+    const args = this.gpa(gfn, level);
+    const inj = this.injected('PAGE.DEMOTE');
+    if (inj) return this.done('PAGE.DEMOTE', args, inj);
+    if (!this.hkidAssigned) return this.done('PAGE.DEMOTE', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const e = this.entry(level, gfn);
+    if (!e || e.kind !== 'leaf' || !e.blocked || level < 2) return this.done('PAGE.DEMOTE', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
+    if (!this.tracked(e)) return this.done('PAGE.DEMOTE', args, 'TDX_TLB_TRACKING_NOT_DONE');
+    if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('PAGE.DEMOTE', args, 'TDX_PAGE_METADATA_INCORRECT');
+    this.delete(e);
+    this.insert({ kind: 'table', level, gfn: e.gfn, page, children: 0 });
+    this.ledger.giveToTdx(page, `S-EPT table (demoted) for level-${level} entry gfn 0x${e.gfn.toString(16)}`);
+    const step = this.geo.span(level - 1);
+    for (let i = 0; i < this.geo.fanout; i++) {
+      this.insert({ kind: 'leaf', level: level - 1, gfn: e.gfn + i * step, pfn: e.pfn + i * step, blocked: false, blockEpoch: 0 });
+    }
+    return this.done('PAGE.DEMOTE', args, 'SUCCESS');
+  }
+
+  /** TDH.MNG.VPFLUSHDONE */
+  mngVpflushdone(): TdxStatus {
+    const inj = this.injected('MNG.VPFLUSHDONE');
+    return this.done('MNG.VPFLUSHDONE', '', inj ?? (this.hkidAssigned ? 'SUCCESS' : 'TDX_LIFECYCLE_STATE_INCORRECT'));
+  }
+  /** TDH.PHYMEM.CACHE.WB */
+  phymemCacheWb(): TdxStatus {
+    const inj = this.injected('PHYMEM.CACHE.WB');
+    return this.done('PHYMEM.CACHE.WB', '', inj ?? 'SUCCESS');
+  }
+  /** TDH.MNG.KEY.FREEID: the hkid is released; the TD enters teardown. */
+  mngKeyFreeid(): TdxStatus {
+    const inj = this.injected('MNG.KEY.FREEID');
+    if (inj) return this.done('MNG.KEY.FREEID', '', inj);
+    if (!this.hkidAssigned) return this.done('MNG.KEY.FREEID', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    this.hkid = -1;
+    this.tdState = 'TEARDOWN';
+    return this.done('MNG.KEY.FREEID', '', 'SUCCESS');
+  }
+
+  /** KVM_TDX_FINALIZE_VM (TDH.MR.FINALIZE is not modelled as a logged call). */
+  finalize(): boolean {
+    if (this.tdState !== 'INITIALIZED' || !this.hkidAssigned) return false;
+    this.tdState = 'RUNNABLE';
+    return true;
+  }
+
+  /** S-EPT lookup for the consistency oracle. */
+  lookup(level: number, gfn: number): { kind: 'table'; page: number } | { kind: 'leaf'; pfn: number; blocked: boolean } | undefined {
+    const e = this.entry(level, gfn);
+    if (!e) return undefined;
+    return e.kind === 'table' ? { kind: 'table', page: e.page } : { kind: 'leaf', pfn: e.pfn, blocked: e.blocked };
+  }
+
+  get entryCount(): number { return this.sept.size; }
+
+  /** Canonical S-EPT entries (page ids excluded: they need not match across designs). */
+  canonical(): string[] {
+    const out: string[] = [];
+    for (const e of this.sept.values()) {
+      out.push(e.kind === 'table'
+        ? `L${e.level} gfn=0x${e.gfn.toString(16)} table`
+        : `L${e.level} gfn=0x${e.gfn.toString(16)} leaf pfn=0x${e.pfn.toString(16)}${e.blocked ? ' BLOCKED' : ''}`);
+    }
+    return out.sort();
+  }
+
+  /** Guest-visible private mappings: mapped, unblocked S-EPT leaves. */
+  guestMappings(): string[] {
+    const out: string[] = [];
+    for (const e of this.sept.values()) {
+      if (e.kind === 'leaf' && !e.blocked) out.push(`gfn=0x${e.gfn.toString(16)} L${e.level} -> pfn=0x${e.pfn.toString(16)}`);
+    }
+    return out.sort();
+  }
+
+  /** All S-EPT entries, for the mirror/S-EPT consistency oracle. */
+  entries(): Iterable<Readonly<SeptEntry>> { return this.sept.values(); }
+
+  takeLog(): SeamcallRecord[] {
+    const l = this.log;
+    this.log = [];
+    return l;
+  }
+}

@@ -1,0 +1,303 @@
+// The simulated KVM instance's state and the primitives every flow uses: SPTE reads/writes with
+// incremental digests, SP allocation from the per-vCPU caches (kernel-model §1.4), race points,
+// the fault plan, the step budget. Design-specific functions are declared abstract here and
+// implemented in impls/before and impls/after under their kernel names.
+import type { Op, RacePoint, VmConfig, Violation } from '../api';
+import { Diagnostics } from '../machine/diag';
+import { HangError } from '../machine/errors';
+import { FaultPlan, RacePlan } from '../machine/fault_plan';
+import { Geometry, PG_LEVEL_4K, ROOT_LEVEL } from '../machine/geometry';
+import { hash4 } from '../machine/hash';
+import { Ledger, Owner } from '../machine/ledger';
+import { MmuLock } from '../machine/mmu_lock';
+import { Rcu } from '../machine/rcu';
+import { isNonLeaf, isPresent, pfnOf, spteClass, FROZEN, flagsOf } from '../machine/spte';
+import { FakeTdxModule } from '../machine/tdx_module';
+import { KvmMmuPage, TdpIter } from './sp';
+
+/** Minimum fill of each per-vCPU cache (PT64_ROOT_MAX_LEVEL-ish: one SP per level of a walk). */
+export const CACHE_MIN = 5;
+/** Steps one op may take before the design is declared hung. */
+export const STEP_BUDGET = 200_000;
+
+export interface VcpuCaches { header: number[]; shadow: number[]; external: number[] }
+export interface Vcpu { id: number; caches: VcpuCaches; mirrorRoot: KvmMmuPage | null; directRoot: KvmMmuPage | null }
+
+export const RET_PF_FIXED = 'FIXED';
+export const RET_PF_SPURIOUS = 'SPURIOUS';
+export const RET_PF_RETRY = 'RETRY';
+export type PfResult = 'FIXED' | 'SPURIOUS' | 'RETRY' | '-ENOMEM' | '-EIO' | '-EFAULT';
+
+export const EBUSY = -16;
+export const EIO = -5;
+export const ENOMEM = -12;
+
+export abstract class TdpMmuCore {
+  readonly geo: Geometry;
+  readonly ledger: Ledger;
+  readonly rcu = new Rcu();
+  readonly mmuLock = new MmuLock();
+  readonly diag = new Diagnostics();
+  readonly tdx: FakeTdxModule;
+  readonly vcpus: Vcpu[] = [];
+  /** kvm->arch.tdp_mmu_roots */
+  roots: KvmMmuPage[] = [];
+  /** page_private of each spt page */
+  readonly spByPage = new Map<number, KvmMmuPage>();
+  /** kvm->stat.pages[level]: leaf mappings per level */
+  readonly stats = [0, 0, 0, 0, 0];
+  /** tdp_mmu_pages (PROVE_MMU counter) = page tables accounted */
+  tdpMmuPages = 0;
+  /** guest_memfd: private gfn → pfn */
+  readonly gmem = new Map<number, number>();
+  destroyed = false;
+  hostDead = false;
+  /** TDX: vCPU entry refused while a "no vCPUs" SEAMCALL retry runs */
+  waitForSeptZap = false;
+
+  protected planStack: FaultPlan[] = [FaultPlan.EMPTY];
+  protected raceStack: (RacePlan | null)[] = [null];
+  protected steps = 0;
+  violations: Violation[] = [];
+  readonly coverageSet = new Set<string>();
+  /** kind of the op running (for coverage keys) */
+  protected curOp = 'none';
+  private spSerial = 0;
+
+  constructor(readonly designName: string, readonly config: VmConfig) {
+    this.geo = new Geometry(config.geometry);
+    this.ledger = new Ledger(v => this.violations.push(v));
+    this.tdx = new FakeTdxModule(this.geo, this.ledger, () => this.plan);
+    for (let i = 0; i < config.vcpus; i++) {
+      this.vcpus.push({ id: i, caches: { header: [], shadow: [], external: [] }, mirrorRoot: null, directRoot: null });
+    }
+  }
+
+  get plan(): FaultPlan { return this.planStack[this.planStack.length - 1]; }
+
+  /** KVM has mirrored TDP (VM type TDX): always, in this model. */
+  get hasMirroredTdp(): boolean { return true; }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  protected step(where: string): void {
+    if (++this.steps > STEP_BUDGET) throw new HangError(where);
+  }
+
+  protected cover(key: string): void { this.coverageSet.add(key); }
+
+  /** A race point (DESIGN §2): the armed nested op, if any, runs to completion here. */
+  protected racePoint(point: RacePoint, level: number): void {
+    const plan = this.raceStack[this.raceStack.length - 1];
+    if (!plan) return;
+    const op = plan.reach(point, level);
+    if (op) {
+      this.cover(`race|${point}|${op.kind}`);
+      this.runNested(op);
+    }
+  }
+
+  /** Runs a racing op as another vCPU / actor; implemented by the op dispatcher. */
+  protected abstract runNested(op: Op): void;
+
+  /** Fault-plan consultation with coverage of what fired. */
+  protected injectFault(point: 'topup' | 'splitAlloc' | 'cmpxchg' | 'yield'): boolean {
+    const e = this.plan.consult(point);
+    if (e) this.cover(`fault|${point}`);
+    return e !== undefined;
+  }
+
+  // ---------------------------------------------------------------- SPTE access
+
+  /** Digest contribution of one entry: page-table page ids never count, leaf pfns do. */
+  private contrib(level: number, gfn: number, spte: number): number {
+    if (spte === 0) return 0;
+    if (spte === FROZEN) return hash4(level, gfn, 9, 0);
+    if (isNonLeaf(spte)) return hash4(level, gfn, 5, 0);
+    return hash4(level, gfn, flagsOf(spte) + 16, pfnOf(spte));
+  }
+
+  spteGfn(sp: KvmMmuPage, index: number): number { return sp.gfn + index * this.geo.span(sp.level); }
+
+  /** spte_to_child_sp */
+  childSp(spte: number): KvmMmuPage | undefined { return this.spByPage.get(pfnOf(spte)); }
+
+  readSpte(sp: KvmMmuPage, index: number, site: string): number {
+    this.ledger.use(sp.spt, site);
+    return sp.entries[index];
+  }
+
+  /**
+   * The one primitive that stores an SPTE (WRITE_ONCE / xchg / successful cmpxchg). Maintains the
+   * reachability links and the XOR digests of every table above it, and records coverage.
+   */
+  protected storeSpte(sp: KvmMmuPage, index: number, newSpte: number, site: string): number {
+    this.ledger.use(sp.spt, site);
+    const old = sp.entries[index];
+    if (old === newSpte) return old;
+    sp.entries[index] = newSpte;
+    const gfn = sp.gfn + index * this.geo.span(sp.level);
+    let delta = this.contrib(sp.level, gfn, old) ^ this.contrib(sp.level, gfn, newSpte);
+    if (isNonLeaf(old)) {
+      const c = this.spByPage.get(pfnOf(old));
+      if (c && c.linkedTo === sp) { delta ^= c.sub; c.linkedTo = null; }
+    }
+    if (isNonLeaf(newSpte)) {
+      const c = this.spByPage.get(pfnOf(newSpte));
+      if (c) { delta ^= c.sub; c.linkedTo = sp; }
+    }
+    for (let p: KvmMmuPage | null = sp; p; p = p.linkedTo) p.sub ^= delta;
+    this.cover(`spte|${this.curOp}|${sp.mirror ? 'M' : 'D'}|L${sp.level}|${spteClass(old)}>${spteClass(newSpte)}|${this.mmuLock.mode}`);
+    return old;
+  }
+
+  /**
+   * cmpxchg64(sptep, iter->old_spte, new): fails when the SPTE changed under us, or when the
+   * fault plan injects contention (F3). On failure iter->old_spte is refreshed.
+   */
+  protected cmpxchgSpte(iter: TdpIter, newSpte: number): boolean {
+    this.racePoint('install', iter.level);
+    const cur = this.readSpte(iter.sp, iter.index, 'cmpxchg');
+    if (cur !== iter.oldSpte || this.injectFault('cmpxchg')) {
+      iter.oldSpte = cur;
+      this.cover(`cmpxchg-fail|L${iter.level}|${iter.sp.mirror ? 'M' : 'D'}`);
+      return false;
+    }
+    this.storeSpte(iter.sp, iter.index, newSpte, 'cmpxchg');
+    return true;
+  }
+
+  /** kvm_tdp_mmu_write_spte: xchg or plain store; returns the real old value. */
+  protected kvmTdpMmuWriteSpte(sp: KvmMmuPage, index: number, newSpte: number): number {
+    return this.storeSpte(sp, index, newSpte, 'kvm_tdp_mmu_write_spte');
+  }
+
+  // ---------------------------------------------------------------- allocation (kernel-model §1.4)
+
+  /** mmu_topup_memory_caches: before taking mmu_lock; F1 makes it fail with -ENOMEM. */
+  protected mmuTopupMemoryCaches(vcpu: Vcpu): number {
+    if (this.injectFault('topup')) return ENOMEM;
+    const c = vcpu.caches;
+    while (c.header.length < CACHE_MIN) c.header.push(this.ledger.alloc('header', `vcpu${vcpu.id} mmu_page_header_cache`));
+    while (c.shadow.length < CACHE_MIN) c.shadow.push(this.ledger.alloc('shadow', `vcpu${vcpu.id} mmu_shadow_page_cache`));
+    if (this.hasMirroredTdp) {
+      while (c.external.length < CACHE_MIN) c.external.push(this.externalCacheAlloc(vcpu));
+    }
+    return 0;
+  }
+
+  /** Where the external-page cache is filled from: KVM's own pages (mutants may change the pool). */
+  protected externalCacheAlloc(vcpu: Vcpu): number {
+    return this.ledger.alloc('external', `vcpu${vcpu.id} mmu_external_spt_cache`);
+  }
+
+  /** kvm_mmu_memory_cache_alloc: cannot fail after a successful top-up (WARN + atomic alloc otherwise). */
+  protected kvmMmuMemoryCacheAlloc(vcpu: Vcpu, cache: keyof VcpuCaches): number {
+    const c = vcpu.caches[cache];
+    if (c.length === 0) {
+      this.diag.warnOnce(true, `mmu.c:kvm_mmu_memory_cache_alloc:${cache}`, 'cache-empty');
+      const pool = cache === 'header' ? 'header' : cache === 'shadow' ? 'shadow' : 'external';
+      return this.ledger.alloc(pool, `vcpu${vcpu.id} atomic fallback`);
+    }
+    return c.pop()!;
+  }
+
+  protected newSp(spt: number, header: number, level: number, mirror: boolean, isRoot: boolean): KvmMmuPage {
+    const sp = new KvmMmuPage(++this.spSerial, spt, header, level, mirror, isRoot, this.geo.fanout);
+    this.spByPage.set(spt, sp);
+    return sp;
+  }
+
+  /** tdp_mmu_alloc_sp: header + spt from the vCPU caches. */
+  protected tdpMmuAllocSp(vcpu: Vcpu, level: number, mirror: boolean, isRoot = false): KvmMmuPage {
+    const header = this.kvmMmuMemoryCacheAlloc(vcpu, 'header');
+    const spt = this.kvmMmuMemoryCacheAlloc(vcpu, 'shadow');
+    this.ledger.setPurpose(header, 'sp header');
+    this.ledger.setPurpose(spt, `${mirror ? 'mirror' : 'direct'} spt L${level}`);
+    return this.newSp(spt, header, level, mirror, isRoot);
+  }
+
+  /** tdp_mmu_init_child_sp: role.level − 1, gfn = iter->gfn, ptep = iter->sptep. */
+  protected tdpMmuInitChildSp(sp: KvmMmuPage, iter: TdpIter): void {
+    sp.gfn = iter.gfn;
+    sp.ptep = { sp: iter.sp, index: iter.index };
+  }
+
+  /** kvm_mmu_alloc_external_spt: only for mirror SPs, from the external cache (not zeroed). */
+  protected kvmMmuAllocExternalSpt(vcpu: Vcpu, sp: KvmMmuPage): void {
+    sp.externalSpt = this.kvmMmuMemoryCacheAlloc(vcpu, 'external');
+    this.ledger.setPurpose(sp.externalSpt, `external_spt of ${sp}`);
+  }
+
+  /**
+   * tdp_mmu_alloc_sp_for_split: header via kmem_cache_zalloc, spt via a fresh page; may fail (F2).
+   * Mainline allocates no external page; Sean's huge-page series does for mirror splits.
+   */
+  protected tdpMmuAllocSpForSplit(level: number, mirror: boolean): KvmMmuPage | null {
+    if (this.injectFault('splitAlloc')) return null;
+    const header = this.ledger.alloc('header', 'sp header (split)');
+    const spt = this.ledger.alloc('split', `${mirror ? 'mirror' : 'direct'} spt L${level} (split)`);
+    const sp = this.newSp(spt, header, level, mirror, false);
+    if (mirror && this.config.hugePages) sp.externalSpt = this.splitExternalSptAlloc(sp);
+    return sp;
+  }
+
+  /** The huge-page series' external page for a mirror split: a KVM page, not a TDX prealloc page. */
+  protected splitExternalSptAlloc(sp: KvmMmuPage): number {
+    return this.ledger.alloc('split', `external_spt of ${sp} (split)`);
+  }
+
+  /** free_page() */
+  protected freePage(id: number, site: string): void { this.ledger.free(id, 'page', site); }
+  /** kmem_cache_free(mmu_page_header_cache, sp) */
+  protected freeHeader(id: number, site: string): void { this.ledger.free(id, 'headerCache', site); }
+
+  // ---------------------------------------------------------------- accounting
+
+  /** kvm_update_page_stats */
+  protected kvmUpdatePageStats(level: number, delta: number): void { this.stats[level] += delta; }
+
+  /** tdp_account_mmu_page */
+  protected tdpAccountMmuPage(sp: KvmMmuPage): void { sp.accounted = true; this.tdpMmuPages++; }
+  /** tdp_unaccount_mmu_page */
+  protected tdpUnaccountMmuPage(sp: KvmMmuPage): void { if (sp.accounted) { sp.accounted = false; this.tdpMmuPages--; } }
+
+  /** tdp_mmu_unlink_sp: unaccount; untrack NX under tdp_mmu_pages_lock. */
+  protected tdpMmuUnlinkSp(sp: KvmMmuPage): void {
+    this.tdpUnaccountMmuPage(sp);
+    sp.nxTracked = false;
+  }
+
+  // ---------------------------------------------------------------- lock assertions
+
+  protected lockdepAssertHeldWrite(site: string): void {
+    this.diag.lockdep(this.mmuLock.isHeldWrite(), site, 'mmu_lock-not-held-for-write');
+  }
+  protected lockdepAssertHeldRead(site: string): void {
+    this.diag.lockdep(this.mmuLock.isHeldRead(), site, 'mmu_lock-not-held-for-read');
+  }
+  protected lockdepAssertHeld(site: string): void {
+    this.diag.lockdep(this.mmuLock.isHeld(), site, 'mmu_lock-not-held');
+  }
+
+  // ---------------------------------------------------------------- helpers shared by the flows
+
+  get leafLevel(): number { return PG_LEVEL_4K; }
+  get rootLevel(): number { return ROOT_LEVEL; }
+
+  /** Guest page for a private gfn (kvm_gmem_get_pfn); huge-page mode allocates aligned 2M folios. */
+  protected kvmGmemGetPfn(gfn: number, level: number): number {
+    const blk = this.config.hugePages ? this.geo.span(2) : 1;
+    const base = gfn - (gfn % blk);
+    if (!this.gmem.has(base)) {
+      for (let i = 0; i < blk; i++) this.gmem.set(base + i, this.ledger.alloc('gmem', `guest_memfd page gfn 0x${(base + i).toString(16)}`));
+    }
+    return this.gmem.get(this.geo.align(gfn, level))!;
+  }
+
+  /** Host pfn backing a shared gfn (not a ledger page: ordinary host memory). */
+  protected hostPfn(gfn: number): number { return 0x10000000000 + gfn; }
+
+  isPresentSpte(spte: number): boolean { return isPresent(spte); }
+  ownerIsTdx(page: number): boolean { return this.ledger.ownerOf(page) === Owner.Tdx; }
+}

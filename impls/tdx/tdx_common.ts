@@ -1,0 +1,147 @@
+// The parts of arch/x86/kvm/vmx/tdx.c the refactor did not change (kernel-model §2.13, §2.14):
+// tdh_do_no_vcpus, tdx_track, tdx_reclaim_page, the leaf map/remove SEAMCALL sequences, hkid
+// release and TD control-page reclaim. The hooks that changed live in impls/{before,after}/tdx.ts.
+import type { TdxStatus } from '../machine/tdx_module';
+import { isPresent, isWritable, pfnOf } from '../machine/spte';
+import { EBUSY, EIO, TdpMmuCore } from '../tdp_mmu/core';
+
+export function tdxOperandBusy(err: TdxStatus): boolean { return err === 'TDX_OPERAND_BUSY'; }
+
+export abstract class TdxCommon extends TdpMmuCore {
+  /** Highest private mapping level TDX accepts: 4K in mainline, 2M with the huge-page series. */
+  get tdxMaxPrivateLevel(): number { return this.config.hugePages ? 2 : 1; }
+
+  /**
+   * §2.13 tdh_do_no_vcpus: under the write lock, call once; on BUSY kick every vCPU out
+   * (wait_for_sept_zap) and call again. A second BUSY is a bug for the callers.
+   */
+  protected tdhDoNoVcpus(call: () => TdxStatus): TdxStatus {
+    this.lockdepAssertHeldWrite('tdx.c:tdh_do_no_vcpus');
+    let err = call();
+    if (tdxOperandBusy(err)) {
+      this.waitForSeptZap = true;
+      err = call();
+      this.waitForSeptZap = false;
+    }
+    return err;
+  }
+
+  /** §2.13 tdx_track: no-op unless RUNNABLE; TRACK via tdh_do_no_vcpus; then kick all vCPUs. */
+  protected tdxTrack(): void {
+    if (this.tdx.tdState !== 'RUNNABLE') return;
+    this.lockdepAssertHeldWrite('tdx.c:tdx_track');
+    const err = this.tdhDoNoVcpus(() => this.tdx.track());
+    this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_track:TRACK', 'seamcall-failed', true, err);
+  }
+
+  /** §2.13 tdx_reclaim_page: RECLAIM; error → TDX_BUG_ON with kvm = NULL (WARN only) → -EIO. */
+  protected tdxReclaimPage(page: number): number {
+    const err = this.tdx.phymemPageReclaim(page);
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_reclaim_page', 'reclaim-failed', false, err)) return EIO;
+    this.tdxQuirkResetPage(page);
+    return 0;
+  }
+
+  /** tdx_quirk_reset_page: clear the page on affected CPUs; it is an ordinary host page again. */
+  protected tdxQuirkResetPage(page: number): void {
+    this.ledger.setPurpose(page, this.ledger.poolOf(page) === 'gmem' ? 'guest_memfd page' : 'reclaimed, host-owned');
+  }
+
+  /**
+   * §2.13 map a private leaf (before: tdx_sept_set_private_spte; after: tdx_sept_map_leaf_spte):
+   * 4K only (2M with huge pages); PAGE.ADD while not RUNNABLE, PAGE.AUG after.
+   */
+  protected tdxSeptMapLeafSpte(gfn: number, level: number, mirrorSpte: number): number {
+    if (this.diag.kvmBugOn(level > this.tdxMaxPrivateLevel, 'tdx.c:tdx_sept_map_leaf_spte:level', 'private-level-unsupported')) return EIO;
+    this.diag.warnOnce(!isPresent(mirrorSpte) || !isWritable(mirrorSpte), 'tdx.c:tdx_sept_map_leaf_spte:rwx', 'private-leaf-not-rwx');
+    const pfn = pfnOf(mirrorSpte);
+    if (this.tdx.tdState !== 'RUNNABLE') return this.tdxMemPageAdd(gfn, level, pfn);
+    return this.tdxMemPageAug(gfn, level, pfn);
+  }
+
+  /** tdx_mem_page_add (INIT_MEM_REGION: slots_lock held, page_add_src set). */
+  private tdxMemPageAdd(gfn: number, level: number, pfn: number): number {
+    if (this.diag.kvmBugOn(level !== 1, 'tdx.c:tdx_mem_page_add:level', 'private-level-unsupported')) return EIO;
+    const err = this.tdx.pageAdd(gfn, pfn);
+    if (tdxOperandBusy(err)) return EBUSY;
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mem_page_add:PAGE.ADD', 'seamcall-failed', true, err)) return EIO;
+    return 0;
+  }
+
+  /** tdx_mem_page_aug */
+  private tdxMemPageAug(gfn: number, level: number, pfn: number): number {
+    const err = this.tdx.pageAug(gfn, level, pfn);
+    if (tdxOperandBusy(err)) return EBUSY;
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mem_page_aug:PAGE.AUG', 'seamcall-failed', true, err)) return EIO;
+    return 0;
+  }
+
+  /**
+   * §2.13 the leaf-removal sequence, unchanged by the refactor apart from its return type
+   * (before: void tdx_sept_remove_private_spte; after: int tdx_sept_remove_leaf_spte):
+   * BLOCK (no-vCPUs retry), TRACK, REMOVE (no-vCPUs retry), WBINVD, quirk reset.
+   */
+  protected tdxSeptRemoveLeafSequence(gfn: number, level: number, oldSpte: number): number {
+    this.lockdepAssertHeldWrite('tdx.c:tdx_sept_remove_leaf_spte');
+    if (this.diag.kvmBugOn(!this.tdx.hkidAssigned, 'tdx.c:tdx_sept_remove_leaf_spte:hkid', 'leaf-removal-without-hkid')) return EIO;
+    if (this.diag.kvmBugOn(level > this.tdxMaxPrivateLevel, 'tdx.c:tdx_sept_remove_leaf_spte:level', 'private-level-unsupported')) return EIO;
+    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return EIO;
+    this.tdxTrack();
+    err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(gfn, level));
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:PAGE.REMOVE', 'seamcall-failed', true, err)) return EIO;
+    const pfn = pfnOf(oldSpte);
+    for (let i = 0; i < this.geo.span(level); i++) {
+      err = this.tdx.phymemPageWbinvd(pfn + i);
+      if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:WBINVD', 'seamcall-failed', true, err)) return EIO;
+      this.tdxQuirkResetPage(pfn + i);
+    }
+    return 0;
+  }
+
+  /**
+   * Huge-page series (kernel-model §2.11, [?] our reading): split a private huge leaf:
+   * BLOCK, TRACK, DEMOTE with the new table's external page. Write lock only.
+   */
+  protected tdxSeptSplitPrivateSpte(gfn: number, level: number, externalSpt: number | null): number {
+    this.lockdepAssertHeldWrite('tdx.c:tdx_sept_split_private_spte');
+    if (this.diag.kvmBugOn(externalSpt === null, 'tdx.c:tdx_sept_split_private_spte:no-external', 'external-spt-missing')) return EIO;
+    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_split_private_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return EIO;
+    this.tdxTrack();
+    err = this.tdhDoNoVcpus(() => this.tdx.pageDemote(gfn, level, externalSpt!));
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_split_private_spte:PAGE.DEMOTE', 'seamcall-failed', true, err)) return EIO;
+    return 0;
+  }
+
+  /**
+   * §2.14 tdx_mmu_release_hkid (vt_vm_pre_destroy): VPFLUSHDONE, CACHE.WB, KEY.FREEID. Any failure
+   * leaks the hkid: it stays assigned and every later reclaim takes the "hkid assigned" branch (F11).
+   */
+  protected tdxMmuReleaseHkid(): string {
+    if (!this.tdx.hkidAssigned) return 'no-hkid';
+    let err = this.tdx.mngVpflushdone();
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:VPFLUSHDONE', 'hkid-release-failed', true, err)) return 'hkid-leaked';
+    err = this.tdx.phymemCacheWb();
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:CACHE.WB', 'hkid-release-failed', true, err)) return 'hkid-leaked';
+    err = this.tdx.mngKeyFreeid();
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:KEY.FREEID', 'hkid-release-failed', true, err)) return 'hkid-leaked';
+    return 'released';
+  }
+
+  /**
+   * §2.14 tdx_vm_destroy → tdx_reclaim_td_control_pages: TDCS pages, then the TDR. Skipped entirely
+   * while the hkid is still assigned: the control pages are leaked on purpose.
+   */
+  protected tdxVmDestroy(): void {
+    const pages = [...this.tdx.tdcs, this.tdx.tdr];
+    if (this.tdx.hkidAssigned) {
+      for (const p of pages) this.ledger.leakOnPurpose(p, 'TD control page: hkid still assigned at vm_destroy');
+      return;
+    }
+    for (const p of pages) {
+      if (this.tdxReclaimPage(p)) this.ledger.leakOnPurpose(p, 'TD control page: reclaim failed');
+      else this.ledger.free(p, 'tdxControl', 'tdx.c:tdx_reclaim_control_page');
+    }
+  }
+}

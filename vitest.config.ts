@@ -1,0 +1,13 @@
+// CommonJS syntax on purpose: the project is "type": "commonjs", and Vite warns about ESM syntax in
+// a config file it loads as CommonJS.
+const { defineConfig } = require('vitest/config') as typeof import('vitest/config');
+
+module.exports = defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Totality and campaign-style tests run thousands of sequences; on a 2-core CI box the
+    // default 5 s is far too tight.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
