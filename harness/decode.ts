@@ -6,6 +6,7 @@
 // truncated op still decodes (to its first choices); decoding stops when the bytes run out, after 64
 // ops, or after destroy.
 
+import { legalizeTeardown } from './legality';
 import type { Op, VmConfig } from '../impls/api';
 import { type Chooser, type Domain, type OpPolicy, initialState, randomOp } from './opgen';
 import { SEQUENCE_FORMAT, type Sequence } from './sequence';
@@ -58,5 +59,6 @@ export function decodeBytes(buf: Uint8Array, opts: DecodeOptions): Sequence {
   while (!ch.exhausted && ops.length < MAX_DECODED_OPS && !state.destroyed) {
     ops.push(randomOp(ch, state, policy, allow));
   }
-  return { format: SEQUENCE_FORMAT, config: { ...opts.config }, ops };
+  const legal = opts.domain === 'legal' ? legalizeTeardown(ops, opts.config) : ops;
+  return { format: SEQUENCE_FORMAT, config: { ...opts.config }, ops: legal };
 }

@@ -4,6 +4,7 @@
 // sequence-level shape: length, an early finalize in most sequences (the rest exercise PAGE.ADD),
 // and sometimes a teardown tail.
 
+import { legalizeTeardown } from './legality';
 import seedrandom from 'seedrandom';
 import type { Op, VmConfig } from '../impls/api';
 import {
@@ -107,5 +108,6 @@ export function generateSequence(seed: string | number, index: number, opts: Gen
   }
   ops.push(...tailOps(ch, ending, state, policy, length - ops.length));
 
-  return makeSequence(opts.config, ops, { engine: 'random', seed, index, domain: opts.domain });
+  const legal = opts.domain === 'legal' ? legalizeTeardown(ops, opts.config) : ops;
+  return makeSequence(opts.config, legal, { engine: 'random', seed, index, domain: opts.domain });
 }

@@ -54,6 +54,9 @@ export function legalityErrors(seq: Sequence): LegalityError[] {
       errors.push({ index, reason: `${op.kind} after releaseHkid (ops[${hkidReleasedAt}]); only gracePeriod, rcuUnlock and destroy may follow` });
     }
     if (op.kind === 'releaseHkid' && hkidReleasedAt < 0) hkidReleasedAt = index;
+    if (op.kind === 'releaseHkid' && !zapsAllPrivate(seq.ops[index - 1], seq.config)) {
+      errors.push({ index, reason: 'releaseHkid while private leaves may be mapped: the kernel closes guest_memfd (zapping every private leaf) before releasing the hkid' });
+    }
 
     const own = opReason(op, seq.config);
     if (own) errors.push({ index, reason: own });
@@ -69,4 +72,26 @@ export function legalityErrors(seq: Sequence): LegalityError[] {
     }
   });
   return errors;
+}
+
+/** A zap of the whole gfn space that covers private memory (what closing guest_memfd does). */
+function zapsAllPrivate(op: Op | undefined, config: VmConfig): boolean {
+  const total = Math.pow(config.geometry === 'x86' ? 512 : 8, 4);
+  return !!op && op.kind === 'zap' && op.attr !== 'shared' && op.start === 0 && op.end === total && !op.fail?.length;
+}
+
+/**
+ * Makes a generated op list respect the teardown order of the legal domain: every releaseHkid is
+ * preceded by the guest_memfd-close zap of all private leaves.
+ */
+export function legalizeTeardown(ops: Op[], config: VmConfig): Op[] {
+  const total = Math.pow(config.geometry === 'x86' ? 512 : 8, 4);
+  const out: Op[] = [];
+  for (const op of ops) {
+    if (op.kind === 'releaseHkid' && !zapsAllPrivate(out[out.length - 1], config)) {
+      out.push({ kind: 'zap', start: 0, end: total, attr: 'private' });
+    }
+    out.push(op);
+  }
+  return out;
 }

@@ -124,6 +124,8 @@ export interface SeamcallRecord { call: SeamcallName; args: string; result: stri
 export interface Violation {
   kind: 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free' | 'frozen-reachable'
     | 'mirror-sept-mismatch' | 'stats-mismatch' | 'host-bug' | 'hang';
+  /** where it was noticed (kernel function or model site), stable across runs */
+  site: string;
   detail: string;
 }
 

@@ -74,19 +74,19 @@ export class Ledger {
   free(id: number, allocator: Allocator, site: string): void {
     const o = this.owner[id];
     if (o === Owner.Free) {
-      this.report({ kind: 'double-free', detail: `${site}: ${this.describe(id)} freed twice` });
+      this.report({ kind: 'double-free', site, detail: `${site}: ${this.describe(id)} freed twice` });
       return;
     }
     if (o === Owner.Tdx) {
-      this.report({ kind: 'tdx-owned-free', detail: `${site}: ${this.describe(id)} is still owned by the TDX module` });
+      this.report({ kind: 'tdx-owned-free', site, detail: `${site}: ${this.describe(id)} is still owned by the TDX module` });
       return;
     }
     if (o === Owner.Leaked) {
-      this.report({ kind: 'leaked-free', detail: `${site}: ${this.describe(id)} was deliberately leaked (${this.leakReason[id]})` });
+      this.report({ kind: 'leaked-free', site, detail: `${site}: ${this.describe(id)} was deliberately leaked (${this.leakReason[id]})` });
       return;
     }
     if (!ACCEPTS[allocator].includes(this.pool[id])) {
-      this.report({ kind: 'wrong-pool', detail: `${site}: ${this.describe(id)} allocated from ${this.pool[id]} but freed to ${allocator}` });
+      this.report({ kind: 'wrong-pool', site, detail: `${site}: ${this.describe(id)} allocated from ${this.pool[id]} but freed to ${allocator}` });
     }
     this.setOwner(id, Owner.Free);
   }
@@ -94,7 +94,7 @@ export class Ledger {
   /** A read or write of the page's contents by the host. */
   use(id: number, site: string): boolean {
     if (this.owner[id] === Owner.Free) {
-      this.report({ kind: 'use-after-free', detail: `${site}: touched ${this.describe(id)} after it was freed` });
+      this.report({ kind: 'use-after-free', site, detail: `${site}: touched ${this.describe(id)} after it was freed` });
       return false;
     }
     return true;

@@ -2,7 +2,7 @@
 // incremental digests, SP allocation from the per-vCPU caches (kernel-model §1.4), race points,
 // the fault plan, the step budget. Design-specific functions are declared abstract here and
 // implemented in impls/before and impls/after under their kernel names.
-import type { Op, RacePoint, VmConfig, Violation } from '../api';
+import { OP_KINDS, type Op, type OpKind, type RacePoint, type VmConfig, type Violation } from '../api';
 import { Diagnostics } from '../machine/diag';
 import { HangError } from '../machine/errors';
 import { FaultPlan, RacePlan } from '../machine/fault_plan';
@@ -11,14 +11,24 @@ import { hash4 } from '../machine/hash';
 import { Ledger, Owner } from '../machine/ledger';
 import { MmuLock } from '../machine/mmu_lock';
 import { Rcu } from '../machine/rcu';
-import { isNonLeaf, isPresent, pfnOf, spteClass, FROZEN, flagsOf } from '../machine/spte';
+import { isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
+
+const CLASS_NAMES = ['NP', 'FROZEN', 'LEAF', 'NONLEAF'];
+const LOCK_NAMES = ['none', 'read', 'write', '?'];
+const LOCK_CODES: Record<string, number> = { none: 0, read: 1, write: 2 };
+function classCode(spte: number): number {
+  if (spte === 0) return 0;
+  if (spte === FROZEN) return 1;
+  if (!isPresent(spte)) return 0;
+  return isNonLeaf(spte) ? 3 : 2;
+}
 import { FakeTdxModule } from '../machine/tdx_module';
 import { KvmMmuPage, TdpIter } from './sp';
 
 /** Minimum fill of each per-vCPU cache (PT64_ROOT_MAX_LEVEL-ish: one SP per level of a walk). */
 export const CACHE_MIN = 5;
 /** Steps one op may take before the design is declared hung. */
-export const STEP_BUDGET = 200_000;
+export const STEP_BUDGET = 5_000_000;
 
 export interface VcpuCaches { header: number[]; shadow: number[]; external: number[] }
 export interface Vcpu { id: number; caches: VcpuCaches; mirrorRoot: KvmMmuPage | null; directRoot: KvmMmuPage | null }
@@ -61,7 +71,25 @@ export abstract class TdpMmuCore {
   violations: Violation[] = [];
   readonly coverageSet = new Set<string>();
   /** kind of the op running (for coverage keys) */
-  protected curOp = 'none';
+  protected get curOp(): string { return OP_KINDS[this.curOpCode] ?? 'none'; }
+  protected set curOp(kind: string) { this.curOpCode = Math.max(0, OP_KINDS.indexOf(kind as OpKind)); }
+  private curOpCode = 0;
+  private readonly spteCoverage = new Set<number>();
+
+  /** Coverage: named transition classes plus the decoded SPTE-transition codes. */
+  coverageKeys(): Set<string> {
+    const out = new Set(this.coverageSet);
+    for (const c of this.spteCoverage) {
+      let x = c;
+      const lock = LOCK_NAMES[x % 4]; x = Math.floor(x / 4);
+      const nw = CLASS_NAMES[x % 4]; x = Math.floor(x / 4);
+      const old = CLASS_NAMES[x % 4]; x = Math.floor(x / 4);
+      const level = x % 8; x = Math.floor(x / 8);
+      const mirror = x % 2 ? 'M' : 'D'; x = Math.floor(x / 2);
+      out.add(`spte|${OP_KINDS[x]}|${mirror}|L${level}|${old}>${nw}|${lock}`);
+    }
+    return out;
+  }
   private spSerial = 0;
 
   constructor(readonly designName: string, readonly config: VmConfig) {
@@ -147,7 +175,9 @@ export abstract class TdpMmuCore {
       if (c) { delta ^= c.sub; c.linkedTo = sp; }
     }
     for (let p: KvmMmuPage | null = sp; p; p = p.linkedTo) p.sub ^= delta;
-    this.cover(`spte|${this.curOp}|${sp.mirror ? 'M' : 'D'}|L${sp.level}|${spteClass(old)}>${spteClass(newSpte)}|${this.mmuLock.mode}`);
+    // Transition class (op, tree, level, old→new, lock mode) as a small integer: this is the hot path.
+    this.spteCoverage.add(((((this.curOpCode * 2 + (sp.mirror ? 1 : 0)) * 8 + sp.level) * 4 + classCode(old)) * 4 + classCode(newSpte)) * 4
+      + LOCK_CODES[this.mmuLock.mode]);
     return old;
   }
 

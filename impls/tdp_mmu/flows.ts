@@ -145,9 +145,13 @@ export abstract class TdpMmuFlows extends TdxCommon {
                     body: (iter: TdpIter) => number): number {
     const span = this.geo.span(sp.level);
     let idx = start > sp.gfn ? Math.floor((start - sp.gfn) / span) : 0;
+    const entries = sp.entries;
     for (; idx < this.geo.fanout; idx++) {
       const gfn = sp.gfn + idx * span;
       if (gfn >= end) break;
+      // Every range walk's body ignores non-present entries, so they are skipped without a visit
+      // (race and yield counts refer to visited entries, identically in every design).
+      if (entries[idx] === 0) continue;
       this.step('for_each_tdp_pte');
       this.racePoint('walk', sp.level);
       const iter: TdpIter = { root, sp, index: idx, level: sp.level, gfn, oldSpte: this.readSpte(sp, idx, 'tdp_iter'), yielded: false };
@@ -277,7 +281,9 @@ export abstract class TdpMmuFlows extends TdxCommon {
 
   /** Goal level: kvm_mmu_hugepage_adjust; private mappings are capped by TDX (4K, or 2M with huge pages). */
   protected faultGoalLevel(f: FaultOp): number {
-    return f.private ? Math.min(f.maxLevel, this.tdxMaxPrivateLevel) : f.maxLevel;
+    if (!f.private) return f.maxLevel;
+    // Before RUNNABLE the page is PAGE.ADDed, which is 4K only (huge-page series: max mapping level).
+    return this.tdx.tdState === 'RUNNABLE' ? Math.min(f.maxLevel, this.tdxMaxPrivateLevel) : 1;
   }
 
   /** kvm_tdp_mmu_map */

@@ -51,11 +51,11 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
           hang = true;
           result = 'hang';
           this.hostDead = true;
-          this.violations.push({ kind: 'hang', detail: e.message });
+          this.violations.push({ kind: 'hang', site: e.where, detail: e.message });
         } else if (e instanceof HostBugError) {
           result = 'BUG';
           this.hostDead = true;
-          this.violations.push({ kind: 'host-bug', detail: e.message });
+          this.violations.push({ kind: 'host-bug', site: e.site, detail: e.message });
         } else {
           throw e;
         }
@@ -268,7 +268,16 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
 
   digests(): Digests { return digests(this); }
   snapshot(): Snapshot { return snapshot(this); }
-  checkInvariants(): Violation[] { return checkInvariants(this); }
+  /** Invariants depend only on the trees, stats and VM state: skip the walk when none changed. */
+  checkInvariants(): Violation[] {
+    const d = this.digests();
+    const key = `${d.mirror}|${d.direct}|${d.sept}|${d.vm}`;
+    if (key === this.lastInvariantKey) return [];
+    const v = checkInvariants(this);
+    this.lastInvariantKey = v.length ? '' : key;
+    return v;
+  }
+  private lastInvariantKey = '';
   leakReport(): LeakReport { return this.ledger.unfreed(); }
-  coverage(): Set<string> { return this.coverageSet; }
+  coverage(): Set<string> { return this.coverageKeys(); }
 }
