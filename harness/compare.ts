@@ -35,6 +35,7 @@ export function firstDifference(a: Observation, b: Observation, equiv: Equivalen
   if (a.outcome.result !== b.outcome.result) return 'result';
   const da = a.digests, db = b.digests;
   if (da.vm !== db.vm) return 'vm';
+  if (da.stats !== db.stats) return 'stats';
   if (da.mirror !== db.mirror) return 'mirror';
   if (da.sept !== db.sept) return 'sept';
   if (da.guest !== db.guest) return 'guest';
@@ -53,6 +54,7 @@ export function firstDifference(a: Observation, b: Observation, equiv: Equivalen
 /** End-state comparison for `final` (and the last step of every run). */
 export function finalDifference(a: Digests, b: Digests): string | null {
   if (a.vm !== b.vm) return 'vm';
+  if (a.stats !== b.stats) return 'stats';
   if (a.mirror !== b.mirror) return 'mirror';
   if (a.sept !== b.sept) return 'sept';
   if (a.guest !== b.guest) return 'guest';

@@ -27,11 +27,6 @@ export interface ExplainedDifference extends Explanation {
   match?: (ctx: DivergenceContext) => boolean;
 }
 
-/** vm digest = bugged|hkid|tdState|destroyed|stats|tdp_mmu_pages: equal but for stats, both bugged. */
-function onlyStatsDiffer(a: string, b: string): boolean {
-  const x = a.split('|'), y = b.split('|');
-  return x[0] === '1' && y[0] === '1' && x.every((v, i) => i === 4 || v === y[i]);
-}
 const opsOf = (op: Op): Op[] => (op.race ? [op, op.race.op] : [op]);
 const eitherHas = (ctx: DivergenceContext, cat: string): boolean =>
   ctx.sides.some(s => s.outcome.diagnostics.some(d => `${d.kind}:${d.category}` === cat));
@@ -59,7 +54,7 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     id: 'D11', title: 'leaf stats after a failed propagation',
     reason: "after: __handle_changed_spte returns the hook's error before updating page stats (Sean's fix for to-present changes). For a zap the mirror SPTE is already non-present, so when TDX fails to remove the leaf the 4K stat stays one too high; before updates stats before the removal hook. Only after a TDX failure, with the VM bugged in both.",
     extendedOnly: false, persistent: true,
-    match: ctx => ctx.component === 'vm' && onlyStatsDiffer(ctx.sides[0].digests.vm, ctx.sides[1].digests.vm),
+    match: ctx => ctx.component === 'stats' && ctx.sides.every(s => s.digests.bugged),
   },
   {
     id: 'D16', title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',

@@ -150,8 +150,13 @@ export interface OpOutcome {
 export interface Digests {
   mirror: number; sept: number; direct: number; guest: number;
   /** ledger counts with pending-RCU frees counted as freed */
-  ledger: string;
-  vm: string;
+  ledger: number;
+  /** bugged, hkid, TD state, destroyed, page-table accounting */
+  vm: number;
+  /** kvm->stat.pages[] (leaf mappings per level) */
+  stats: number;
+  /** whether the VM is bugged (for the explained-difference matchers) */
+  bugged: boolean;
   /** callbacks queued and not yet run (strict equivalence only: the free-timing change D2) */
   pendingRcu: number;
 }

@@ -18,6 +18,9 @@ const ACCEPTS: Record<Allocator, readonly Pool[]> = {
   tdxControl: ['tdxControl'],
 };
 
+/** Fixed odd weights per (pool, owner) count for the ledger digest. */
+const WEIGHTS = Array.from({ length: 7 * 4 }, (_, i) => (Math.imul(i + 1, 0x9e3779b1) | 1));
+
 export const enum Owner { Free = 0, Host = 1, Tdx = 2, Leaked = 3 }
 const OWNER_NAMES = ['free', 'host', 'tdx', 'leaked'];
 
@@ -40,6 +43,7 @@ export class Ledger {
     this.purpose.push(purpose);
     this.leakReason.push(undefined);
     this.counts[POOLS.indexOf(pool) * 4 + owner]++;
+    this.countDigest = (this.countDigest + WEIGHTS[POOLS.indexOf(pool) * 4 + owner]) | 0;
     return id;
   }
 
@@ -54,6 +58,7 @@ export class Ledger {
     const p = POOLS.indexOf(this.pool[id]) * 4;
     this.counts[p + this.owner[id]]--;
     this.counts[p + owner]++;
+    this.countDigest = (this.countDigest - WEIGHTS[p + this.owner[id]] + WEIGHTS[p + owner]) | 0;
     this.owner[id] = owner;
   }
 
@@ -120,16 +125,20 @@ export class Ledger {
     return out;
   }
 
-  /** Compact digest of the counts (same data as counts_, as one string). */
-  digest(pendingFree: readonly number[]): string {
-    if (pendingFree.length === 0) return this.counts.join(',');
-    const c = Int32Array.from(this.counts);
+  /**
+   * Digest of the counts: Σ count[i] · W[i] (mod 2^32), kept incrementally; pages queued for an
+   * RCU free are moved from host to free on the fly.
+   */
+  digest(pendingFree: readonly number[]): number {
+    let d = this.countDigest;
     for (const id of pendingFree) {
+      if (this.owner[id] !== Owner.Host) continue;
       const p = POOLS.indexOf(this.pool[id]) * 4;
-      if (this.owner[id] === Owner.Host) { c[p + Owner.Host]--; c[p + Owner.Free]++; }
+      d = (d - WEIGHTS[p + Owner.Host] + WEIGHTS[p + Owner.Free]) | 0;
     }
-    return c.join(',');
+    return d >>> 0;
   }
+  private countDigest = 0;
 
   /** Leak oracle input: every page that is not free. */
   unfreed(): { leaked: string[]; leakedOnPurpose: string[] } {

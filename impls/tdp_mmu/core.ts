@@ -2,7 +2,7 @@
 // incremental digests, SP allocation from the per-vCPU caches (kernel-model §1.4), race points,
 // the fault plan, the step budget. Design-specific functions are declared abstract here and
 // implemented in impls/before and impls/after under their kernel names.
-import { OP_KINDS, type Op, type OpKind, type RacePoint, type VmConfig, type Violation } from '../api';
+import { OP_KINDS, SEAMCALL_NAMES, type SeamcallName, type Op, type OpKind, type RacePoint, type VmConfig, type Violation } from '../api';
 import { Diagnostics } from '../machine/diag';
 import { HangError } from '../machine/errors';
 import { FaultPlan, RacePlan } from '../machine/fault_plan';
@@ -14,6 +14,9 @@ import { Rcu } from '../machine/rcu';
 import { isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
 
 const CLASS_NAMES = ['NP', 'FROZEN', 'LEAF', 'NONLEAF'];
+const SPTE_KEY_CACHE = new Map<number, string>();
+/** SEAMCALL result names seen so far (the fake module's error classes). */
+const SEAM_RESULTS: string[] = ['SUCCESS', 'TDX_OPERAND_BUSY'];
 const LOCK_NAMES = ['none', 'read', 'write', '?'];
 const LOCK_CODES: Record<string, number> = { none: 0, read: 1, write: 2 };
 function classCode(spte: number): number {
@@ -76,17 +79,32 @@ export abstract class TdpMmuCore {
   private curOpCode = 0;
   private readonly spteCoverage = new Set<number>();
 
+  private readonly seamCoverage = new Set<number>();
+  /** (op kind, SEAMCALL, result) coverage, as a small integer. */
+  protected coverSeamcall(op: string, call: SeamcallName, result: string): void {
+    let r = SEAM_RESULTS.indexOf(result);
+    if (r < 0) { SEAM_RESULTS.push(result); r = SEAM_RESULTS.length - 1; }
+    this.seamCoverage.add((Math.max(0, OP_KINDS.indexOf(op as OpKind)) * 16 + SEAMCALL_NAMES.indexOf(call)) * 64 + r);
+  }
+
   /** Coverage: named transition classes plus the decoded SPTE-transition codes. */
   coverageKeys(): Set<string> {
     const out = new Set(this.coverageSet);
+    for (const c of this.seamCoverage) {
+      out.add(`seam|${OP_KINDS[Math.floor(c / 1024)]}|${SEAMCALL_NAMES[Math.floor(c / 64) % 16]}|${SEAM_RESULTS[c % 64]}`);
+    }
     for (const c of this.spteCoverage) {
+      const cached = SPTE_KEY_CACHE.get(c);
+      if (cached) { out.add(cached); continue; }
       let x = c;
       const lock = LOCK_NAMES[x % 4]; x = Math.floor(x / 4);
       const nw = CLASS_NAMES[x % 4]; x = Math.floor(x / 4);
       const old = CLASS_NAMES[x % 4]; x = Math.floor(x / 4);
       const level = x % 8; x = Math.floor(x / 8);
       const mirror = x % 2 ? 'M' : 'D'; x = Math.floor(x / 2);
-      out.add(`spte|${OP_KINDS[x]}|${mirror}|L${level}|${old}>${nw}|${lock}`);
+      const key = `spte|${OP_KINDS[x]}|${mirror}|L${level}|${old}>${nw}|${lock}`;
+      SPTE_KEY_CACHE.set(c, key);
+      out.add(key);
     }
     return out;
   }

@@ -4,7 +4,7 @@
 import type { FaultOp } from '../api';
 import {
   FROZEN, NONPRESENT, isFrozen, isLeaf, isNonLeaf, isPresent, isWritable, isAccessed, makeLeaf, makeNonLeaf,
-  makeSpte, flagsOf, pfnOf, F_A, spteClass,
+  makeSpte, flagsOf, pfnOf, F_A,
 } from '../machine/spte';
 import { TdxCommon } from '../tdx/tdx_common';
 import { EBUSY, ENOMEM, PfResult, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS, Vcpu } from './core';
@@ -50,7 +50,6 @@ export abstract class TdpMmuFlows extends TdxCommon {
       this.diag.hostBug('tdp_mmu.c:handle_changed_spte:pfn', 'leaf-pfn-changed', `${sp} gfn 0x${gfn.toString(16)}`);
     }
     if (oldSpte === newSpte) return false;
-    this.cover(`changed|${sp.mirror ? 'M' : 'D'}|L${level}|${spteClass(oldSpte)}>${spteClass(newSpte)}`);
     if (!isPresent(oldSpte) && !isPresent(newSpte)) {
       this.diag.warnOnce(!isFrozen(newSpte), 'tdp_mmu.c:handle_changed_spte:nonpresent', 'nonpresent-to-nonpresent');
       return false;
@@ -146,6 +145,8 @@ export abstract class TdpMmuFlows extends TdxCommon {
     const span = this.geo.span(sp.level);
     let idx = start > sp.gfn ? Math.floor((start - sp.gfn) / span) : 0;
     const entries = sp.entries;
+    // One iterator object per table: bodies never keep it.
+    const iter: TdpIter = { root, sp, index: 0, level: sp.level, gfn: 0, oldSpte: 0, yielded: false };
     for (; idx < this.geo.fanout; idx++) {
       const gfn = sp.gfn + idx * span;
       if (gfn >= end) break;
@@ -154,7 +155,10 @@ export abstract class TdpMmuFlows extends TdxCommon {
       if (entries[idx] === 0) continue;
       this.step('for_each_tdp_pte');
       this.racePoint('walk', sp.level);
-      const iter: TdpIter = { root, sp, index: idx, level: sp.level, gfn, oldSpte: this.readSpte(sp, idx, 'tdp_iter'), yielded: false };
+      iter.index = idx;
+      iter.gfn = gfn;
+      iter.oldSpte = this.readSpte(sp, idx, 'tdp_iter');
+      iter.yielded = false;
       const r = body(iter);
       if (r === WALK_STOP) return WALK_STOP;
       if (r === WALK_RESTART) { this.restartGfn = Math.max(gfn, start); return WALK_RESTART; }
@@ -387,8 +391,9 @@ export abstract class TdpMmuFlows extends TdxCommon {
 
   /** kvm_tdp_mmu_unmap_gfn_range: the root types of the attribute filter, invalid roots included. */
   protected kvmTdpMmuUnmapGfnRange(start: number, end: number, types: { mirror: boolean; direct: boolean }, flush: boolean): boolean {
-    for (const root of [...this.roots]) {
-      if (!this.rootMatches(root, { ...types, valid: true, invalid: true })) continue;
+    const roots = this.roots.slice();
+    for (const root of roots) {
+      if (root.mirror ? !types.mirror : !types.direct) continue; // valid and invalid roots alike
       flush = this.tdpMmuZapLeafs(root, start, end, true, flush);
     }
     return flush;

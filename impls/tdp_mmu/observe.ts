@@ -16,8 +16,14 @@ function rootsDigest(vm: TdpMmuCore, mirror: boolean): number {
   return d;
 }
 
-export function vmDigest(vm: TdpMmuCore): string {
-  return `${vm.diag.bugged ? 1 : 0}|${vm.tdx.hkid}|${vm.tdx.tdState}|${vm.destroyed ? 1 : 0}|${vm.stats.join(',')}|${vm.tdpMmuPages}`;
+const TD_STATES = ['INITIALIZED', 'RUNNABLE', 'TEARDOWN', 'DESTROYED'];
+
+function vmDigest(vm: TdpMmuCore): number {
+  return hash4((vm.diag.bugged ? 1 : 0) + (vm.destroyed ? 2 : 0), vm.tdx.hkid + 8, TD_STATES.indexOf(vm.tdx.tdState), vm.tdpMmuPages);
+}
+
+function statsDigest(vm: TdpMmuCore): number {
+  return hash4(vm.stats[1], vm.stats[2], vm.stats[3], vm.stats[4]);
 }
 
 export function digests(vm: TdpMmuCore): Digests {
@@ -28,6 +34,8 @@ export function digests(vm: TdpMmuCore): Digests {
     guest: vm.tdx.guestDigest,
     ledger: vm.ledger.digest(vm.rcu.pendingPages()),
     vm: vmDigest(vm),
+    stats: statsDigest(vm),
+    bugged: vm.diag.bugged,
     pendingRcu: vm.rcu.pendingCount,
   };
 }

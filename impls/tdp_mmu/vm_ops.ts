@@ -68,7 +68,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     }
     if (this.nestedResults.length) result += ` [race: ${this.nestedResults.join(', ')}]`;
     const seamcalls = this.tdx.takeLog();
-    for (const s of seamcalls) this.cover(`seam|${op.kind}|${s.call}|${s.result}`);
+    for (const s of seamcalls) this.coverSeamcall(op.kind, s.call, s.result);
     return { result, seamcalls, diagnostics: this.diag.takeEvents(), violations: this.violations, hang };
   }
 
