@@ -56,7 +56,9 @@ export function decodeBytes(buf: Uint8Array, opts: DecodeOptions): Sequence {
   const policy: OpPolicy = { config: opts.config, domain: opts.domain, faultRate: DECODE_FAULT_RATE, raceRate: DECODE_RACE_RATE };
   const allow = { finalize: true, releaseHkid: true, destroy: true };
   const ops: Op[] = [];
-  while (!ch.exhausted && ops.length < MAX_DECODED_OPS && !state.destroyed) {
+  // In the legal domain one slot stays free for the guest_memfd-close zap legalizeTeardown inserts.
+  const cap = opts.domain === 'legal' ? MAX_DECODED_OPS - 1 : MAX_DECODED_OPS;
+  while (!ch.exhausted && ops.length < cap && !state.destroyed) {
     ops.push(randomOp(ch, state, policy, allow));
   }
   const legal = opts.domain === 'legal' ? legalizeTeardown(ops, opts.config) : ops;

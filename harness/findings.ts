@@ -5,7 +5,7 @@ import type { Op } from '../impls/api';
 export type FindingKind =
   | 'divergence'
   | 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free'
-  | 'frozen-reachable' | 'mirror-sept-mismatch' | 'stats-mismatch' | 'host-bug' | 'hang'
+  | 'frozen-reachable' | 'mirror-sept-mismatch' | 'stats-mismatch' | 'reclaim-order' | 'host-bug' | 'hang'
   | 'leak' | 'unexpected-diagnostic' | 'exception';
 
 /** What one design did at one op, as printed side by side. */

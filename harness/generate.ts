@@ -68,8 +68,10 @@ function bodyAllowance(domain: Domain): KindAllowance {
 type Ending = 'none' | 'destroy' | 'release' | 'release+destroy';
 
 /** How many ops the teardown tail takes (planned before the body, so the body can leave room). */
-function tailLength(ending: Ending): number {
-  return { none: 0, destroy: 1, release: 2, 'release+destroy': 3 }[ending];
+function tailLength(ending: Ending, domain: Domain): number {
+  const n = { none: 0, destroy: 1, release: 2, 'release+destroy': 3 }[ending];
+  // The legal domain closes guest_memfd (a full private zap) before releasing the hkid.
+  return domain === 'legal' && ending.startsWith('release') ? n + 1 : n;
 }
 
 /**
@@ -85,7 +87,9 @@ function tailOps(ch: Chooser, ending: Ending, state: GenState, policy: OpPolicy,
     if (ending === 'release+destroy') kinds.push('destroy');
   }
   const none = { finalize: false, releaseHkid: false, destroy: false };
-  return kinds.slice(0, room).map((kind) => randomOp(ch, state, policy, none, kind));
+  const ops = kinds.map((kind) => randomOp(ch, state, policy, none, kind));
+  const legal = policy.domain === 'legal' ? legalizeTeardown(ops, policy.config) : ops;
+  return legal.slice(0, room);
 }
 
 export function generateSequence(seed: string | number, index: number, opts: GenerateOptions): Sequence {
@@ -98,7 +102,7 @@ export function generateSequence(seed: string | number, index: number, opts: Gen
   const length = ch.int(Math.min(4, maxOps), maxOps);
   const ending = weighted<Ending>(ch, [['none', 55], ['destroy', 30], ['release', 7], ['release+destroy', 8]]);
   // The body leaves room for the tail but never shrinks to nothing.
-  const bodyLength = length - Math.min(tailLength(ending), length - 1);
+  const bodyLength = length - Math.min(tailLength(ending, opts.domain), length - 1);
   const finalizeAt = ch.chance(FINALIZE_PROBABILITY) ? ch.int(0, Math.min(3, bodyLength - 1)) : -1;
 
   const ops: Op[] = [];
@@ -108,6 +112,7 @@ export function generateSequence(seed: string | number, index: number, opts: Gen
   }
   ops.push(...tailOps(ch, ending, state, policy, length - ops.length));
 
+  // A tail truncated by a short length may end in the zap alone: still legal.
   const legal = opts.domain === 'legal' ? legalizeTeardown(ops, opts.config) : ops;
   return makeSequence(opts.config, legal, { engine: 'random', seed, index, domain: opts.domain });
 }

@@ -65,6 +65,8 @@ export function legalityErrors(seq: Sequence): LegalityError[] {
     if (!nested) return;
     const inner = opReason(nested, seq.config);
     if (inner) errors.push({ index, reason: `race.op: ${inner}` });
+    // An unmap needs mmu_lock for write: only the split's allocation window (lock dropped) allows it.
+    if (nested.kind === 'zap' && op.kind !== 'split') errors.push({ index, reason: `race.op: an unmap cannot run during ${op.kind} (it needs mmu_lock for write)` });
     if (nested.kind === 'fault') {
       if (NO_RACING_FAULT.has(op.kind)) errors.push({ index, reason: `race.op: a vCPU fault cannot run during ${op.kind}` });
       // A vCPU is one thread: it cannot fault again while its own fault is in progress.

@@ -248,7 +248,9 @@ export function failCandidates(op: Op, state: GenState): FaultEntry[] {
 
 function chooseFail(ch: Chooser, candidates: FaultEntry[]): FaultEntry {
   const entry = pick(ch, candidates);
-  const nth = ch.chance(0.75) ? 1 : ch.int(2, 3);
+  // Teardown reclaims the TD control pages (TDCS, TDCS, TDR) before any S-EPT table: a reclaim
+  // failure of an S-EPT page is the 4th reclaim or later.
+  const nth = entry.at === 'reclaim' ? (ch.chance(0.3) ? ch.int(1, 3) : ch.int(4, 8)) : ch.chance(0.75) ? 1 : ch.int(2, 3);
   return entry.at === 'seamcall' ? { at: entry.at, nth, call: entry.call, error: entry.error } : { at: entry.at, nth };
 }
 
@@ -266,7 +268,7 @@ export function chooseFails(ch: Chooser, op: Op, state: GenState): FaultEntry[] 
 // ------------------------------------------------------------------------------------------------
 // Races: a nested op that runs when the outer op reaches a race point.
 
-type NestedKind = 'fault' | 'age' | 'rcuRead' | 'gracePeriod';
+type NestedKind = 'fault' | 'zap' | 'age' | 'rcuRead' | 'gracePeriod';
 
 interface RacePlan {
   points: readonly RacePoint[];
@@ -294,6 +296,9 @@ function racePlan(op: Op, state: GenState, policy: OpPolicy): RacePlan | null {
     case 'zap':
       // Under the write lock only lockless actors can run: aging, RCU walkers, grace periods.
       return { points: ['walk'], nested: [['age', 3], ['rcuRead', rcu], ['gracePeriod', 2]], gfn: op.start, private: op.attr !== 'shared' };
+    case 'split':
+      // The split drops mmu_lock to allocate: a conversion or punch hole (zap) or a fault can run then.
+      return { points: ['walk'], nested: [['zap', 4], ['fault', 2], ['gracePeriod', 1]], gfn: op.start, private: op.private };
     case 'invalidateDirect':
       // Direct roots are zapped under the read lock: a shared fault can race handle_removed_pt.
       return { points: ['removedPt'], nested: [['fault', 1]], private: false };
@@ -319,6 +324,11 @@ function nestedOp(ch: Chooser, kind: NestedKind, plan: RacePlan, state: GenState
       if (plan.vcpu !== undefined && config.vcpus > 1 && vcpu === plan.vcpu) vcpu = (vcpu + 1) % config.vcpus;
       return faultOp(ch, policy, vcpu, near(), plan.private);
     }
+    case 'zap': {
+      const start = near();
+      const end = Math.min(start + pick(ch, [1, 2, GEOMETRY_FANOUT[config.geometry]]), totalGfns(config));
+      return { kind: 'zap', start, end, attr: plan.private ? 'private' : 'shared' };
+    }
     case 'age': {
       const start = near();
       const end = Math.min(start + pick(ch, [1, 2, GEOMETRY_FANOUT[config.geometry]]), totalGfns(config));
@@ -336,9 +346,15 @@ export function chooseRace(ch: Chooser, op: Op, state: GenState, policy: OpPolic
   const plan = racePlan(op, state, policy);
   if (!plan) return undefined;
   const at = pick(ch, plan.points);
-  const level = raceLevel(ch, at);
-  const nth = ch.chance(0.8) ? 1 : 2;
+  let level = raceLevel(ch, at);
+  let nth = ch.chance(0.8) ? 1 : 2;
   const nested = nestedOp(ch, weighted(ch, plan.nested), plan, state, policy);
+  // An unmap can only run while the split has dropped mmu_lock to allocate: that is the second time
+  // the walk reaches the huge leaf's level (the first visit found it and went to allocate).
+  if (op.kind === 'split' && nested.kind === 'zap') {
+    level = ch.chance(0.7) ? 2 : 3;
+    nth = 2;
+  }
   return level === undefined ? { at, nth, op: nested } : { at, level, nth, op: nested };
 }
 

@@ -61,7 +61,7 @@ export function snapshotText(s: Snapshot): string {
   section('guest', s.guest);
   section('direct', s.direct);
   section('ledger', Object.entries(s.ledger).map(([k, v]) => `${k} = ${v}`));
-  lines.push(`pending rcu callbacks: ${s.pendingRcu}`);
+  lines.push(`pages pending an RCU free: ${s.pendingRcu}`);
   return lines.join('\n') + '\n';
 }
 

@@ -5,7 +5,7 @@
 //
 // Defaults (filled by validation, so the runner always sees complete ops and serialized files are
 // explicit):
-//   config:  hugePages false, vcpus 2 (geometry is required: it changes what every gfn means)
+//   config:  hugePages false, vcpus 2, proveMmu false (geometry is required: it changes what every gfn means)
 //   fault:   vcpu 0, write true, maxLevel 1           (gfn and private are required)
 //   zap:     attr "both"                              (start, end required)
 //   split:   targetLevel 1, private false, shared true (start, end required)
@@ -81,7 +81,7 @@ const OP_FIELDS: Readonly<Record<OpKind, readonly string[]>> = {
 };
 const COMMON_FIELDS = ['fail', 'race'] as const;
 const TOP_FIELDS = ['format', 'config', 'ops', 'meta'] as const;
-const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus'] as const;
+const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu'] as const;
 
 // ------------------------------------------------------------------------------------------------
 // Field reader: every check goes through it, so every message has the same shape.
@@ -295,11 +295,14 @@ function readConfig(file: string, raw: unknown): VmConfig {
   if (!isObject(raw)) throw new InputError(`${file}: config: expected an object, got ${show(raw)}`);
   const f: Fields = new Fields(file, 'config', raw);
   f.onlyKnown(CONFIG_FIELDS, 'config');
-  return {
+  const config: VmConfig = {
     geometry: f.oneOf('geometry', Object.keys(GEOMETRY_FANOUT) as GeometryName[], undefined, 'geometry'),
     hugePages: f.bool('hugePages', false),
     vcpus: f.int('vcpus', 1, MAX_VCPUS, 2),
   };
+  // proveMmu is written only when set, so files and hashes from before the option stay the same.
+  if (f.bool('proveMmu', false)) config.proveMmu = true;
+  return config;
 }
 
 /** Strictly validate a parsed sequence; returns it with every default filled in. Throws InputError. */

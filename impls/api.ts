@@ -10,6 +10,11 @@ export interface VmConfig {
   hugePages: boolean;
   /** Number of vCPUs (each has its own memory caches). */
   vcpus: number;
+  /**
+   * CONFIG_KVM_PROVE_MMU: tdp_mmu_zap_root skips its 4K and 2M passes, so zapping a root recurses
+   * through handle_removed_pt over whole subtrees (kernel-model §2.9). Absent = false.
+   */
+  proveMmu?: boolean;
 }
 
 export const DEFAULT_CONFIG: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
@@ -59,8 +64,11 @@ export interface FaultEntry {
 export type RacePoint = 'walk' | 'install' | 'frozen' | 'removedPt';
 export const RACE_POINTS: readonly RacePoint[] = ['walk', 'install', 'frozen', 'removedPt'];
 
-/** Op kinds that may run as a nested (racing) op: another vCPU or a lockless/RCU actor. */
-export const RACE_OP_KINDS = ['fault', 'age', 'rcuRead', 'rcuUnlock', 'gracePeriod'] as const;
+/**
+ * Op kinds that may run as a nested (racing) op: another vCPU, a lockless/RCU actor, or an unmap
+ * (conversion, punch hole). A nested op that cannot take mmu_lock in its mode at that point is skipped.
+ */
+export const RACE_OP_KINDS = ['fault', 'zap', 'age', 'rcuRead', 'rcuUnlock', 'gracePeriod'] as const;
 
 export interface Race {
   at: RacePoint;
@@ -123,7 +131,7 @@ export interface SeamcallRecord { call: SeamcallName; args: string; result: stri
 /** Memory-safety or invariant violations detected by the machine itself (ledger, RCU, TDX module). */
 export interface Violation {
   kind: 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free' | 'frozen-reachable'
-    | 'mirror-sept-mismatch' | 'stats-mismatch' | 'host-bug' | 'hang';
+    | 'mirror-sept-mismatch' | 'stats-mismatch' | 'reclaim-order' | 'host-bug' | 'hang';
   /** where it was noticed (kernel function or model site), stable across runs */
   site: string;
   detail: string;
@@ -157,7 +165,7 @@ export interface Digests {
   stats: number;
   /** whether the VM is bugged (for the explained-difference matchers) */
   bugged: boolean;
-  /** callbacks queued and not yet run (strict equivalence only: the free-timing change D2) */
+  /** pages held by RCU callbacks queued and not yet run (strict equivalence only: the free-timing change D2) */
   pendingRcu: number;
 }
 

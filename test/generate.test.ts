@@ -14,7 +14,7 @@ function many(count: number, opts: GenerateOptions, seed: string | number = 'gen
 
 /** Ops whose kind has plausible fault points / race points (see opgen failCandidates / racePlan). */
 const FAILABLE = new Set<OpKind>(['fault', 'zap', 'split', 'age', 'invalidateDirect', 'releaseHkid', 'destroy', 'atomicZap']);
-const RACEABLE = new Set<OpKind>(['fault', 'zap', 'invalidateDirect', 'atomicZap']);
+const RACEABLE = new Set<OpKind>(['fault', 'zap', 'split', 'invalidateDirect', 'atomicZap']);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -59,6 +59,16 @@ describe('generateSequence', () => {
     expect(many(20, { config: compact, domain: 'legal', maxOps: 1 }).every((s) => s.ops.length === 1)).toBe(true);
     expect(() => generateSequence(1, 0, { config: compact, domain: 'legal', maxOps: 0 })).toThrow(RangeError);
     expect(() => generateSequence(1, 0, { config: compact, domain: 'legal', faultRate: 2 })).toThrow(RangeError);
+  });
+
+  // The legal teardown tail (guest_memfd-close zap, releaseHkid, ...) is planned as part of the length,
+  // so no sequence exceeds maxOps; with maxOps 2 there is no room for zap + releaseHkid after a body op.
+  it('legal domain: the inserted guest_memfd-close zap still respects maxOps', () => {
+    for (const maxOps of [2, 3, 6, 24]) {
+      const seqs = many(500, { config: compact, domain: 'legal', maxOps }, 'bounds');
+      if (maxOps >= 6) expect(seqs.some((s) => s.ops.some((op) => op.kind === 'releaseHkid'))).toBe(true);
+      expect(Math.max(...seqs.map((s) => s.ops.length)), `maxOps ${maxOps}`).toBeLessThanOrEqual(maxOps);
+    }
   });
 
   it('attaches fail entries and races at the configured rates', () => {
@@ -113,8 +123,19 @@ describe('generateSequence', () => {
   it('covers the legal op mix, and the extended domain adds its misuse', () => {
     const kinds = (ops: Op[]) => ops.flatMap((op) => [op.kind, ...(op.race ? [`race:${op.race.op.kind}`] : [])]);
     const legal = many(500, { config: compact, domain: 'legal' }).flatMap((s) => s.ops);
+    // race:zap: a conversion / punch hole while a split has dropped mmu_lock to allocate
     expect(new Set(kinds(legal))).toEqual(new Set(['fault', 'zap', 'split', 'age', 'invalidateDirect', 'finalize', 'rcuRead',
-      'rcuUnlock', 'gracePeriod', 'releaseHkid', 'destroy', 'race:fault', 'race:age', 'race:rcuRead', 'race:gracePeriod']));
+      'rcuUnlock', 'gracePeriod', 'releaseHkid', 'destroy', 'race:fault', 'race:zap', 'race:age', 'race:rcuRead', 'race:gracePeriod']));
+    // ... and only there (an unmap needs mmu_lock for write)
+    const racingZaps = legal.filter((op) => op.race?.op.kind === 'zap');
+    expect(racingZaps.length).toBeGreaterThan(0);
+    expect(racingZaps.every((op) => op.kind === 'split')).toBe(true);
+    // every releaseHkid of the legal domain comes right after the guest_memfd-close zap of all private memory
+    const legalSeqs = many(500, { config: compact, domain: 'legal' });
+    const releases = legalSeqs.flatMap((s) => s.ops.flatMap((op, i) => (op.kind === 'releaseHkid' ? [s.ops[i - 1]] : [])));
+    expect(releases.length).toBeGreaterThan(0);
+    expect(releases.every((prev) => prev?.kind === 'zap' && prev.start === 0 && prev.end === 4096 && prev.attr !== 'shared' && !prev.fail))
+      .toBe(true);
     const faults = legal.filter((op): op is Extract<Op, { kind: 'fault' }> => op.kind === 'fault');
     expect(faults.filter((f) => f.private).length).toBeGreaterThan(faults.length * 0.4);
     expect(faults.filter((f) => !f.private).length).toBeGreaterThan(faults.length * 0.3);
@@ -130,6 +151,10 @@ describe('generateSequence', () => {
       return i >= 0 && s.ops.slice(i + 1).some((op) => !['gracePeriod', 'rcuUnlock', 'destroy'].includes(op.kind));
     });
     expect(midRelease).toBe(true);
+    // the extended domain is not legalized: it also releases the hkid with private leaves possibly mapped
+    const bareRelease = extended.some((s) => s.ops.some((op, i) => op.kind === 'releaseHkid'
+      && !(s.ops[i - 1]?.kind === 'zap' && (s.ops[i - 1] as Extract<Op, { kind: 'zap' }>).end === 4096)));
+    expect(bareRelease).toBe(true);
     expect(extended.filter((s) => legalityErrors(s).length > 0).length).toBeGreaterThan(250);
   });
 });

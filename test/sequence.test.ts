@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Op } from '../impls/api';
+import type { Op, VmConfig } from '../impls/api';
 import {
   InputError, SEQUENCE_FORMAT, legalityErrors, makeSequence, normalizeOp, parseSequence, sequenceHash,
   serializeSequence, totalGfns, validateSequence, type Sequence,
@@ -60,7 +60,7 @@ describe('validateSequence: one-line errors naming file, op index and field', ()
     expect(errorOf(file([], { geometry: 'x86', vcpus: 9 }))).toBe('seq.json: config.vcpus: 9 is out of range (expected 1..8)');
     expect(errorOf(file([], { hugePages: true }))).toBe('seq.json: config.geometry: missing (required)');
     expect(errorOf(file([], { geometry: 'x86', tdx: true })))
-      .toBe('seq.json: config.tdx: unknown field for config (fields: geometry, hugePages, vcpus)');
+      .toBe('seq.json: config.tdx: unknown field for config (fields: geometry, hugePages, vcpus, proveMmu)');
   });
 
   it('rejects an unknown op kind', () => {
@@ -102,12 +102,32 @@ describe('validateSequence: one-line errors naming file, op index and field', ()
   });
 
   it('rejects an op that cannot race', () => {
-    const op = { kind: 'fault', gfn: 1, private: false, race: { at: 'walk', op: { kind: 'zap', start: 0, end: 1 } } };
+    const allowed = '(allowed: fault, zap, age, rcuRead, rcuUnlock, gracePeriod)';
+    const op = { kind: 'fault', gfn: 1, private: false, race: { at: 'walk', op: { kind: 'split', start: 0, end: 8 } } };
     expect(errorOf(file([op])))
-      .toBe('seq.json: ops[0].race.op.kind: "zap" cannot run as a racing op (allowed: fault, age, rcuRead, rcuUnlock, gracePeriod)');
+      .toBe(`seq.json: ops[0].race.op.kind: "split" cannot run as a racing op ${allowed}`);
+    expect(errorOf(file([fault({ race: { at: 'walk', op: { kind: 'destroy' } } })])))
+      .toBe(`seq.json: ops[0].race.op.kind: "destroy" cannot run as a racing op ${allowed}`);
+    expect(errorOf(file([fault({ race: { at: 'walk', op: { kind: 'releaseHkid' } } })])))
+      .toBe(`seq.json: ops[0].race.op.kind: "releaseHkid" cannot run as a racing op ${allowed}`);
     expect(errorOf(file([fault({ race: { at: 'later', op: { kind: 'gracePeriod' } } })])))
       .toBe('seq.json: ops[0].race.at: unknown race point "later" (allowed: walk, install, frozen, removedPt)');
     expect(errorOf(file([fault({ race: { at: 'walk' } })]))).toBe('seq.json: ops[0].race.op: missing (required)');
+  });
+
+  it('accepts a racing zap (a conversion or punch hole while a split has dropped mmu_lock) and validates it', () => {
+    const split = { kind: 'split', start: 0, end: 64, race: { at: 'walk', level: 2, nth: 2, op: { kind: 'zap', start: 8, end: 16, attr: 'shared' } } };
+    expect(parseSequence(file([split]), 'seq.json').ops).toEqual([
+      { kind: 'split', start: 0, end: 64, targetLevel: 1, private: false, shared: true,
+        race: { at: 'walk', level: 2, nth: 2, op: { kind: 'zap', start: 8, end: 16, attr: 'shared' } } },
+    ]);
+    // defaults are filled in the racing zap too
+    expect(parseSequence(file([{ ...split, race: { at: 'walk', op: { kind: 'zap', start: 0, end: 1 } } }]), 'seq.json').ops[0].race)
+      .toEqual({ at: 'walk', nth: 1, op: { kind: 'zap', start: 0, end: 1, attr: 'both' } });
+    expect(errorOf(file([{ ...split, race: { at: 'walk', op: { kind: 'zap', start: 8, end: 8 } } }])))
+      .toBe('seq.json: ops[0].race.op.end: 8 must be greater than start (8)');
+    expect(errorOf(file([{ ...split, race: { at: 'walk', op: { kind: 'zap', start: 0, end: 8, attr: 'mirror' } } }])))
+      .toBe('seq.json: ops[0].race.op.attr: unknown attr "mirror" (allowed: private, shared, both)');
   });
 
   it('rejects a nested race', () => {
@@ -226,8 +246,16 @@ describe('legalityErrors', () => {
       { kind: 'finalize' }, pf(), { kind: 'fault', vcpu: 1, gfn: 2, private: false, write: false, maxLevel: 3 },
       { kind: 'zap', start: 0, end: 8, attr: 'private' }, { kind: 'split', start: 0, end: 64, targetLevel: 1, private: false, shared: true },
       { kind: 'age', start: 0, end: 8, mirror: false, race: { at: 'walk', op: { kind: 'rcuRead', walker: 0, gfn: 1, private: true } } },
-      { kind: 'rcuUnlock', walker: 0 }, { kind: 'releaseHkid' }, { kind: 'gracePeriod' }, { kind: 'destroy' },
+      { kind: 'rcuUnlock', walker: 0 },
+      // closing guest_memfd zaps every private leaf before the hkid is released
+      { kind: 'zap', start: 0, end: 4096, attr: 'private' }, { kind: 'releaseHkid' }, { kind: 'gracePeriod' }, { kind: 'destroy' },
     ])).toEqual([]);
+    // a conversion / punch hole racing a split while it has dropped mmu_lock to allocate
+    expect(legal([
+      { kind: 'finalize' }, pf({ maxLevel: 2 } as Partial<Op>),
+      { kind: 'split', start: 0, end: 64, targetLevel: 1, private: true, shared: false,
+        race: { at: 'walk', level: 2, nth: 2, op: { kind: 'zap', start: 0, end: 8, attr: 'private' } } },
+    ], true)).toEqual([]);
     expect(legal([pf({ maxLevel: 2 } as Partial<Op>), { kind: 'split', start: 0, end: 64, targetLevel: 1, private: true, shared: false }], true)).toEqual([]);
   });
 
@@ -250,10 +278,42 @@ describe('legalityErrors', () => {
   });
 
   it('flags ops after releaseHkid other than the rest of teardown', () => {
-    const errs = legal([{ kind: 'releaseHkid' }, { kind: 'rcuUnlock', walker: 0 }, pf(), { kind: 'gracePeriod' }, { kind: 'destroy' }]);
+    const errs = legal([
+      { kind: 'zap', start: 0, end: 4096, attr: 'private' },
+      { kind: 'releaseHkid' }, { kind: 'rcuUnlock', walker: 0 }, pf(), { kind: 'gracePeriod' }, { kind: 'destroy' },
+    ]);
     expect(errs).toHaveLength(1);
-    expect(errs[0].index).toBe(2);
-    expect(errs[0].reason).toContain('after releaseHkid (ops[0])');
+    expect(errs[0].index).toBe(3);
+    expect(errs[0].reason).toContain('after releaseHkid (ops[1])');
+    expect(errs[0].reason).toContain('only gracePeriod, rcuUnlock and destroy may follow');
+  });
+
+  it('allows releaseHkid only right after a zap of all private memory (the guest_memfd close)', () => {
+    const RELEASE: Op = { kind: 'releaseHkid' };
+    const zap = (start: number, end: number, attr: 'private' | 'shared' | 'both', extra: Partial<Op> = {}): Op =>
+      ({ kind: 'zap', start, end, attr, ...extra } as Op);
+    const reasonAt = (ops: Op[], cfg: VmConfig = compact) => legalityErrors(makeSequence(cfg, ops)).map((e) => [e.index, e.reason]);
+    const WHY = 'releaseHkid while private leaves may be mapped: the kernel closes guest_memfd (zapping every private leaf) before releasing the hkid';
+
+    // legal: the whole range, private or both, with no injected failure
+    expect(legal([pf(), zap(0, 4096, 'private'), RELEASE, { kind: 'destroy' }])).toEqual([]);
+    expect(legal([pf(), zap(0, 4096, 'both'), RELEASE])).toEqual([]);
+    expect(legalityErrors(makeSequence({ ...compact, geometry: 'x86' }, [zap(0, 512 ** 4, 'private'), RELEASE]))).toEqual([]);
+
+    // illegal: no zap at all, a zap that is not the previous op, a shared-only zap, a partial range,
+    // a zap with a fail entry (it may not have removed every leaf), a compact-sized range on x86
+    expect(reasonAt([RELEASE])).toEqual([[0, WHY]]);
+    expect(reasonAt([pf(), RELEASE])).toEqual([[1, WHY]]);
+    expect(reasonAt([zap(0, 4096, 'private'), { kind: 'gracePeriod' }, RELEASE])).toEqual([[2, WHY]]);
+    expect(reasonAt([zap(0, 4096, 'shared'), RELEASE])).toEqual([[1, WHY]]);
+    expect(reasonAt([zap(1, 4096, 'private'), RELEASE])).toEqual([[1, WHY]]);
+    expect(reasonAt([zap(0, 4095, 'both'), RELEASE])).toEqual([[1, WHY]]);
+    expect(reasonAt([zap(0, 4096, 'private', { fail: [{ at: 'seamcall', nth: 1, call: 'RANGE.BLOCK', error: 'BUSY' }] }), RELEASE]))
+      .toEqual([[1, WHY]]);
+    expect(reasonAt([zap(0, 4096, 'private'), RELEASE], { ...compact, geometry: 'x86' })).toEqual([[1, WHY]]);
+    // a racing zap inside the previous op does not count: only a top-level zap closes guest_memfd
+    expect(reasonAt([{ kind: 'split', start: 0, end: 64, targetLevel: 1, private: false, shared: true,
+      race: { at: 'walk', op: zap(0, 4096, 'both') } }, RELEASE])).toEqual([[1, WHY]]);
   });
 
   it('checks racing ops too', () => {
@@ -263,5 +323,16 @@ describe('legalityErrors', () => {
     expect(legal([race({ kind: 'zap', start: 0, end: 1, attr: 'both' }, pf({ vcpu: 1 } as Partial<Op>))])[0].reason)
       .toBe('race.op: a vCPU fault cannot run during zap');
     expect(legal([race({ kind: 'invalidateDirect' }, pf({ private: false, vcpu: 0 } as Partial<Op>))])).toEqual([]);
+    // a racing unmap needs mmu_lock for write: legal only in the split's allocation window
+    const unmap: Op = { kind: 'zap', start: 0, end: 8, attr: 'shared' };
+    const split: Op = { kind: 'split', start: 0, end: 64, targetLevel: 1, private: false, shared: true };
+    expect(legal([race(split, unmap)])).toEqual([]);
+    expect(legal([race(pf(), unmap)])).toEqual([{ index: 0, reason: 'race.op: an unmap cannot run during fault (it needs mmu_lock for write)' }]);
+    expect(legal([race({ kind: 'zap', start: 0, end: 8, attr: 'both' }, unmap)])[0].reason)
+      .toBe('race.op: an unmap cannot run during zap (it needs mmu_lock for write)');
+    expect(legal([race({ kind: 'invalidateDirect' }, unmap)])[0].reason)
+      .toBe('race.op: an unmap cannot run during invalidateDirect (it needs mmu_lock for write)');
+    expect(legal([race({ kind: 'age', start: 0, end: 8, mirror: false }, unmap)])[0].reason)
+      .toBe('race.op: an unmap cannot run during age (it needs mmu_lock for write)');
   });
 });

@@ -1,7 +1,7 @@
 // The fake TDX module (DESIGN §2, kernel-model §1.5, §2.13): the S-EPT tree, hkid and TD state, PAMT-
 // style ownership of the pages it was given (through the ledger), and the SEAMCALLs, each checking its
 // architectural preconditions and returning a real error class. Every call is logged.
-import type { SeamcallName, SeamcallRecord } from '../api';
+import type { SeamcallName, SeamcallRecord, Violation } from '../api';
 import type { FaultPlan } from './fault_plan';
 import type { Geometry } from './geometry';
 import { hash4 } from './hash';
@@ -16,12 +16,11 @@ export type TdxStatus =
   | 'TDX_TLB_TRACKING_NOT_DONE'       // REMOVE/DEMOTE without TRACK after BLOCK
   | 'TDX_PAGE_METADATA_INCORRECT'     // PAMT: page not in the expected owner state
   | 'TDX_LIFECYCLE_STATE_INCORRECT'   // hkid assigned / released when the call needs the other
-  | 'TDX_EPT_PAGE_NOT_FREE'           // reclaim of an S-EPT table that still has children
   | 'TDX_OPERAND_INVALID';            // injected non-BUSY error (F8)
 
 export type TdState = 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN' | 'DESTROYED';
 
-interface SeptTable { kind: 'table'; level: number; gfn: number; page: number; children: number }
+interface SeptTable { kind: 'table'; level: number; gfn: number; page: number }
 interface SeptLeaf { kind: 'leaf'; level: number; gfn: number; pfn: number; blocked: boolean; blockEpoch: number }
 type SeptEntry = SeptTable | SeptLeaf;
 
@@ -34,6 +33,8 @@ export class FakeTdxModule {
   private sept = new Map<number, SeptEntry>();
   private tableByPage = new Map<number, SeptTable>();
   private needsWbinvd = new Set<number>();
+  /** S-EPT tables reclaimed so far (key), for the children-first check */
+  private reclaimedTables = new Set<number>();
   /** TDR and TDCS pages, owned by the module from KVM_TDX_INIT_VM */
   readonly tdr: number;
   readonly tdcs: number[];
@@ -42,7 +43,7 @@ export class FakeTdxModule {
   guestDigest = 0;
 
   constructor(private readonly geo: Geometry, private readonly ledger: Ledger,
-              private readonly plan: () => FaultPlan) {
+              private readonly plan: () => FaultPlan, private readonly report: (v: Violation) => void) {
     this.tdr = ledger.alloc('tdxControl', 'TDR', Owner.Tdx);
     this.tdcs = [ledger.alloc('tdxControl', 'TDCS', Owner.Tdx), ledger.alloc('tdxControl', 'TDCS', Owner.Tdx)];
   }
@@ -67,16 +68,12 @@ export class FakeTdxModule {
     this.septDigest ^= this.entryHash(e);
     if (e.kind === 'table') this.tableByPage.set(e.page, e);
     else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
-    const parent = this.parentOk(e.level, e.gfn);
-    if (parent) parent.children++;
   }
   private delete(e: SeptEntry): void {
     this.sept.delete(this.key(e.level, e.gfn));
     this.septDigest ^= this.entryHash(e);
     if (e.kind === 'table') this.tableByPage.delete(e.page);
     else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
-    const parent = this.parentOk(e.level, e.gfn);
-    if (parent) parent.children--;
   }
   private setBlocked(e: SeptLeaf, blocked: boolean): void {
     this.septDigest ^= this.entryHash(e);
@@ -113,7 +110,7 @@ export class FakeTdxModule {
     if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('SEPT.ADD', args, 'TDX_PAGE_METADATA_INCORRECT');
     if (this.parentOk(level, gfn) === undefined) return this.done('SEPT.ADD', args, 'TDX_EPT_WALK_FAILED');
     if (this.entry(level, gfn)) return this.done('SEPT.ADD', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
-    this.insert({ kind: 'table', level, gfn: this.geo.align(gfn, level), page, children: 0 });
+    this.insert({ kind: 'table', level, gfn: this.geo.align(gfn, level), page });
     this.ledger.giveToTdx(page, `S-EPT table for level-${level} entry gfn 0x${this.geo.align(gfn, level).toString(16)}`);
     return this.done('SEPT.ADD', args, 'SUCCESS');
   }
@@ -206,7 +203,13 @@ export class FakeTdxModule {
     if (this.hkidAssigned) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
     if (this.ledger.ownerOf(page) !== Owner.Tdx) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_PAGE_METADATA_INCORRECT');
     if (t) {
-      if (t.children > 0) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_EPT_PAGE_NOT_FREE');
+      // I-children-first: teardown reclaims a table only after its children. The module accepts any
+      // order once the hkid is freed (§2.14), so a child reclaimed after its parent is a violation the
+      // machine reports, not an error the module returns (a leaked child never blocks its parent).
+      if (t.level < ROOT && this.parentOk(t.level, t.gfn) === undefined && this.reclaimedTables.has(this.key(t.level + 1, this.geo.align(t.gfn, t.level + 1)))) {
+        this.report({ kind: 'reclaim-order', site: 'PHYMEM.PAGE.RECLAIM', detail: `S-EPT table for L${t.level} gfn 0x${t.gfn.toString(16)} reclaimed after its parent table` });
+      }
+      this.reclaimedTables.add(this.key(t.level, t.gfn));
       this.delete(t);
     } else if (page === this.tdr && this.tdcs.some(p => this.ledger.ownerOf(p) === Owner.Tdx)) {
       return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
@@ -227,7 +230,7 @@ export class FakeTdxModule {
     if (!this.tracked(e)) return this.done('PAGE.DEMOTE', args, 'TDX_TLB_TRACKING_NOT_DONE');
     if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('PAGE.DEMOTE', args, 'TDX_PAGE_METADATA_INCORRECT');
     this.delete(e);
-    this.insert({ kind: 'table', level, gfn: e.gfn, page, children: 0 });
+    this.insert({ kind: 'table', level, gfn: e.gfn, page });
     this.ledger.giveToTdx(page, `S-EPT table (demoted) for level-${level} entry gfn 0x${e.gfn.toString(16)}`);
     const step = this.geo.span(level - 1);
     for (let i = 0; i < this.geo.fanout; i++) {

@@ -32,6 +32,8 @@ import { KvmMmuPage, TdpIter } from './sp';
 export const CACHE_MIN = 5;
 /** Steps one op may take before the design is declared hung. */
 export const STEP_BUDGET = 5_000_000;
+/** Retry/spin iterations one op may take (each may issue SEAMCALLs, so keep it small). */
+export const SPIN_BUDGET = 10_000;
 
 export interface VcpuCaches { header: number[]; shadow: number[]; external: number[] }
 export interface Vcpu { id: number; caches: VcpuCaches; mirrorRoot: KvmMmuPage | null; directRoot: KvmMmuPage | null }
@@ -71,6 +73,7 @@ export abstract class TdpMmuCore {
   protected planStack: FaultPlan[] = [FaultPlan.EMPTY];
   protected raceStack: (RacePlan | null)[] = [null];
   protected steps = 0;
+  protected spins = 0;
   violations: Violation[] = [];
   readonly coverageSet = new Set<string>();
   /** kind of the op running (for coverage keys) */
@@ -113,7 +116,7 @@ export abstract class TdpMmuCore {
   constructor(readonly designName: string, readonly config: VmConfig) {
     this.geo = new Geometry(config.geometry);
     this.ledger = new Ledger(v => this.violations.push(v));
-    this.tdx = new FakeTdxModule(this.geo, this.ledger, () => this.plan);
+    this.tdx = new FakeTdxModule(this.geo, this.ledger, () => this.plan, v => this.violations.push(v));
     for (let i = 0; i < config.vcpus; i++) {
       this.vcpus.push({ id: i, caches: { header: [], shadow: [], external: [] }, mirrorRoot: null, directRoot: null });
     }
@@ -128,6 +131,11 @@ export abstract class TdpMmuCore {
 
   protected step(where: string): void {
     if (++this.steps > STEP_BUDGET) throw new HangError(where);
+  }
+
+  /** A retry or spin loop iteration ("goto retry"): livelocks are caught long before the walk budget. */
+  protected spin(where: string): void {
+    if (++this.spins > SPIN_BUDGET) throw new HangError(where);
   }
 
   protected cover(key: string): void { this.coverageSet.add(key); }

@@ -33,6 +33,8 @@ export abstract class TdpMmuFlows extends TdxCommon {
    * before: tdp_mmu_free_sp(); after: tdp_mmu_free_unused_sp().
    */
   protected abstract freeNeverLinkedSp(sp: KvmMmuPage): void;
+  /** The leftover SP of tdp_mmu_split_huge_pages_root: the same free as the map-retry path. */
+  protected freeSplitLeftoverSp(sp: KvmMmuPage): void { this.freeNeverLinkedSp(sp); }
   /** tdp_mmu_free_sp_rcu_callback (§2.7) */
   protected abstract tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void;
 
@@ -81,7 +83,7 @@ export abstract class TdpMmuFlows extends TdxCommon {
       for (;;) {
         const old = this.storeSpte(sp, index, FROZEN, 'handle_removed_pt');
         if (!isFrozen(old)) return old;
-        this.step('handle_removed_pt spin');
+        this.spin('handle_removed_pt spin');
       }
     }
     const old = this.readSpte(sp, index, 'handle_removed_pt');
@@ -236,11 +238,20 @@ export abstract class TdpMmuFlows extends TdxCommon {
     this.mmuLock.release();
   }
 
-  /** tdp_mmu_zap_root: passes at 4K, 2M, 1G, then the root level. */
+  /**
+   * tdp_mmu_zap_root (§2.9): passes at 4K, 2M, 1G, then the root level. CONFIG_KVM_PROVE_MMU skips
+   * the 4K and 2M passes to mimic the fault path, so handle_removed_pt recurses over whole subtrees
+   * (post-order) — the `proveMmu` config option.
+   */
   protected tdpMmuZapRoot(root: KvmMmuPage, shared: boolean): void {
     this.diag.warnOnce(root.tdpMmuRootCount === 0, 'tdp_mmu.c:tdp_mmu_zap_root:refcount', 'zap-unreferenced-root');
     this.rcuReadLock();
-    for (let zapLevel = 1; zapLevel <= this.rootLevel; zapLevel++) this.tdpMmuZapRootPass(root, shared, zapLevel);
+    if (!this.config.proveMmu) {
+      this.tdpMmuZapRootPass(root, shared, 1);
+      this.tdpMmuZapRootPass(root, shared, 2);
+    }
+    this.tdpMmuZapRootPass(root, shared, 3);
+    this.tdpMmuZapRootPass(root, shared, root.level);
     this.rcuReadUnlock();
   }
 
@@ -252,7 +263,7 @@ export abstract class TdpMmuFlows extends TdxCommon {
         if (!isPresent(iter.oldSpte) || iter.level > zapLevel) return WALK_CONTINUE;
         if (!shared) { this.tdpMmuIterSetSpte(iter, NONPRESENT); return WALK_CONTINUE; }
         if (this.tdpMmuSetSpteAtomic(iter, NONPRESENT) === 0) return WALK_CONTINUE;
-        this.step('__tdp_mmu_zap_root retry'); // goto retry
+        this.spin('__tdp_mmu_zap_root retry'); // goto retry
       }
     });
   }
@@ -429,23 +440,28 @@ export abstract class TdpMmuFlows extends TdxCommon {
         if (this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
         if (iter.level <= targetLevel || !isLeaf(iter.oldSpte)) return WALK_CONTINUE;
         if (!sp) {
-          // Drop RCU and mmu_lock to allocate; the walk then restarts from the root.
+          // Drop RCU and mmu_lock to allocate; another task may run meanwhile (a race point with the
+          // lock dropped); the walk then restarts from the root.
           this.rcuReadUnlock();
+          const mode = this.mmuLock.mode;
+          this.mmuLock.release();
           sp = this.tdpMmuAllocSpForSplit(iter.level - 1, root.mirror);
+          this.racePoint('walk', iter.level);
+          this.mmuLock.acquire(mode);
           this.rcuReadLock();
           if (!sp) { ret = ENOMEM; return WALK_STOP; }
           iter.yielded = true;
           return WALK_RESTART;
         }
         this.tdpMmuInitChildSp(sp, iter);
-        if (this.tdpMmuSplitHugePage(iter, sp, shared)) { this.step('split retry'); continue; }
+        if (this.tdpMmuSplitHugePage(iter, sp, shared)) { this.spin('tdp_mmu_split_huge_pages_root retry'); continue; }
         sp = null;
         return WALK_CONTINUE;
       }
     });
     this.rcuReadUnlock();
-    // A leftover SP was never linked (another task split the page first).
-    if (sp) this.freeNeverLinkedSp(sp);
+    // A leftover SP was never linked (another task split or zapped the page first).
+    if (sp) this.freeSplitLeftoverSp(sp);
     return ret;
   }
 

@@ -36,7 +36,7 @@ export function digests(vm: TdpMmuCore): Digests {
     vm: vmDigest(vm),
     stats: statsDigest(vm),
     bugged: vm.diag.bugged,
-    pendingRcu: vm.rcu.pendingCount,
+    pendingRcu: vm.rcu.pendingPages().length,
   };
 }
 
@@ -84,7 +84,7 @@ export function snapshot(vm: TdpMmuCore, countPendingAsFree = true): Snapshot {
       ...vm.ledger.counts_(vm.rcu.pendingPages(), countPendingAsFree),
       'stats.4K': vm.stats[1], 'stats.2M': vm.stats[2], 'stats.1G': vm.stats[3], 'tdp_mmu_pages': vm.tdpMmuPages,
     },
-    pendingRcu: vm.rcu.pendingCount,
+    pendingRcu: vm.rcu.pendingPages().length,
   };
 }
 

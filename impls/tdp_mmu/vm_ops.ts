@@ -21,7 +21,8 @@ export const TDX_LOCAL_RETRY_MAX = 8;
 
 /** Lock mode an op needs when it runs as a racing op. */
 function nestedLockMode(op: Op): LockMode {
-  return op.kind === 'fault' ? 'read' : 'none';
+  if (op.kind === 'fault') return 'read';
+  return op.kind === 'zap' ? 'write' : 'none';
 }
 
 interface Walker { reader: number; pages: number[]; what: string }
@@ -35,6 +36,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
 
   apply(op: Op): OpOutcome {
     this.steps = 0;
+    this.spins = 0;
     this.violations = [];
     this.nestedResults = [];
     let result: string;
@@ -130,11 +132,15 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
 
   /** Conversion / gmem punch hole / memslot removal: kvm_tdp_mmu_unmap_gfn_range under the write lock. */
   private zapOp(z: ZapOp): string {
+    return this.kvmMmuUnmapGfnRange(z.start, z.end, { mirror: z.attr !== 'shared', direct: z.attr !== 'private' }) ? 'flush' : 'no-flush';
+  }
+
+  /** The callers of kvm_tdp_mmu_unmap_gfn_range (MMU notifier, gmem invalidation) hold mmu_lock for write. */
+  protected kvmMmuUnmapGfnRange(start: number, end: number, types: { mirror: boolean; direct: boolean }): boolean {
     this.mmuLock.acquire('write');
-    const flush = this.kvmTdpMmuUnmapGfnRange(z.start, z.end,
-      { mirror: z.attr !== 'shared', direct: z.attr !== 'private' }, false);
+    const flush = this.kvmTdpMmuUnmapGfnRange(start, end, types, false);
     this.mmuLock.release();
-    return flush ? 'flush' : 'no-flush';
+    return flush;
   }
 
   /** kvm_tdp_mmu_try_split_huge_pages over the valid roots of the range's kind. */

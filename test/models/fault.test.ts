@@ -79,7 +79,7 @@ describe.each(DESIGNS)('private 4K fault — $name', design => {
     expect(o.result).toBe('SPURIOUS');
     expect(o.seamcalls).toEqual([]);
     const d1 = vm.digests();
-    expect({ ...d1, ledger: '' }).toEqual({ ...d0, ledger: '' }); // vCPU 1's cache top-up aside, nothing changed
+    expect({ ...d1, ledger: 0 }).toEqual({ ...d0, ledger: 0 }); // vCPU 1's cache top-up aside, nothing changed
   });
 
   it('a shared fault touches only the direct tree: no SEAMCALL, no external page handed out', () => {

@@ -1,0 +1,65 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { after, before } from '../../impls/designs';
+import { loadDesigns, registerDesignResolver } from '../../harness/designs';
+import { InputError } from '../../harness/sequence';
+import { broken, tmpDir } from './helpers';
+
+function errorOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    const msg = (e as Error).message;
+    expect(msg).not.toContain('\n');
+    return msg;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('loadDesigns', () => {
+  it('loads built-in names, in order, and allows a self-check pair', () => {
+    expect(loadDesigns('before,after')).toEqual([before, after]);
+    expect(loadDesigns(' after , before ')).toEqual([after, before]);
+    expect(loadDesigns('before,before')).toEqual([before, before]);
+  });
+
+  it('loads modules exporting a design as default, as `design`, or as the module itself', () => {
+    const dir = tmpDir('designs');
+    const body = "{ name: 'mine', description: 'd', create() { return {}; } }";
+    fs.writeFileSync(path.join(dir, 'a.js'), `module.exports = ${body};`);
+    fs.writeFileSync(path.join(dir, 'b.js'), `exports.design = ${body};`);
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'sub', 'c.js'), `exports.default = ${body};`);
+    const ds = loadDesigns('before,./a.js,b.js,sub/c.js', dir);
+    expect(ds.map(d => d.name)).toEqual(['before', 'mine', 'mine', 'mine']);
+    expect(loadDesigns(`before,${path.join(dir, 'a.js')}`, '/')[1].name).toBe('mine');
+  });
+
+  it('rejects unknown names, bad modules and short lists with one-line messages', () => {
+    const dir = tmpDir('designs');
+    fs.writeFileSync(path.join(dir, 'x.js'), 'module.exports = { name: "x" };');
+    fs.writeFileSync(path.join(dir, 'throws.js'), 'throw new Error("kaput\\nsecond line");');
+    expect(errorOf(() => loadDesigns('before,foo', dir)))
+      .toBe('--designs: unknown design "foo" (known: before, after, mutant:<id>, or a path to a module exporting a design)');
+    expect(errorOf(() => loadDesigns('before,./x.js', dir))).toBe('--designs: ./x.js does not export a design (needs name and create())');
+    expect(errorOf(() => loadDesigns('before,./nope.js', dir))).toBe('--designs: ./nope.js: no such file');
+    expect(errorOf(() => loadDesigns('before,./throws.js', dir))).toBe('--designs: ./throws.js: cannot load module: kaput');
+    expect(errorOf(() => loadDesigns('before', dir))).toMatch(/^--designs: need at least two designs to compare, got 1 \(before\)/);
+    expect(errorOf(() => loadDesigns('before,,after', dir))).toMatch(/^--designs: expected a comma-separated list/);
+    expect(errorOf(() => loadDesigns('', dir))).toMatch(/^--designs: expected a comma-separated list/);
+  });
+
+  it('consults registered resolvers (e.g. a mutant catalogue) and names them in errors', () => {
+    const off = registerDesignResolver(name => (name === 'mutant:broken' ? broken : undefined), 'mutant:<id>');
+    try {
+      expect(loadDesigns('before,mutant:broken')[1]).toBe(broken);
+      expect(errorOf(() => loadDesigns('before,mutant:nope')))
+        .toBe('--designs: unknown design "mutant:nope" (known: before, after, mutant:<id>, or a path to a module exporting a design)');
+    } finally {
+      off();
+    }
+    expect(errorOf(() => loadDesigns('before,mutant:broken'))).toMatch(/unknown design "mutant:broken" \(known: before, after, mutant:<id>, or/);
+  });
+});

@@ -1,0 +1,86 @@
+// Helpers for the harness tests: temp dirs, a deliberately broken design, a fixed clock, and a
+// transpiler that turns a harness module (and its relative imports) into CommonJS in a temp dir,
+// so that child processes can load the real code without a prior `npm run build`.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll } from 'vitest';
+import type { Design, Op, VmConfig } from '../../impls/api';
+import { after } from '../../impls/designs';
+import type { Finding } from '../../harness/findings';
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const COMPACT: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed after the test file. */
+export function tmpDir(tag: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `tdpfuzz-${tag}-`));
+  made.push(d);
+  return d;
+}
+
+/** `after`, except that gracePeriod results differ: a divergence most random sequences reach. */
+export const broken: Design = {
+  name: 'broken',
+  description: 'after with a wrong gracePeriod result (test design)',
+  create(config: VmConfig) {
+    const vm = after.create(config);
+    const apply = vm.apply.bind(vm);
+    vm.apply = (op: Op) => {
+      const o = apply(op);
+      return op.kind === 'gracePeriod' ? { ...o, result: `${o.result}!` } : o;
+    };
+    return vm;
+  },
+};
+
+/** A clock that advances one second per call, from a fixed start. */
+export function fixedClock(start = Date.UTC(2025, 0, 1)): () => Date {
+  let t = start;
+  return () => new Date((t += 1000));
+}
+
+export function finding(signature = 'divergence|before+after|fault|mirror', extra: Partial<Finding> = {}): Finding {
+  const [kind, designs, opKind, component] = signature.split('|');
+  return {
+    signature, kind: kind as Finding['kind'], designs: designs.split('+'), opIndex: 1, opKind, component,
+    message: `test finding ${signature}`, ...extra,
+  };
+}
+
+export const grace = (n: number): Op[] => Array.from({ length: n }, () => ({ kind: 'gracePeriod' }) as Op);
+
+/**
+ * Transpile `entry` (a .ts file under ROOT) and every relative import it reaches into CommonJS under
+ * `outDir`, keeping the layout. Returns the path of the entry's .js file.
+ */
+export function transpileTree(entry: string, outDir: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  const seen = new Set<string>();
+  const queue = [path.resolve(ROOT, entry)];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const src = fs.readFileSync(file, 'utf8');
+    const js = ts.transpileModule(src, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      fileName: file,
+    }).outputText;
+    const out = path.join(outDir, path.relative(ROOT, file)).replace(/\.ts$/, '.js');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, js);
+    for (const m of src.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
+      queue.push(path.resolve(path.dirname(file), `${m[1]}.ts`));
+    }
+  }
+  // toolVersion() looks for package.json above the module.
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(outDir, 'package.json'));
+  return path.join(outDir, entry.replace(/\.ts$/, '.js'));
+}
