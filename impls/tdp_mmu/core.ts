@@ -273,8 +273,12 @@ export abstract class TdpMmuCore {
     return this.newSp(spt, header, level, mirror, isRoot);
   }
 
-  /** tdp_mmu_init_child_sp: role.level − 1, gfn = iter->gfn, ptep = iter->sptep. */
+  /**
+   * tdp_mmu_init_child_sp: role = parent role with level − 1, gfn = iter->gfn, ptep = iter->sptep.
+   * A split SP is allocated before it knows which huge leaf it will replace, so the level is set here.
+   */
   protected tdpMmuInitChildSp(sp: KvmMmuPage, iter: TdpIter): void {
+    sp.level = iter.level - 1;
     sp.gfn = iter.gfn;
     sp.ptep = { sp: iter.sp, index: iter.index };
   }

@@ -7,7 +7,8 @@ export class KvmMmuPage {
   header: number;
   /** only on non-root mirror SPs: the S-EPT page handed to the TDX module; null when freed/leaked */
   externalSpt: number | null = null;
-  readonly level: number;
+  /** role.level: set at allocation for roots and fault SPs, and (again) by tdp_mmu_init_child_sp */
+  level: number;
   gfn = 0;
   readonly mirror: boolean;
   readonly isRoot: boolean;
