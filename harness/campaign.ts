@@ -22,6 +22,8 @@ import { UNOBSERVABLE } from './explained';
 import { describeOp, type Finding } from './findings';
 import { displayPath, toolVersion, writeFileAtomic } from './fsutil';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE, generateSequence } from './generate';
+import type { Engine } from './engines/engine';
+import { randomEngine } from './engines/random';
 import type { Domain } from './opgen';
 import {
   REPORT_FORMAT, verdictLine, writeReports, type ReportData, type ReportExplained, type ReportFinding, type ReportPaths,
@@ -87,6 +89,8 @@ export interface CampaignOptions {
   outDir?: string | null;
   /** the crash store; null keeps findings in memory only (default "crashes") */
   crashDir?: string | null;
+  /** where generated sequences come from (default: the random engine over seed and shard) */
+  engine?: Engine;
   /** sequence files run first; default "corpus" when that directory exists; null for none */
   corpusDir?: string | null;
   signal?: AbortSignal;
@@ -378,13 +382,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     return true;
   };
 
-  const runOne = async (seq: Sequence, source: CrashSource): Promise<void> => {
+  const runOne = async (seq: Sequence, source: CrashSource): Promise<RunResult> => {
     const r = runSequence(seq, { designs: opts.designs, equiv, domain });
     execs++;
     opsTotal += r.ops.length;
     for (const c of r.coverage) coverage.add(c);
     if (r.explained.length) onExplained(r.explained);
     for (const f of r.findings) await onFinding(seq, source, f);
+    return r;
   };
 
   const periodic = async (): Promise<void> => {
@@ -404,10 +409,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     await runOne(seq, { file });
     await periodic();
   }
+  const engine = opts.engine ?? randomEngine(seed, genOpts, shard);
   for (let k = 0; budgetLeft(); k++) {
-    const index = shard ? shard.index + k * shard.count : k;
-    const seq = generateSequence(seed, index, genOpts);
-    await runOne(seq, { seed, index, engine: 'random' });
+    const item = engine.next(k);
+    engine.feedback(item, await runOne(item.seq, item.source));
     generated++;
     await periodic();
   }
