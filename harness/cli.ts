@@ -18,6 +18,8 @@ import { designsPhrase } from './report';
 import { runSequence } from './runner';
 import { InputError, MAX_VCPUS, SEQUENCE_FORMAT, parseSequence, type Sequence } from './sequence';
 import { formatTrace, traceSequence } from './trace';
+import { COMMANDS, type Command } from './commands';
+import './commands_all';
 
 /** A command-line mistake: one line naming the flag and what is wrong. */
 export class UsageError extends InputError {
@@ -185,7 +187,8 @@ export type ParsedArgs =
   | { command: 'help'; text: string }
   | { command: 'version' }
   | { command: 'run'; args: RunArgs }
-  | { command: 'replay'; args: ReplayArgs };
+  | { command: 'replay'; args: ReplayArgs }
+  | { command: 'command'; cmd: Command; argv: readonly string[] };
 
 function flagHelp(specs: readonly FlagSpec[]): string {
   const rows = specs.map(s => [`--${s.name}${s.metavar ? ` ${s.metavar}` : ''}`, s.help]);
@@ -193,13 +196,14 @@ function flagHelp(specs: readonly FlagSpec[]): string {
   return rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join('\n');
 }
 
-export const MAIN_HELP = `tdpfuzz ${toolVersion()}: differential fuzzing of the KVM TDP MMU mirror/S-EPT refactor (before vs after)
+export const mainHelp = (): string => `tdpfuzz ${toolVersion()}: differential fuzzing of the KVM TDP MMU mirror/S-EPT refactor (before vs after)
 
 usage: tdpfuzz <command> [flags]
 
 commands:
   run      run a campaign and write reports (tdpfuzz run --help)
   replay   replay sequence files, crash files or directories of them (tdpfuzz replay --help)
+${[...COMMANDS.values()].map(c => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
 
 exit codes: 0 nothing found, 1 unexplained finding / finding reproduced, 2 usage or input error
 set TDPFUZZ_DEBUG=1 to see stack traces of internal errors.`;
@@ -236,8 +240,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const topic = rest[0];
     if (topic === 'run') return { command: 'help', text: RUN_HELP };
     if (topic === 'replay') return { command: 'help', text: REPLAY_HELP };
-    if (topic !== undefined) throw new UsageError(`help: unknown command ${JSON.stringify(topic)} (expected run or replay)`);
-    return { command: 'help', text: MAIN_HELP };
+    if (topic !== undefined && COMMANDS.has(topic)) return { command: 'help', text: COMMANDS.get(topic)!.help };
+    if (topic !== undefined) throw new UsageError(`help: unknown command ${JSON.stringify(topic)} (expected ${['run', 'replay', ...COMMANDS.keys()].join(', ')})`);
+    return { command: 'help', text: mainHelp() };
   }
   if (command === '--version' || command === 'version') return { command: 'version' };
   if (command === 'run') {
@@ -287,7 +292,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       },
     };
   }
-  throw new UsageError(`unknown command ${JSON.stringify(command)} (expected run or replay; see tdpfuzz --help)`);
+  const cmd = COMMANDS.get(command);
+  if (cmd) {
+    if (rest.includes('--help') || rest.includes('-h')) return { command: 'help', text: cmd.help };
+    return { command: 'command', cmd, argv: rest };
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(command)} (expected ${['run', 'replay', ...COMMANDS.keys()].join(', ')}; see tdpfuzz --help)`);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -487,6 +497,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       case 'version': io.out(`${toolVersion()}\n`); return 0;
       case 'run': return await cmdRun(p.args, io);
       case 'replay': return await cmdReplay(p.args, io);
+      case 'command': return await p.cmd.run(p.argv, io);
     }
   } catch (e) {
     if (e instanceof InputError) {

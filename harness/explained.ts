@@ -1,7 +1,7 @@
 // The by-design differences between before and after (kernel-model §3.1, D1–D16), declared once
 // with their reason. A divergence is "explained" only when it matches one precisely; it is then
 // reported as explained, never dropped. Entries with `extendedOnly` never excuse a legal-domain run.
-import type { Op } from '../impls/api';
+import type { Op, OpOutcome } from '../impls/api';
 import { diagCategories, multisetMinus, type Equivalence, type Observation } from './compare';
 import type { Explanation } from './findings';
 import type { Domain } from './opgen';
@@ -23,6 +23,11 @@ export interface ExplainedDifference extends Explanation {
   extraDiagnostics?: string[];
   /** per-design violations this difference leaves behind in one design (reported as explained too) */
   leavesViolations?: string[];
+  /**
+   * Recognises the violation from one design's own op trace, for when the pair is no longer compared
+   * (after an earlier persistent difference) and the divergence itself cannot be seen.
+   */
+  matchViolation?: (kind: string, op: Op, outcome: OpOutcome) => boolean;
   /** a full matcher, for differences that are not diagnostic-only */
   match?: (ctx: DivergenceContext) => boolean;
 }
@@ -91,6 +96,10 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     reason: 'before: KVM_BUG_ON, PAGE.AUG on a mapped GPA fails, TDX_BUG_ON, mirror restored; after: TDX removes the old leaf and the mirror takes the new value — mirror/S-EPT inconsistency without a bug. Not reachable via real faults.',
     extendedOnly: true, persistent: true, leavesViolations: ['mirror-sept-mismatch'],
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite'),
+    // after: a private write fault whose TDX call removed the old leaf (PAGE.REMOVE inside a fault)
+    matchViolation: (kind, op, outcome) => kind === 'mirror-sept-mismatch'
+      && opsOf(op).some(o => o.kind === 'fault' && o.private && o.write)
+      && outcome.seamcalls.some(c => c.call === 'PAGE.REMOVE'),
   },
   {
     id: 'D13', title: 'aging a mirror root',

@@ -6,7 +6,7 @@ import type { Design, DesignInstance, Op, Snapshot } from '../impls/api';
 import {
   diagCategories, finalDifference, firstDifference, seamcallLines, type Equivalence, type Observation,
 } from './compare';
-import { explain, type ExplainedDifference } from './explained';
+import { EXPLAINED, explain, type ExplainedDifference } from './explained';
 import {
   describeOp, signatureOf, type DesignTrace, type FirstDivergence, type Finding, type FindingKind,
 } from './findings';
@@ -180,7 +180,14 @@ export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
       }
     });
     for (const e of perDesign.values()) {
-      const why = excused.get(e.kind);
+      let why = excused.get(e.kind);
+      if (!why && opts.domain === 'extended') {
+        why = EXPLAINED.find(x => x.matchViolation && e.designs.every(d => {
+          const o = obs[labels.indexOf(d)];
+          return !!o && x.matchViolation!(e.kind, op, o.outcome);
+        }));
+        if (why?.persistent) excused.set(e.kind, why);
+      }
       if (why) {
         const signature = signatureOf(e.kind, e.designs, op.kind, `${e.component}:${why.id}`);
         if (!explained.has(signature)) {

@@ -1,0 +1,2 @@
+// Loads every subcommand module so each registers itself (import for side effects only).
+export {};
