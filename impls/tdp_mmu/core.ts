@@ -11,7 +11,10 @@ import { hash4 } from '../machine/hash';
 import { Ledger, Owner } from '../machine/ledger';
 import { MmuLock } from '../machine/mmu_lock';
 import { Rcu } from '../machine/rcu';
-import { isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
+import { isLeaf, isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
+
+/** scratch delta of subtree counts (storeSpte is not re-entrant) */
+const DELTA = new Int32Array(5);
 
 const CLASS_NAMES = ['NP', 'FROZEN', 'LEAF', 'NONLEAF'];
 const SPTE_KEY_CACHE = new Map<number, string>();
@@ -192,15 +195,32 @@ export abstract class TdpMmuCore {
     sp.entries[index] = newSpte;
     const gfn = sp.gfn + index * this.geo.span(sp.level);
     let delta = this.contrib(sp.level, gfn, old) ^ this.contrib(sp.level, gfn, newSpte);
+    // Subtree counts (FROZEN entries, leaves per level) move with the digest, for cheap invariants.
+    const dc = DELTA;
+    dc.fill(0);
+    if (old === FROZEN) dc[0]--; else if (isLeaf(old)) dc[sp.level]--;
+    if (newSpte === FROZEN) dc[0]++; else if (isLeaf(newSpte)) dc[sp.level]++;
     if (isNonLeaf(old)) {
       const c = this.spByPage.get(pfnOf(old));
-      if (c && c.linkedTo === sp) { delta ^= c.sub; c.linkedTo = null; }
+      if (c && c.linkedTo === sp) {
+        delta ^= c.sub;
+        c.linkedTo = null;
+        for (let i = 0; i < 5; i++) dc[i] -= c.subCounts[i];
+      }
     }
     if (isNonLeaf(newSpte)) {
       const c = this.spByPage.get(pfnOf(newSpte));
-      if (c) { delta ^= c.sub; c.linkedTo = sp; }
+      if (c) {
+        delta ^= c.sub;
+        c.linkedTo = sp;
+        for (let i = 0; i < 5; i++) dc[i] += c.subCounts[i];
+      }
     }
-    for (let p: KvmMmuPage | null = sp; p; p = p.linkedTo) p.sub ^= delta;
+    for (let p: KvmMmuPage | null = sp; p; p = p.linkedTo) {
+      p.sub ^= delta;
+      const pc = p.subCounts;
+      pc[0] += dc[0]; pc[1] += dc[1]; pc[2] += dc[2]; pc[3] += dc[3]; pc[4] += dc[4];
+    }
     // Transition class (op, tree, level, old→new, lock mode) as a small integer: this is the hot path.
     this.spteCoverage.add(((((this.curOpCode * 2 + (sp.mirror ? 1 : 0)) * 8 + sp.level) * 4 + classCode(old)) * 4 + classCode(newSpte)) * 4
       + LOCK_CODES[this.mmuLock.mode]);

@@ -94,18 +94,35 @@ export function snapshot(vm: TdpMmuCore, countPendingAsFree = true): Snapshot {
  */
 export function checkInvariants(vm: TdpMmuCore): Violation[] {
   const out: Violation[] = [];
-  const leaves = [0, 0, 0, 0, 0];
-  const checkSept = vm.tdx.hkidAssigned && !vm.diag.bugged && !vm.destroyed;
+  // Counts over every root's reachable subtree are kept incrementally (storeSpte).
+  const counts = [0, 0, 0, 0, 0];
+  for (const root of vm.roots) for (let i = 0; i < 5; i++) counts[i] += root.subCounts[i];
+  if (counts[0] > 0) {
+    for (const root of vm.roots) {
+      forEachReachable(vm, root, (sp, _i, gfn, spte) => {
+        if (isFrozen(spte)) out.push({ kind: 'frozen-reachable', site: 'I-frozen-transient', detail: `${sp} L${sp.level} gfn=0x${gfn.toString(16)} left FROZEN` });
+      });
+    }
+  }
+  // Once the VM is bugged the stats may legitimately lag (after skips them when a propagation
+  // fails, §2.5A step 7); the VM is dead anyway.
+  for (let l = 1; l <= 3 && !vm.diag.bugged; l++) {
+    if (counts[l] !== vm.stats[l]) {
+      out.push({ kind: 'stats-mismatch', site: 'I-stats', detail: `pages[${l}] stat is ${vm.stats[l]} but ${counts[l]} leaves are mapped at level ${l}` });
+    }
+  }
+  if (vm.tdx.hkidAssigned && !vm.diag.bugged && !vm.destroyed) out.push(...checkMirrorSept(vm));
+  return out;
+}
+
+/** I-publish-after / I-ext-alloc: the valid mirror tree and the S-EPT hold the same entries. */
+function checkMirrorSept(vm: TdpMmuCore): Violation[] {
+  const out: Violation[] = [];
   let matched = 0;
-  for (const root of vm.roots) {
+  const root = vm.roots.find(r => r.mirror && !r.invalid);
+  if (root) {
     forEachReachable(vm, root, (sp, _i, gfn, spte) => {
-      if (isFrozen(spte)) {
-        out.push({ kind: 'frozen-reachable', site: 'I-frozen-transient', detail: `${sp} L${sp.level} gfn=0x${gfn.toString(16)} left FROZEN` });
-        return;
-      }
       if (!isPresent(spte)) return;
-      if (isLeaf(spte)) leaves[sp.level]++;
-      if (!checkSept || !root.mirror || root.invalid) return;
       const s = vm.tdx.lookup(sp.level, gfn);
       const where = `mirror L${sp.level} gfn=0x${gfn.toString(16)}`;
       if (isLeaf(spte)) {
@@ -120,22 +137,14 @@ export function checkInvariants(vm: TdpMmuCore): Violation[] {
       }
     });
   }
-  if (checkSept && matched !== vm.tdx.entryCount && out.every(v => v.kind !== 'mirror-sept-mismatch')) {
+  if (out.length === 0 && matched !== vm.tdx.entryCount) {
     const extra: string[] = [];
     for (const e of vm.tdx.entries()) {
-      const root = vm.roots.find(r => r.mirror && !r.invalid);
       let ok = false;
       if (root) forEachReachable(vm, root, (sp, _i, gfn, spte) => { if (sp.level === e.level && gfn === e.gfn && isPresent(spte)) ok = true; });
       if (!ok) extra.push(`L${e.level} gfn=0x${e.gfn.toString(16)} ${e.kind}`);
     }
     out.push({ kind: 'mirror-sept-mismatch', site: 'I-publish-after', detail: `S-EPT entries with no mirror SPTE: ${extra.slice(0, 4).join('; ')}` });
-  }
-  // Once the VM is bugged the stats may legitimately lag (after skips them when a propagation
-  // fails, §2.5A step 7); the VM is dead anyway.
-  for (let l = 1; l <= 3 && !vm.diag.bugged; l++) {
-    if (leaves[l] !== vm.stats[l]) {
-      out.push({ kind: 'stats-mismatch', site: 'I-stats', detail: `pages[${l}] stat is ${vm.stats[l]} but ${leaves[l]} leaves are mapped at level ${l}` });
-    }
   }
   return out;
 }
