@@ -91,6 +91,7 @@ export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
   const explained = new Map<string, Finding>();
   const comparing = labels.map((_, k) => k > 0);
   let faultSeen = false;
+  const reported = new Set<string>();
   /** violation kinds a persistent explained difference leaves behind */
   const excused = new Map<string, ExplainedDifference>();
   let lastObs: (Observation | null)[] = [];
@@ -197,6 +198,11 @@ export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
         }
         continue;
       }
+      // A violation that persists (a leaked mismatch, a stuck FROZEN) is reported once, at the op
+      // where it first appeared; later ops would only inflate the signature count.
+      const key = `${e.kind}|${e.designs.join('+')}|${e.component}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
       add({ kind: e.kind, designs: e.designs, opIndex: i, opKind: op.kind, component: e.component,
         message: `${e.designs.join(', ')}: ${e.kind} at op ${i} (${describeOp(op)}): ${e.detail}` });
     }
