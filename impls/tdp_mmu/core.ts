@@ -18,6 +18,7 @@ const DELTA = new Int32Array(5);
 
 const CLASS_NAMES = ['NP', 'FROZEN', 'LEAF', 'NONLEAF'];
 const SPTE_KEY_CACHE = new Map<number, string>();
+const SEAM_KEY_CACHE = new Map<number, string>();
 /** SEAMCALL result names seen so far (the fake module's error classes). */
 const SEAM_RESULTS: string[] = ['SUCCESS', 'TDX_OPERAND_BUSY'];
 const LOCK_NAMES = ['none', 'read', 'write', '?'];
@@ -97,7 +98,12 @@ export abstract class TdpMmuCore {
   coverageKeys(): Set<string> {
     const out = new Set(this.coverageSet);
     for (const c of this.seamCoverage) {
-      out.add(`seam|${OP_KINDS[Math.floor(c / 1024)]}|${SEAMCALL_NAMES[Math.floor(c / 64) % 16]}|${SEAM_RESULTS[c % 64]}`);
+      let key = SEAM_KEY_CACHE.get(c);
+      if (!key) {
+        key = `seam|${OP_KINDS[Math.floor(c / 1024)]}|${SEAMCALL_NAMES[Math.floor(c / 64) % 16]}|${SEAM_RESULTS[c % 64]}`;
+        SEAM_KEY_CACHE.set(c, key);
+      }
+      out.add(key);
     }
     for (const c of this.spteCoverage) {
       const cached = SPTE_KEY_CACHE.get(c);

@@ -35,6 +35,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
   // ------------------------------------------------------------ dispatcher
 
   apply(op: Op): OpOutcome {
+    this.digestCache = null;
     this.steps = 0;
     this.spins = 0;
     this.violations = [];
@@ -272,18 +273,22 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
 
   // ------------------------------------------------------------ observation
 
-  digests(): Digests { return digests(this); }
+  /** Digests change only when an op runs: computed once per op. */
+  digests(): Digests { return this.digestCache ??= digests(this); }
+  private digestCache: Digests | null = null;
   snapshot(): Snapshot { return snapshot(this); }
-  /** Invariants depend only on the trees, stats and VM state: skip the walk when none changed. */
+  /**
+   * The subtree counts make the FROZEN and stats checks cheap; the mirror/S-EPT walk runs only when
+   * the mirror tree, the S-EPT or the VM state changed since the last clean check.
+   */
   checkInvariants(): Violation[] {
     const d = this.digests();
-    const key = `${d.mirror}|${d.direct}|${d.sept}|${d.vm}`;
-    if (key === this.lastInvariantKey) return [];
-    const v = checkInvariants(this);
-    this.lastInvariantKey = v.length ? '' : key;
+    const key = `${d.mirror}|${d.sept}|${d.vm}`;
+    const v = checkInvariants(this, key !== this.lastSeptKey);
+    this.lastSeptKey = v.some(x => x.kind === 'mirror-sept-mismatch') ? '' : key;
     return v;
   }
-  private lastInvariantKey = '';
+  private lastSeptKey = '';
   leakReport(): LeakReport { return this.ledger.unfreed(); }
   coverage(): Set<string> { return this.coverageKeys(); }
 }
