@@ -49,7 +49,15 @@ function opReason(op: Op, config: VmConfig): string | null {
 export function legalityErrors(seq: Sequence): LegalityError[] {
   const errors: LegalityError[] = [];
   let hkidReleasedAt = -1;
+  let finalized = false;
   seq.ops.forEach((op, index) => {
+    // Before FINALIZE no vCPU runs: only KVM_TDX_INIT_MEM_REGION maps (private) memory.
+    if (!finalized) {
+      for (const [o, where] of [[op, ''], [op.race?.op, 'race.op: ']] as const) {
+        if (o?.kind === 'fault' && !o.private) errors.push({ index, reason: `${where}shared fault before finalize: no vCPU runs before the TD is RUNNABLE` });
+      }
+    }
+    if (op.kind === 'finalize') finalized = true;
     if (hkidReleasedAt >= 0 && !AFTER_RELEASE_HKID.has(op.kind)) {
       errors.push({ index, reason: `${op.kind} after releaseHkid (ops[${hkidReleasedAt}]); only gracePeriod, rcuUnlock and destroy may follow` });
     }

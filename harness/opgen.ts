@@ -181,8 +181,11 @@ export function buildArgs(ch: Chooser, kind: OpKind, state: GenState, policy: Op
   const { config } = policy;
   const legal = policy.domain === 'legal';
   switch (kind) {
-    case 'fault':
-      return faultOp(ch, policy, ch.int(0, config.vcpus - 1), chooseGfn(ch, config), ch.chance(0.6));
+    case 'fault': {
+      // Before FINALIZE no vCPU runs: the only faults are KVM_TDX_INIT_MEM_REGION's private ones.
+      const priv = ch.chance(0.6) || (legal && !state.finalized);
+      return faultOp(ch, policy, ch.int(0, config.vcpus - 1), chooseGfn(ch, config), priv);
+    }
     case 'zap':
       return { kind, ...chooseRange(ch, config), attr: pick(ch, ['private', 'shared', 'both'] as const) };
     case 'split': {
@@ -322,7 +325,7 @@ function nestedOp(ch: Chooser, kind: NestedKind, plan: RacePlan, state: GenState
     case 'fault': {
       let vcpu = ch.int(0, config.vcpus - 1);
       if (plan.vcpu !== undefined && config.vcpus > 1 && vcpu === plan.vcpu) vcpu = (vcpu + 1) % config.vcpus;
-      return faultOp(ch, policy, vcpu, near(), plan.private);
+      return faultOp(ch, policy, vcpu, near(), plan.private || (policy.domain === 'legal' && !state.finalized));
     }
     case 'zap': {
       const start = near();

@@ -138,7 +138,8 @@ describe('generateSequence', () => {
       .toBe(true);
     const faults = legal.filter((op): op is Extract<Op, { kind: 'fault' }> => op.kind === 'fault');
     expect(faults.filter((f) => f.private).length).toBeGreaterThan(faults.length * 0.4);
-    expect(faults.filter((f) => !f.private).length).toBeGreaterThan(faults.length * 0.3);
+    // shared faults only after FINALIZE (no vCPU runs before it), so fewer than private ones
+    expect(faults.filter((f) => !f.private).length).toBeGreaterThan(faults.length * 0.2);
     expect(legal.some((op) => op.kind === 'destroy' && op.fail?.some((f) => f.at === 'reclaim' || f.at === 'hkidRelease'))).toBe(true);
 
     const extended = many(500, { config: compact, domain: 'extended' });

@@ -322,7 +322,12 @@ describe('legalityErrors', () => {
     expect(legal([race(pf(), pf())])[0].reason).toContain('same vcpu 0');
     expect(legal([race({ kind: 'zap', start: 0, end: 1, attr: 'both' }, pf({ vcpu: 1 } as Partial<Op>))])[0].reason)
       .toBe('race.op: a vCPU fault cannot run during zap');
-    expect(legal([race({ kind: 'invalidateDirect' }, pf({ private: false, vcpu: 0 } as Partial<Op>))])).toEqual([]);
+    expect(legal([{ kind: 'finalize' }, race({ kind: 'invalidateDirect' }, pf({ private: false, vcpu: 0 } as Partial<Op>))])).toEqual([]);
+    // no vCPU runs before FINALIZE: a shared fault then, plain or racing, is not something KVM does
+    expect(legal([race({ kind: 'invalidateDirect' }, pf({ private: false, vcpu: 0 } as Partial<Op>))])[0].reason)
+      .toBe('race.op: shared fault before finalize: no vCPU runs before the TD is RUNNABLE');
+    expect(legal([pf({ private: false } as Partial<Op>), { kind: 'finalize' }, pf({ private: false } as Partial<Op>)]))
+      .toEqual([{ index: 0, reason: 'shared fault before finalize: no vCPU runs before the TD is RUNNABLE' }]);
     // a racing unmap needs mmu_lock for write: legal only in the split's allocation window
     const unmap: Op = { kind: 'zap', start: 0, end: 8, attr: 'shared' };
     const split: Op = { kind: 'split', start: 0, end: 64, targetLevel: 1, private: false, shared: true };
