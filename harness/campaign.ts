@@ -196,6 +196,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const genOpts = { config, domain, faultRate, raceRate, maxOps };
   // Fail on bad generator options before anything is written.
   generateSequence(seed, 0, genOpts);
+  const engine = opts.engine ?? randomEngine(seed, genOpts, shard);
 
   const outDir = opts.outDir === undefined ? path.resolve(cwd, 'out') : opts.outDir === null ? null : path.resolve(cwd, opts.outDir);
   const store = opts.crashDir === null ? null
@@ -245,7 +246,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const el = Math.max(elapsed(), 1e-9);
     return {
       execs, ops: opsTotal, execsPerSec: execs / el, opsPerSec: opsTotal / el, coverage: coverage.size,
-      corpus: corpus.length, findings: tracked.size, explained: explained.size, elapsedSec: elapsed(), done,
+      corpus: engine.corpusSize() || corpus.length, findings: tracked.size, explained: explained.size, elapsedSec: elapsed(), done,
     };
   };
 
@@ -266,7 +267,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const stats = {
       format: 'tdpfuzz-stats/1', toolVersion: toolVersion(), done, stoppedBy: done ? stoppedBy : null,
       startedAt: startedAt.toISOString(), updatedAt: now().toISOString(),
-      seed, shard, designs: designSpecs, equiv, domain, config,
+      seed, shard, designs: designSpecs, equiv, domain, config, faultRate, raceRate, maxOps, engine: engine.name,
       elapsedSec: s.elapsedSec, execs, generated, corpus: corpus.length, ops: opsTotal,
       execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec, coverage: coverage.size,
       findings: tracked.size, openFindings: openFindings(), explained: explained.size,
@@ -406,10 +407,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   await periodic();
   for (const { file, seq } of corpus) {
     if (!budgetLeft()) break;
-    await runOne(seq, { file });
+    const r = await runOne(seq, { file });
+    engine.observe?.({ seq, source: { file } }, r);
     await periodic();
   }
-  const engine = opts.engine ?? randomEngine(seed, genOpts, shard);
   for (let k = 0; budgetLeft(); k++) {
     const item = engine.next(k);
     engine.feedback(item, await runOne(item.seq, item.source));

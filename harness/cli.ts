@@ -7,13 +7,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { VmConfig } from '../impls/api';
-import { startCampaign, formatStatus, type CampaignStatus } from './campaign';
+import { startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from './campaign';
 import { EQUIVALENCES, type Equivalence } from './compare';
 import { readCrashFile, CRASH_FORMAT, type CrashFile } from './crash_store';
 import { loadDesigns, splitDesignSpec } from './designs';
+import { campaignMinimizer } from './minimize';
+import { RESUME_CONFLICTS, resumeRunArgs, startWorkers, workersOptionsFromArgs } from './workers';
+import { acceptedSignatures, corpusExpectation, expectationMismatch } from './replay_file';
 import { displayPath, toolVersion } from './fsutil';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE } from './generate';
 import type { Domain } from './opgen';
+import { ENGINES } from './engines/index';
 import { designsPhrase } from './report';
 import { runSequence } from './runner';
 import { InputError, MAX_VCPUS, SEQUENCE_FORMAT, parseSequence, type Sequence } from './sequence';
@@ -60,10 +64,17 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'race-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a race per op (default ${DEFAULT_RACE_RATE})` },
   { name: 'max-ops', kind: { type: 'int', min: 1, max: 100_000 }, metavar: 'N', help: `longest generated sequence (default ${DEFAULT_MAX_OPS})` },
   { name: 'shard', kind: { type: 'shard' }, metavar: 'I/N', help: 'run only sequences i ≡ I (mod N), for N machines' },
+  { name: 'engine', kind: { type: 'string', what: 'an engine name' }, metavar: 'E', help: 'where sequences come from: random (default; sequence i is a function of (seed, i)), guided (mutates kept sequences that reached new model coverage), jsfuzz' },
+  { name: 'corpus-out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: "where coverage-guided engines write the sequences they keep (default OUT/corpus; this is the run's own corpus, not the curated corpus/ of named scenarios that --corpus reads)" },
+  { name: 'workers', kind: { type: 'int', min: 1, max: 256 }, metavar: 'N', help: 'worker threads (default 1); the random engine splits its sequences among them, others use seeds SEED/wK' },
+  { name: 'resume', kind: { type: 'string', what: 'an output directory' }, metavar: 'OUT', help: 'continue the run whose output is OUT (random engine) at the next index in OUT/stats.json, with its configuration' },
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'reports and stats.json (default out)' },
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash files, one per finding signature (default crashes)' },
   { name: 'corpus', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'sequence files run before generated ones (default corpus, if it exists)' },
   { name: 'no-corpus', kind: { type: 'bool' }, help: 'do not run the corpus directory' },
+  { name: 'minimize-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', help: 'minimize each new finding with at most N predicate runs (default 2000; deterministic)' },
+  { name: 'minimize-time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S', help: 'time safety net per minimization in seconds (default 10)' },
+  { name: 'no-minimize', kind: { type: 'bool' }, help: 'store new findings unminimized' },
   { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
 ];
 
@@ -173,6 +184,17 @@ export interface RunArgs {
   crashes: string;
   /** undefined: "corpus" when it exists; null: none */
   corpus: string | null | undefined;
+  /** predicate runs per new finding's minimization; null: no minimization */
+  minimizeRuns: number | null;
+  minimizeTimeSec: number;
+  /** --workers (null: not given, 1 worker unless resuming) */
+  workers: number | null;
+  /** --resume OUT */
+  resume: string | null;
+  /** --engine: a name in ENGINES (default random) */
+  engine: string;
+  /** --corpus-out DIR; null: OUT/corpus */
+  corpusOut: string | null;
 }
 
 export interface ReplayArgs {
@@ -213,20 +235,25 @@ export const RUN_HELP = `usage: tdpfuzz run [flags]
 Runs corpus sequences, then generated sequences (seed, 0), (seed, 1), ... through all designs in
 lockstep until the budget is spent or SIGINT/SIGTERM (the current sequence finishes, everything is
 written). Writes OUT/report.md, OUT/report.json, OUT/report.junit.xml, OUT/stats.json and one crash
-file per finding signature. Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors.
+file per finding signature, its reproducer minimized when it is first seen (at most --minimize-runs
+predicate runs per finding, so fuzzing is not starved). Exit 0 when no unexplained finding, 1
+otherwise, 2 on usage errors.
 
 flags:
 ${flagHelp(RUN_FLAGS)}
 
-example: tdpfuzz run --designs before,after --seed 7 --runs 100000 --huge-pages`;
+example: tdpfuzz run --designs before,after --seed 7 --runs 100000 --huge-pages
+         tdpfuzz run --engine guided --time 600 --out out   (kept sequences in out/corpus/)`;
 
 export const REPLAY_HELP = `usage: tdpfuzz replay [flags] FILE|DIR...
 
 Replays sequence files (${SEQUENCE_FORMAT}) and crash files (${CRASH_FORMAT}); a directory means
 its *.json files. Crash files replay with the designs, equivalence and domain they record and
-report whether their recorded signature reproduced. Exit 0 when nothing is found (crash files marked
-"expected" or "explained" that reproduce count as XFAIL, not as failures), 1 when a finding
-reproduces, 2 on bad input.
+report whether their recorded signature reproduced. A sequence file with meta.expect.explained (the
+corpus scenarios) must show exactly those by-design differences when replayed as before,after in the
+state equivalence and the legal domain. Exit 0 when nothing is found (crash files marked "expected"
+or "explained" that reproduce count as XFAIL, not as failures), 1 when a finding reproduces, 2 on
+bad input.
 
 flags:
 ${flagHelp(REPLAY_FLAGS)}
@@ -250,6 +277,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (flags.get('help')) return { command: 'help', text: RUN_HELP };
     if (positional.length) throw new UsageError(`run: unexpected argument ${JSON.stringify(positional[0])} (run takes only flags; see tdpfuzz run --help)`);
     if (flags.has('corpus') && flags.get('no-corpus')) throw new UsageError('--no-corpus: cannot be combined with --corpus');
+    if (flags.has('resume')) {
+      for (const f of RESUME_CONFLICTS) if (flags.has(f)) throw new UsageError(`--${f}: cannot be combined with --resume (the configuration is taken from ${flags.get('resume')}/stats.json)`);
+      if (flags.has('out') && flags.get('out') !== flags.get('resume')) throw new UsageError('--out: cannot differ from --resume (a resumed run writes into the directory it continues)');
+    }
+    for (const f of ['minimize-runs', 'minimize-time']) {
+      if (flags.has(f) && flags.get('no-minimize')) throw new UsageError(`--no-minimize: cannot be combined with --${f}`);
+    }
+    if (flags.has('engine') && !ENGINES.has(flags.get('engine') as string)) {
+      throw new UsageError(`--engine: unknown engine ${JSON.stringify(flags.get('engine'))} (known: ${[...ENGINES.keys()].join(', ')})`);
+    }
     const time = (flags.get('time') as number | undefined) ?? null;
     const runs = (flags.get('runs') as number | undefined) ?? null;
     return {
@@ -274,6 +311,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         out: (flags.get('out') as string | undefined) ?? 'out',
         crashes: (flags.get('crashes') as string | undefined) ?? 'crashes',
         corpus: flags.get('no-corpus') ? null : (flags.get('corpus') as string | undefined),
+        minimizeRuns: flags.get('no-minimize') ? null : (flags.get('minimize-runs') as number | undefined) ?? 2000,
+        minimizeTimeSec: (flags.get('minimize-time') as number | undefined) ?? 10,
+        workers: (flags.get('workers') as number | undefined) ?? null,
+        resume: (flags.get('resume') as string | undefined) ?? null,
+        engine: (flags.get('engine') as string | undefined) ?? 'random',
+        corpusOut: (flags.get('corpus-out') as string | undefined) ?? null,
       },
     };
   }
@@ -320,13 +363,21 @@ const processIo = (): Io => ({
   env: process.env,
 });
 
-async function cmdRun(a: RunArgs, io: Io): Promise<number> {
+async function cmdRun(args: RunArgs, io: Io): Promise<number> {
+  // --resume OUT: the configuration recorded in OUT; --workers N, --resume and the jsfuzz engine
+  // (istanbul needs a fresh module registry) run the campaign in worker threads (harness/workers.ts).
+  const resumed = args.resume !== null ? resumeRunArgs(args, io.cwd) : null;
+  const a = resumed?.args ?? args;
+  const engineName = a.engine;
+  const viaWorkers = (a.workers ?? 1) > 1 || resumed !== null || engineName === 'jsfuzz';
   const specs = splitDesignSpec(a.designs);
   const designs = loadDesigns(a.designs, io.cwd);
   const budget = [a.runs !== null ? `${a.runs} runs` : '', a.time !== null ? `${a.time} s` : ''].filter(Boolean).join(', ');
   io.err(`INFO: tdpfuzz ${toolVersion()} run: seed ${a.seed}${a.shard ? ` shard ${a.shard.index}/${a.shard.count}` : ''}, `
     + `designs ${designsPhrase(designs.map(d => d.name))}, ${a.equiv} equivalence, ${a.domain} domain, ${a.config.geometry} geometry`
-    + `${a.config.hugePages ? ', huge pages' : ''}, budget ${budget}\n`);
+    + `${a.config.hugePages ? ', huge pages' : ''}, budget ${budget}`
+    + `${viaWorkers ? `, ${a.workers ?? 1} worker thread${(a.workers ?? 1) === 1 ? '' : 's'}` : ''}`
+    + `${resumed ? `, resuming ${a.resume} at ${resumed.state.stats.generated} generated` : ''}\n`);
 
   let statusShown = false;
   const clearStatus = (): void => {
@@ -343,20 +394,31 @@ async function cmdRun(a: RunArgs, io: Io): Promise<number> {
     }
   };
 
-  const handle = startCampaign({
-    designs, designSpecs: specs, seed: a.seed, runs: a.runs ?? undefined, timeSec: a.time ?? undefined,
-    equiv: a.equiv, domain: a.domain, config: a.config, faultRate: a.faultRate, raceRate: a.raceRate, maxOps: a.maxOps,
-    shard: a.shard ?? undefined, cwd: io.cwd, outDir: a.out, crashDir: a.crashes, corpusDir: a.corpus,
-    onStatus, statusIntervalMs: io.isTTY ? 250 : 5000,
-    onEvent: (e) => {
-      clearStatus();
-      if (e.type === 'new-finding') {
-        io.err(`#${e.execs} NEW ${e.signature}${e.crashFile ? ` -> ${e.crashFile}` : ''}${e.status !== 'open' ? ` [${e.status}]` : ''}\n`);
-      } else {
-        io.err(`WARNING: ${e.message}\n`);
-      }
-    },
-  });
+  const statusIntervalMs = io.isTTY ? 250 : 5000;
+  const onEvent = (e: CampaignEvent): void => {
+    clearStatus();
+    if (e.type === 'new-finding') {
+      io.err(`#${e.execs} NEW ${e.signature}${e.crashFile ? ` -> ${e.crashFile}` : ''}${e.status !== 'open' ? ` [${e.status}]` : ''}\n`);
+    } else {
+      io.err(`WARNING: ${e.message}\n`);
+    }
+  };
+
+  const handle = viaWorkers
+    ? startWorkers(workersOptionsFromArgs(a, io.cwd, engineName, resumed?.state ?? null, { onStatus, statusIntervalMs, onEvent }))
+    : startCampaign({
+      designs, designSpecs: specs, seed: a.seed, runs: a.runs ?? undefined, timeSec: a.time ?? undefined,
+      equiv: a.equiv, domain: a.domain, config: a.config, faultRate: a.faultRate, raceRate: a.raceRate, maxOps: a.maxOps,
+      shard: a.shard ?? undefined, cwd: io.cwd, outDir: a.out, crashDir: a.crashes, corpusDir: a.corpus,
+      ...(engineName !== 'random' ? { engine: ENGINES.get(engineName)!({
+        seed: a.seed, shard: a.shard, designs, equiv: a.equiv, domain: a.domain,
+        gen: { config: a.config, domain: a.domain, faultRate: a.faultRate, raceRate: a.raceRate, maxOps: a.maxOps },
+        corpusOut: path.resolve(io.cwd, a.corpusOut ?? path.join(a.out, 'corpus')),
+      }) } : {}),
+      ...(a.minimizeRuns !== null ? { minimize: campaignMinimizer({ maxRuns: a.minimizeRuns }), minimizeTimeMs: a.minimizeTimeSec * 1000 } : {}),
+      onStatus, statusIntervalMs,
+      onEvent,
+    });
 
   // SIGINT/SIGTERM: finish the current sequence and write everything; a second signal exits at once.
   let signals = 0;
@@ -427,7 +489,11 @@ function loadReplayItem(file: string, cwd: string): ReplayItem {
     const crash = readCrashFile(file, shown);
     return { shown, kind: 'crash', crash, seq: { format: SEQUENCE_FORMAT, config: crash.config, ops: crash.ops } };
   }
-  if (format === SEQUENCE_FORMAT || format === undefined) return { shown, kind: 'sequence', seq: parseSequence(text, shown) };
+  if (format === SEQUENCE_FORMAT || format === undefined) {
+    const seq = parseSequence(text, shown);
+    corpusExpectation(seq, shown); // a malformed meta.expect is bad input
+    return { shown, kind: 'sequence', seq };
+  }
   throw new InputError(`${shown}: format ${JSON.stringify(format)} is not supported (expected "${SEQUENCE_FORMAT}" or "${CRASH_FORMAT}")`);
 }
 
@@ -451,6 +517,9 @@ async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
   }
   const flagDesigns = a.designs !== null ? loadDesigns(a.designs, io.cwd) : null;
   let pass = 0, fail = 0, xfail = 0;
+  // Regression mode: a reproducer may also show a sibling finding that has its own accepted crash file
+  // (replayed too, or in the same directory); that is known behaviour, not a new finding.
+  const acceptedSigs = acceptedSignatures(items.map(it => it.crash), files.filter((_, k) => items[k].crash));
   for (const it of items) {
     const designs = flagDesigns ?? loadDesigns((it.crash?.designs ?? ['before', 'after']).join(','), io.cwd, it.crash ? `${it.shown}: designs` : '--designs');
     const equiv = a.equiv ?? it.crash?.equiv ?? 'state';
@@ -463,7 +532,7 @@ async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
     let failed = r.findings.length > 0;
     if (it.crash) {
       const recorded = r.findings.some(f => f.signature === it.crash!.signature);
-      const others = r.findings.filter(f => f.signature !== it.crash!.signature).length;
+      const others = r.findings.filter(f => f.signature !== it.crash!.signature && !acceptedSigs.has(f.signature)).length;
       const accepted = it.crash.status !== 'open';
       if (recorded && accepted && others === 0) {
         line = `XFAIL ${it.shown} [${it.crash.status}]: recorded signature reproduced (${opsNote}${exNote})`;
@@ -477,7 +546,10 @@ async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
         line = `PASS ${it.shown}: recorded signature no longer reproduces (${opsNote}${exNote})`;
       }
     } else {
-      line = `${failed ? 'FAIL' : 'PASS'} ${it.shown} (${opsNote}${exNote})`;
+      // A corpus scenario's meta.expect.explained: the by-design differences it must show.
+      const mismatch = expectationMismatch(it.seq, it.shown, r, { designs, equiv, domain });
+      if (mismatch) failed = true;
+      line = `${failed ? 'FAIL' : 'PASS'} ${it.shown}${mismatch ? `: ${mismatch}` : ''} (${opsNote}${exNote})`;
     }
     if (failed) fail++; else if (!line.startsWith('XFAIL')) pass++;
     io.out(`${line}\n`);

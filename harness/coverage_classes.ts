@@ -82,6 +82,8 @@ export interface CoverageSummary {
   expectedReached: number;
   /** expected classes never reached, sorted */
   neverReached: string[];
+  /** every class reached, sorted (lets `tdpfuzz merge` and workers take the exact union) */
+  classes?: string[];
 }
 
 export function summarizeCoverage(keys: Iterable<string>, config: Pick<VmConfig, 'hugePages'>, domain: Domain): CoverageSummary {
@@ -92,5 +94,8 @@ export function summarizeCoverage(keys: Iterable<string>, config: Pick<VmConfig,
   for (const f of [...fam.keys()].sort()) byFamily[f] = fam.get(f)!;
   const expected = expectedClasses(config, domain);
   const neverReached = expected.filter(k => !set.has(k));
-  return { reached: set.size, byFamily, expected: expected.length, expectedReached: expected.length - neverReached.length, neverReached };
+  return {
+    reached: set.size, byFamily, expected: expected.length, expectedReached: expected.length - neverReached.length, neverReached,
+    classes: [...set].sort(),
+  };
 }

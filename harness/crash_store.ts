@@ -25,10 +25,13 @@ export type CrashStatus = 'open' | 'explained' | 'expected';
 export const CRASH_STATUSES: readonly CrashStatus[] = ['open', 'explained', 'expected'];
 const DOMAINS: readonly Domain[] = ['legal', 'extended'];
 
-/** Where the reproducer came from: a generated sequence (seed, index, engine) or a file. */
+/**
+ * Where the reproducer came from: a generated sequence (seed, index, engine) or a file (a corpus
+ * sequence file, or with `engine` an input another tool produced, e.g. a jsfuzz crash file).
+ */
 export type CrashSource =
   | { seed: string | number; index: number; engine: string }
-  | { file: string };
+  | { file: string; engine?: string };
 
 /** The finding as stored (the divergence lives in firstDivergence). */
 export interface CrashFinding {
@@ -199,8 +202,8 @@ class Reader {
 function readSource(r: Reader): CrashSource {
   const s: Reader = r.object('source');
   if (s.raw('file') !== undefined) {
-    s.onlyKnown(['file'], 'a file source');
-    return { file: s.str('file') };
+    s.onlyKnown(['file', 'engine'], 'a file source');
+    return s.raw('engine') === undefined ? { file: s.str('file') } : { file: s.str('file'), engine: s.str('engine') };
   }
   s.onlyKnown(['seed', 'index', 'engine'], 'a generated source');
   const seed = s.raw('seed');
@@ -329,6 +332,25 @@ export function readCrashFile(file: string, shown: string = file): CrashFile {
     throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
   }
   return parseCrash(text, shown);
+}
+
+/**
+ * Read-modify-write one crash file (anywhere, not only in a store's directory) under the same lock
+ * file CrashStore.record uses, then write it atomically. `update` gets the current content and
+ * returns the new one, or null to leave the file as it is. The result is validated before it is
+ * written, so a file updated here always reads back. Returns what the file holds afterwards.
+ */
+export function updateCrashFile(file: string, update: (c: CrashFile) => CrashFile | null,
+                                opts: { shown?: string; lock?: LockOptions } = {}): CrashFile {
+  const shown = opts.shown ?? file;
+  return withFileLock(`${file}.lock`, () => {
+    const old = readCrashFile(file, shown);
+    const next = update(old);
+    if (!next) return old;
+    const checked = validateCrash(JSON.parse(serializeCrash(next)), shown);
+    writeFileAtomic(file, serializeCrash(checked));
+    return checked;
+  }, opts.lock);
 }
 
 // ------------------------------------------------------------------------------------------------

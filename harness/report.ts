@@ -67,6 +67,16 @@ export interface ReportScope {
   raceRate: number;
   maxOps: number;
   budget: { runs: number | null; timeSec: number | null };
+  /** set when the report combines several campaigns: worker threads, shards (`tdpfuzz merge`), a resumed run */
+  merged?: { parts: MergedPart[] };
+}
+
+export interface MergedPart {
+  /** an output directory, or "worker N" */
+  from: string;
+  seed: string | number;
+  shard: { index: number; count: number } | null;
+  sequences: number;
 }
 
 export interface ReportTiming {
@@ -124,7 +134,8 @@ export function geometryPhrase(c: VmConfig): string {
 }
 
 function sourcePhrase(s: CrashSource): string {
-  return 'file' in s ? `corpus file ${s.file}` : `seed ${s.seed} index ${s.index} (${s.engine})`;
+  if ('file' in s) return s.engine ? `${s.engine} input ${s.file}` : `corpus file ${s.file}`;
+  return `seed ${s.seed} index ${s.index} (${s.engine})`;
 }
 
 /** Two columns side by side (for design traces). */
@@ -167,6 +178,9 @@ export function renderMarkdown(r: ReportData): string {
   const parts = [`${num(s.generated)} generated from ${seedPhrase(s)}`];
   if (s.corpus.files) parts.push(`${num(s.corpus.files)} corpus files from ${s.corpus.dir}`);
   out.push(`- sequences: ${num(s.sequences)} (${parts.join(', ')})`);
+  if (s.merged) {
+    out.push(`- merged from ${plural(s.merged.parts.length, 'part')}: ${s.merged.parts.map(p => `${p.from} (seed ${p.seed}${p.shard ? ` shard ${p.shard.index}/${p.shard.count}` : ''}, ${plural(p.sequences, 'sequence')})`).join('; ')}`);
+  }
   if (s.corpus.skipped.length) {
     out.push(`- corpus files skipped: ${s.corpus.skipped.map(x => `${x.file} (${x.reason})`).join('; ')}`);
   }

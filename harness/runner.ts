@@ -1,7 +1,6 @@
 // The lockstep runner (DESIGN §3, §4): one sequence on N designs, compared after every op under the
 // chosen equivalence (digests first, canonical dumps only for the report), the real teardown appended
 // when the sequence does not end with one, then the per-design oracles and the leak oracle.
-import { createTwoFilesPatch } from 'diff';
 import type { Design, DesignInstance, Op, Snapshot } from '../impls/api';
 import {
   diagCategories, finalDifference, firstDifference, seamcallLines, type Equivalence, type Observation,
@@ -13,10 +12,24 @@ import {
 import type { Domain } from './opgen';
 import type { Sequence } from './sequence';
 
+// `diff` is loaded on first use (lazily): the jsfuzz CLI instruments every module the fuzz target
+// requires, and a target that never builds a diff (RunOptions.diffs false) should not pay for it.
+let diffModule: typeof import('diff') | null = null;
+function createTwoFilesPatch(a: string, b: string, textA: string, textB: string, headerA: string, headerB: string, options: { context: number }): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  diffModule ??= require('diff') as typeof import('diff');
+  return diffModule.createTwoFilesPatch(a, b, textA, textB, headerA, headerB, options);
+}
+
 export interface RunOptions {
   designs: readonly Design[];
   equiv: Equivalence;
   domain: Domain;
+  /**
+   * Build the first divergence's state and trace diffs (default true). The jsfuzz fuzz target turns
+   * this off: it only needs signatures, and the diffs cost time (and pull in the `diff` package).
+   */
+  diffs?: boolean;
 }
 
 export interface RunResult {
@@ -110,8 +123,9 @@ export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
       prefix: ops.slice(0, i).map(describeOp),
       component,
       sides: [ta, tb],
-      stateDiff: createTwoFilesPatch(labels[0], labels[k], snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }),
-      traceDiff: createTwoFilesPatch(labels[0], labels[k], traceText(ta), traceText(tb), '', '', { context: 3 }),
+      stateDiff: opts.diffs === false ? ''
+        : createTwoFilesPatch(labels[0], labels[k], snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }),
+      traceDiff: opts.diffs === false ? '' : createTwoFilesPatch(labels[0], labels[k], traceText(ta), traceText(tb), '', '', { context: 3 }),
     };
   };
 

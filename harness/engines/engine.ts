@@ -12,6 +12,11 @@ export interface Engine {
   next(k: number): EngineSequence;
   /** The result of running it: coverage-guided engines keep sequences that reach new classes. */
   feedback(item: EngineSequence, result: RunResult): void;
+  /**
+   * Optional: the result of a sequence the engine did not produce (a corpus file the campaign ran
+   * first), so coverage-guided engines can seed their corpus from it without running it again.
+   */
+  observe?(item: EngineSequence, result: RunResult): void;
   /** Sequences the engine keeps (its in-memory corpus), for the status line. */
   corpusSize(): number;
 }

@@ -6,6 +6,8 @@ import type { GenerateOptions } from '../generate';
 import type { Domain } from '../opgen';
 import type { Engine } from './engine';
 import { randomEngine } from './random';
+import { guidedEngine } from './guided';
+import { jsfuzzEngine } from './jsfuzz';
 
 export interface EngineContext {
   seed: string | number;
@@ -22,6 +24,8 @@ export type EngineFactory = (ctx: EngineContext) => Engine;
 
 export const ENGINES = new Map<string, EngineFactory>([
   ['random', ctx => randomEngine(ctx.seed, ctx.gen, ctx.shard)],
+  ['guided', ctx => guidedEngine(ctx)],
+  ['jsfuzz', ctx => jsfuzzEngine(ctx)],
 ]);
 
 export function registerEngine(name: string, f: EngineFactory): void { ENGINES.set(name, f); }

@@ -1,0 +1,176 @@
+// Campaign scaling and merging (DESIGN §6): --workers N (worker threads), --shard + tdpfuzz merge,
+// run --resume. The random engine's workers must run exactly the sequences one process runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main as tsMain, type Io } from '../harness/cli';
+import { generateSequence } from '../harness/generate';
+import { combineShards, workerShard } from '../harness/merge';
+import type { ReportData } from '../harness/report';
+import { serializeSequence } from '../harness/sequence';
+import { splitRuns } from '../harness/workers';
+import { buildTree, removeTree } from './build_helper';
+import { COMPACT, tmpDir } from './harness/helpers';
+
+const DESIGNS = 'after,mutant:frees-with-hkid-assigned';
+const RUNS = 300;
+
+function io(cwd: string): Io & { stdout: string; stderr: string } {
+  const o = {
+    stdout: '', stderr: '', cwd, isTTY: false, env: {},
+    out(t: string) { o.stdout += t; },
+    err(t: string) { o.stderr += t; },
+  };
+  return o;
+}
+
+const readReport = (dir: string): ReportData => JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as ReportData;
+const readStats = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'stats.json'), 'utf8'));
+
+/** What must not depend on how the work was split. */
+function essence(r: ReportData) {
+  return {
+    sequences: r.scope.sequences, generated: r.scope.generated, ops: r.scope.ops, corpusFiles: r.scope.corpus.files,
+    findings: r.findings.map(f => ({ signature: f.signature, hits: f.hits, firstSource: f.firstSource, reproducer: f.reproducer })),
+    explained: r.explained.map(e => ({ id: e.id, sequences: e.sequences, signatures: e.signatures.map(s => [s.signature, s.sequences]) })),
+    coverage: r.coverage,
+    verdict: r.verdict.unexplained,
+  };
+}
+
+function crashHits(dir: string): Record<string, number> {
+  return Object.fromEntries(fs.readdirSync(dir).filter(f => f.endsWith('.json')).sort()
+    .map(f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { signature: string; hits: number })
+    .map(c => [c.signature, c.hits]));
+}
+
+describe('work splitting', () => {
+  it('worker shards partition the parent shard', () => {
+    expect(workerShard(null, 1, 1)).toBeNull();
+    expect(workerShard(null, 1, 3)).toEqual({ index: 1, count: 3 });
+    expect(workerShard({ index: 1, count: 2 }, 1, 2)).toEqual({ index: 3, count: 4 });
+    // Worker w of N in shard i/M runs i + wM (mod MN): together exactly i/M.
+    for (const [i, M, N] of [[0, 1, 2], [1, 2, 2], [2, 3, 4]]) {
+      const parts = Array.from({ length: N }, (_, w) => workerShard({ index: i, count: M }, w, N));
+      expect(combineShards(parts)).toEqual({ shard: M === 1 ? null : { index: i, count: M }, exact: true });
+    }
+    expect(combineShards([{ index: 0, count: 2 }, { index: 1, count: 2 }])).toEqual({ shard: null, exact: true });
+    expect(combineShards([{ index: 0, count: 4 }, { index: 2, count: 4 }])).toEqual({ shard: { index: 0, count: 2 }, exact: true });
+    expect(combineShards([{ index: 0, count: 4 }, { index: 1, count: 4 }]).exact).toBe(false);
+    expect(combineShards([{ index: 0, count: 2 }, { index: 0, count: 4 }]).exact).toBe(false);
+  });
+
+  it('splits a run budget like one campaign spends it: corpus files first, then indices mod N', () => {
+    expect(splitRuns(10, 2, [])).toEqual([5, 5]);
+    expect(splitRuns(7, 3, [])).toEqual([3, 2, 2]);
+    expect(splitRuns(10, 2, [0, 0, 1])).toEqual([2 + 4, 1 + 3]);
+    expect(splitRuns(2, 2, [1, 1, 0])).toEqual([0, 2]);
+    expect(splitRuns(0, 2, [1])).toEqual([0, 0]);
+    // Resumed lanes continue the parent's order: after 51 + 50 (indices 0..100), 99 more are 101..199.
+    expect(splitRuns(99, 2, [], [51, 50])).toEqual([49, 50]);
+    // Unbalanced lanes (a time budget): the lagging lane catches up first.
+    expect(splitRuns(5, 2, [], [10, 4])).toEqual([0, 5]);
+    expect(splitRuns(1_000_000_001, 2, [], [3, 3])).toEqual([500_000_001, 500_000_000]);
+  });
+});
+
+describe('workers, shards, merge, resume', () => {
+  let tree = '';
+  let work = '';
+  let single: ReportData;
+  let jsMain: (argv: string[], io: Io) => Promise<number>;
+
+  beforeAll(async () => {
+    tree = buildTree('workers');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    jsMain = (require(path.join(tree, 'harness/cli.js')) as typeof import('../harness/cli')).main;
+    work = tmpDir('workers');
+    fs.mkdirSync(path.join(work, 'corp'));
+    for (const i of [0, 1, 2]) {
+      fs.writeFileSync(path.join(work, 'corp', `s${i}.json`), serializeSequence(generateSequence(99, i, { config: COMPACT, domain: 'legal' })));
+    }
+    // The reference: one in-process campaign.
+    const o = io(work);
+    expect(await tsMain(['run', '--designs', DESIGNS, '--runs', String(RUNS), '--corpus', 'corp', '--no-minimize', '--out', 'single', '--crashes', 'single-crashes'], o)).toBe(1);
+    single = readReport(path.join(work, 'single'));
+    expect(single.findings.length).toBeGreaterThan(0);
+  });
+  afterAll(() => { if (tree) removeTree(tree); });
+
+  it('--workers 2 and --workers 1 run the same sequences and find the same findings as one process', async () => {
+    const run = async (w: number): Promise<ReportData> => {
+      const o = io(work);
+      const code = await jsMain(['run', '--designs', DESIGNS, '--runs', String(RUNS), '--corpus', 'corp', '--no-minimize', '--workers', String(w),
+        '--out', `w${w}`, '--crashes', `w${w}-crashes`], o);
+      expect(code, o.stderr).toBe(1);
+      return readReport(path.join(work, `w${w}`));
+    };
+    const [w1, w2] = [await run(1), await run(2)];
+    expect(essence(w1)).toEqual(essence(single));
+    expect(essence(w2)).toEqual(essence(single));
+    expect(w1.scope.merged).toBeUndefined();
+    expect(w2.scope.merged!.parts.map(p => p.shard)).toEqual([{ index: 0, count: 2 }, { index: 1, count: 2 }]);
+    expect(w2.scope.shard).toBeNull();
+    expect(crashHits(path.join(work, 'w2-crashes'))).toEqual(crashHits(path.join(work, 'single-crashes')));
+    const stats = readStats(path.join(work, 'w2'));
+    expect(stats).toMatchObject({ format: 'tdpfuzz-stats/1', done: true, execs: RUNS, workers: 2, engine: 'random' });
+    // 297 generated indices (3 corpus files ran first): worker 0 gets k = 0, 2, ..., worker 1 k = 1, 3, ...
+    expect(stats.lanes.map((l: { generated: number }) => l.generated)).toEqual([149, 148]);
+  });
+
+  it('tdpfuzz merge combines two shard outputs into the single run', async () => {
+    for (const i of [0, 1]) {
+      const o = io(work);
+      await tsMain(['run', '--designs', DESIGNS, '--runs', String(RUNS / 2), '--shard', `${i}/2`, '--no-corpus', '--no-minimize',
+        '--out', `m${i}`, '--crashes', `m${i}/crashes`], o);
+    }
+    const ref = io(work);
+    await tsMain(['run', '--designs', DESIGNS, '--runs', String(RUNS), '--no-corpus', '--no-minimize', '--out', 'whole', '--crashes', 'whole-crashes'], ref);
+    const o = io(work);
+    expect(await tsMain(['merge', 'm0', 'm1', '--out', 'merged'], o)).toBe(1);
+    expect(o.stdout).toMatch(/^merged 2 outputs/m);
+    const merged = readReport(path.join(work, 'merged'));
+    const whole = readReport(path.join(work, 'whole'));
+    expect(merged.scope.shard).toBeNull();
+    const { findings: mf, ...mrest } = essence(merged);
+    const { findings: wf, ...wrest } = essence(whole);
+    expect(mrest).toEqual(wrest);
+    // Same signatures and hits; the reproducer and first source are the smallest/earliest of the parts.
+    expect(mf.map(f => [f.signature, f.hits])).toEqual(wf.map(f => [f.signature, f.hits]));
+    expect(crashHits(path.join(work, 'merged', 'crashes'))).toEqual(crashHits(path.join(work, 'whole-crashes')));
+    for (const f of merged.findings) expect(f.crashFile).toMatch(/^merged\/crashes\//);
+    expect(readStats(path.join(work, 'merged'))).toMatchObject({ execs: RUNS, findings: whole.findings.length, shard: null });
+    // Merging again rebuilds merged/crashes (hits do not double).
+    await tsMain(['merge', 'm0', 'm1', '--out', 'merged'], io(work));
+    expect(crashHits(path.join(work, 'merged', 'crashes'))).toEqual(crashHits(path.join(work, 'whole-crashes')));
+    // Different configurations do not merge.
+    await tsMain(['run', '--designs', 'before,after', '--runs', '5', '--no-corpus', '--out', 'other', '--crashes', 'other-crashes'], io(work));
+    const bad = io(work);
+    expect(await tsMain(['merge', 'm0', 'other', '--out', 'x'], bad)).toBe(2);
+    expect(bad.stderr).toMatch(/^tdpfuzz: other: cannot merge with m0: designs differ/);
+  });
+
+  it('run --resume continues at the next index and reports both parts as one run', async () => {
+    const o1 = io(work);
+    await jsMain(['run', '--designs', DESIGNS, '--runs', '120', '--no-corpus', '--no-minimize', '--out', 'res', '--crashes', 'res-crashes'], o1);
+    expect(readStats(path.join(work, 'res')).generated).toBe(120);
+    const o2 = io(work);
+    expect(await jsMain(['run', '--resume', 'res', '--runs', String(RUNS - 120), '--no-minimize', '--crashes', 'res-crashes'], o2)).toBe(1);
+    expect(o2.stderr).toContain('resuming res at 120 generated');
+    const resumed = readReport(path.join(work, 'res'));
+    const whole = readReport(path.join(work, 'whole'));
+    const { findings: rf, ...rrest } = essence(resumed);
+    const { findings: wf, ...wrest } = essence(whole);
+    expect(rrest).toEqual(wrest);
+    expect(rf.map(f => [f.signature, f.hits, f.firstSource])).toEqual(wf.map(f => [f.signature, f.hits, f.firstSource]));
+    expect(crashHits(path.join(work, 'res-crashes'))).toEqual(crashHits(path.join(work, 'whole-crashes')));
+    expect(readStats(path.join(work, 'res'))).toMatchObject({ execs: RUNS, generated: RUNS, lanes: [{ seed: 1, shard: null, generated: RUNS, engine: 'random' }] });
+    // The configuration comes from the output directory.
+    const bad = io(work);
+    expect(await jsMain(['run', '--resume', 'res', '--seed', '3'], bad)).toBe(2);
+    expect(bad.stderr.trim()).toBe('tdpfuzz: --seed: cannot be combined with --resume (the configuration is taken from res/stats.json)');
+    const bad2 = io(work);
+    expect(await jsMain(['run', '--resume', 'nothing-here', '--runs', '1'], bad2)).toBe(2);
+    expect(bad2.stderr).toMatch(/^tdpfuzz: --resume: nothing-here\/stats.json: no such file/);
+  });
+});
