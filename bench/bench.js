@@ -288,7 +288,8 @@ if (checks.length) {
 say(`Load average at the end ${load()}.`);
 
 if (record) {
-  const cmd = `npm run bench -- ${argv.join(' ')}`.trim();
+  const quoted = argv.map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
+  const cmd = (process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${quoted}` : `node bench/bench.js ${quoted}`).trim();
   const date = started.toISOString().replace(/\.\d+Z$/, 'Z');
   const section = ['', `## Benchmarks: ${only.join(', ')} (${date})`, '', `Command: \`${cmd}\``, '', ...out, ''].join('\n');
   if (!fs.existsSync(record)) {

@@ -173,7 +173,9 @@ sequences on [base design, mutant] (compact geometry, legal domain, state equiva
 configuration the mutant needs) until the first unexplained finding or the time budget. Prints one
 row per mutant and engine: seeds that found it, median time and executions to the first finding
 (over all seeds, "not found" counting as infinitely late), the signature found; then each engine's
-mutation score (mutants found / total). Nothing is written unless --out is given.
+mutation score (mutants found / total). Nothing is written unless --out is given. The engines run
+in this thread: jsfuzz is then guided by the models' coverage classes, not by istanbul counters (for
+the jsfuzz CLI itself, see bench/jsfuzz_workers.sh).
 
 flags:
   --list          print the catalogue (id, base, expected finding kind, source, description) and exit
