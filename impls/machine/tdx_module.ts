@@ -5,6 +5,7 @@ import type { SeamcallName, SeamcallRecord, Violation } from '../api';
 import type { FaultPlan } from './fault_plan';
 import type { Geometry } from './geometry';
 import { hash4 } from './hash';
+import { MV_BLOCKED, MV_LEAF, MV_TABLE, mirrorViewHash } from './mirror_view';
 import { Ledger, Owner } from './ledger';
 
 export type TdxStatus =
@@ -41,6 +42,8 @@ export class FakeTdxModule {
   log: SeamcallRecord[] = [];
   septDigest = 0;
   guestDigest = 0;
+  /** XOR of the entries' mirror-view hashes: equals the valid mirror root's when the trees agree */
+  mirrorViewDigest = 0;
 
   constructor(private readonly geo: Geometry, private readonly ledger: Ledger,
               private readonly plan: () => FaultPlan, private readonly report: (v: Violation) => void) {
@@ -63,25 +66,33 @@ export class FakeTdxModule {
   private entryHash(e: SeptEntry): number {
     return e.kind === 'table' ? hash4(e.level, e.gfn, 1, 0) : hash4(e.level, e.gfn, e.blocked ? 3 : 2, e.pfn);
   }
+  private mirrorViewOf(e: SeptEntry): number {
+    if (e.kind === 'table') return mirrorViewHash(e.level, e.gfn, MV_TABLE, 0);
+    return mirrorViewHash(e.level, e.gfn, e.blocked ? MV_BLOCKED : MV_LEAF, e.pfn);
+  }
   private insert(e: SeptEntry): void {
     this.sept.set(this.key(e.level, e.gfn), e);
     this.septDigest ^= this.entryHash(e);
+    this.mirrorViewDigest ^= this.mirrorViewOf(e);
     if (e.kind === 'table') this.tableByPage.set(e.page, e);
     else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
   }
   private delete(e: SeptEntry): void {
     this.sept.delete(this.key(e.level, e.gfn));
     this.septDigest ^= this.entryHash(e);
+    this.mirrorViewDigest ^= this.mirrorViewOf(e);
     if (e.kind === 'table') this.tableByPage.delete(e.page);
     else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
   }
   private setBlocked(e: SeptLeaf, blocked: boolean): void {
+    this.mirrorViewDigest ^= this.mirrorViewOf(e);
     this.septDigest ^= this.entryHash(e);
     if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
     e.blocked = blocked;
     e.blockEpoch = this.epoch;
     this.septDigest ^= this.entryHash(e);
     if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+    this.mirrorViewDigest ^= this.mirrorViewOf(e);
   }
 
   /** Common prologue: the fault plan may make this call fail before it touches any state (F6–F9, F11). */

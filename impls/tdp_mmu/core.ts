@@ -8,10 +8,17 @@ import { HangError } from '../machine/errors';
 import { FaultPlan, RacePlan } from '../machine/fault_plan';
 import { Geometry, PG_LEVEL_4K, ROOT_LEVEL } from '../machine/geometry';
 import { hash4 } from '../machine/hash';
+import { MV_LEAF, MV_TABLE, mirrorViewHash } from '../machine/mirror_view';
 import { Ledger, Owner } from '../machine/ledger';
 import { MmuLock } from '../machine/mmu_lock';
 import { Rcu } from '../machine/rcu';
 import { isLeaf, isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
+
+/** Mirror-view hash of a mirror SPTE (what the S-EPT should hold for it); 0 when not present. */
+function mirrorView(level: number, gfn: number, spte: number): number {
+  if (spte === 0 || spte === FROZEN || !isPresent(spte)) return 0;
+  return isLeaf(spte) ? mirrorViewHash(level, gfn, MV_LEAF, pfnOf(spte)) : mirrorViewHash(level, gfn, MV_TABLE, 0);
+}
 
 /** scratch delta of subtree counts (storeSpte is not re-entrant) */
 const DELTA = new Int32Array(5);
@@ -201,6 +208,7 @@ export abstract class TdpMmuCore {
     sp.entries[index] = newSpte;
     const gfn = sp.gfn + index * this.geo.span(sp.level);
     let delta = this.contrib(sp.level, gfn, old) ^ this.contrib(sp.level, gfn, newSpte);
+    let mvDelta = sp.mirror ? mirrorView(sp.level, gfn, old) ^ mirrorView(sp.level, gfn, newSpte) : 0;
     // Subtree counts (FROZEN entries, leaves per level) move with the digest, for cheap invariants.
     const dc = DELTA;
     dc.fill(0);
@@ -210,6 +218,7 @@ export abstract class TdpMmuCore {
       const c = this.spByPage.get(pfnOf(old));
       if (c && c.linkedTo === sp) {
         delta ^= c.sub;
+        mvDelta ^= c.subMirrorView;
         c.linkedTo = null;
         for (let i = 0; i < 5; i++) dc[i] -= c.subCounts[i];
       }
@@ -218,12 +227,14 @@ export abstract class TdpMmuCore {
       const c = this.spByPage.get(pfnOf(newSpte));
       if (c) {
         delta ^= c.sub;
+        mvDelta ^= c.subMirrorView;
         c.linkedTo = sp;
         for (let i = 0; i < 5; i++) dc[i] += c.subCounts[i];
       }
     }
     for (let p: KvmMmuPage | null = sp; p; p = p.linkedTo) {
       p.sub ^= delta;
+      p.subMirrorView ^= mvDelta;
       const pc = p.subCounts;
       pc[0] += dc[0]; pc[1] += dc[1]; pc[2] += dc[2]; pc[3] += dc[3]; pc[4] += dc[4];
     }

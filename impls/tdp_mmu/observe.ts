@@ -111,7 +111,12 @@ export function checkInvariants(vm: TdpMmuCore, checkSept = true): Violation[] {
       out.push({ kind: 'stats-mismatch', site: 'I-stats', detail: `pages[${l}] stat is ${vm.stats[l]} but ${counts[l]} leaves are mapped at level ${l}` });
     }
   }
-  if (checkSept && vm.tdx.hkidAssigned && !vm.diag.bugged && !vm.destroyed) out.push(...checkMirrorSept(vm));
+  if (checkSept && vm.tdx.hkidAssigned && !vm.diag.bugged && !vm.destroyed) {
+    // Fast path: the mirror tree's and the module's mirror-view digests agree → consistent. The walk
+    // (which also checks that each S-EPT table is the child's external_spt) runs to name the difference.
+    const root = vm.roots.find(r => r.mirror && !r.invalid);
+    if ((root?.subMirrorView ?? 0) !== vm.tdx.mirrorViewDigest) out.push(...checkMirrorSept(vm));
+  }
   return out;
 }
 

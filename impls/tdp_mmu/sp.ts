@@ -31,6 +31,8 @@ export class KvmMmuPage {
   linkedTo: KvmMmuPage | null = null;
   /** XOR digest of this table's reachable subtree */
   sub = 0;
+  /** XOR over this (mirror) subtree of the entries as the S-EPT should hold them (machine/mirror_view) */
+  subMirrorView = 0;
   /** counts over this table's reachable subtree: [FROZEN entries, leaves at L1, L2, L3, L4] */
   readonly subCounts = new Int32Array(5);
   /** handle_removed_pt has started on it */
