@@ -27,7 +27,8 @@ const OWNER_NAMES = ['free', 'host', 'tdx', 'leaked'];
 export class Ledger {
   private pool: Pool[] = [];
   private owner: Owner[] = [];
-  private purpose: string[] = [];
+  /** what the page is for; an object is stringified only when a report needs it (hot path) */
+  private purpose: (string | { toString(): string })[] = [];
   private leakReason: (string | undefined)[] = [];
   /** counts[poolIndex * 4 + owner], kept incrementally so digests are cheap */
   private counts = new Int32Array(POOLS.length * 4);
@@ -49,7 +50,7 @@ export class Ledger {
 
   poolOf(id: number): Pool { return this.pool[id]; }
   ownerOf(id: number): Owner { return this.owner[id]; }
-  purposeOf(id: number): string { return this.purpose[id]; }
+  purposeOf(id: number): string { return String(this.purpose[id]); }
   describe(id: number): string {
     return `page#${id} (${this.pool[id]}, ${OWNER_NAMES[this.owner[id]]}, ${this.purpose[id]})`;
   }
@@ -62,7 +63,7 @@ export class Ledger {
     this.owner[id] = owner;
   }
 
-  setPurpose(id: number, purpose: string): void { this.purpose[id] = purpose; }
+  setPurpose(id: number, purpose: string | { toString(): string }): void { this.purpose[id] = purpose; }
 
   /** The TDX module takes the page (SEPT.ADD, PAGE.AUG/ADD, DEMOTE). */
   giveToTdx(id: number, purpose: string): void { this.setOwner(id, Owner.Tdx); this.purpose[id] = purpose; }

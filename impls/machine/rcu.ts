@@ -6,7 +6,6 @@ export interface RcuCallback {
   /** what the callback will free, for the ledger's "pending RCU free" counts */
   pendingPages(): number[];
   run(): void;
-  label: string;
 }
 
 interface Queued { cb: RcuCallback; waitFor: number[] }

@@ -14,6 +14,11 @@ import { MmuLock } from '../machine/mmu_lock';
 import { Rcu } from '../machine/rcu';
 import { isLeaf, isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
 
+const MIRROR_SPT = 'mirror spt';
+const DIRECT_SPT = 'direct spt';
+/** "external_spt of <sp>", described only when a report needs it */
+class ExternalOf { constructor(private readonly sp: KvmMmuPage) {} toString(): string { return `external_spt of ${this.sp}`; } }
+
 /** Mirror-view hash of a mirror SPTE (what the S-EPT should hold for it); 0 when not present. */
 function mirrorView(level: number, gfn: number, spte: number): number {
   if (spte === 0 || spte === FROZEN || !isPresent(spte)) return 0;
@@ -306,7 +311,7 @@ export abstract class TdpMmuCore {
     const header = this.kvmMmuMemoryCacheAlloc(vcpu, 'header');
     const spt = this.kvmMmuMemoryCacheAlloc(vcpu, 'shadow');
     this.ledger.setPurpose(header, 'sp header');
-    this.ledger.setPurpose(spt, `${mirror ? 'mirror' : 'direct'} spt L${level}`);
+    this.ledger.setPurpose(spt, mirror ? MIRROR_SPT : DIRECT_SPT);
     return this.newSp(spt, header, level, mirror, isRoot);
   }
 
@@ -323,7 +328,7 @@ export abstract class TdpMmuCore {
   /** kvm_mmu_alloc_external_spt: only for mirror SPs, from the external cache (not zeroed). */
   protected kvmMmuAllocExternalSpt(vcpu: Vcpu, sp: KvmMmuPage): void {
     sp.externalSpt = this.kvmMmuMemoryCacheAlloc(vcpu, 'external');
-    this.ledger.setPurpose(sp.externalSpt, `external_spt of ${sp}`);
+    this.ledger.setPurpose(sp.externalSpt, new ExternalOf(sp));
   }
 
   /**

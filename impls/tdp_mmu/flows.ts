@@ -99,7 +99,6 @@ export abstract class TdpMmuFlows extends TdxCommon {
   /** call_rcu(&sp->rcu_head, tdp_mmu_free_sp_rcu_callback) */
   protected callRcuFreeSp(sp: KvmMmuPage): void {
     this.rcu.callRcu({
-      label: `free ${sp}`,
       pendingPages: () => [sp.spt, sp.header, ...(sp.externalSpt !== null ? [sp.externalSpt] : [])]
         .filter(p => !this.ledger.isFree(p)),
       run: () => this.tdpMmuFreeSpRcuCallback(sp),
