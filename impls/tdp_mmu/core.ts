@@ -14,8 +14,8 @@ import { MmuLock } from '../machine/mmu_lock';
 import { Rcu } from '../machine/rcu';
 import { isLeaf, isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
 
-const MIRROR_SPT = 'mirror spt';
-const DIRECT_SPT = 'direct spt';
+/** "mirror spt L<level>", described only when a report needs it (the level of a split SP is set late) */
+class SptOf { constructor(private readonly sp: KvmMmuPage) {} toString(): string { return `${this.sp.mirror ? 'mirror' : 'direct'} spt L${this.sp.level}`; } }
 /** "external_spt of <sp>", described only when a report needs it */
 class ExternalOf { constructor(private readonly sp: KvmMmuPage) {} toString(): string { return `external_spt of ${this.sp}`; } }
 
@@ -311,8 +311,9 @@ export abstract class TdpMmuCore {
     const header = this.kvmMmuMemoryCacheAlloc(vcpu, 'header');
     const spt = this.kvmMmuMemoryCacheAlloc(vcpu, 'shadow');
     this.ledger.setPurpose(header, 'sp header');
-    this.ledger.setPurpose(spt, mirror ? MIRROR_SPT : DIRECT_SPT);
-    return this.newSp(spt, header, level, mirror, isRoot);
+    const sp = this.newSp(spt, header, level, mirror, isRoot);
+    this.ledger.setPurpose(spt, new SptOf(sp));
+    return sp;
   }
 
   /**
