@@ -23,6 +23,7 @@ import { describeOp, type Finding } from './findings';
 import { displayPath, toolVersion, writeFileAtomic } from './fsutil';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE, generateSequence } from './generate';
 import type { Engine } from './engines/engine';
+import type { SeriesPoint } from './report_html';
 import { randomEngine } from './engines/random';
 import type { Domain } from './opgen';
 import {
@@ -117,7 +118,6 @@ export interface CampaignResult {
   statsPath: string | null;
 }
 
-interface SeriesPoint { t: number; execs: number; ops: number; coverage: number; findings: number }
 
 interface Tracked {
   finding: Finding;
@@ -456,7 +456,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       execsPerSec: execs / el, opsPerSec: opsTotal / el, stoppedBy,
     },
   };
-  const reportPaths = outDir ? writeReports(outDir, report) : null;
+  const reportPaths = outDir ? writeReports(outDir, report, series) : null;
   writeStats(true);
   opts.onStatus?.(status(true));
   return { report, exitCode: unexplained ? 1 : 0, reportPaths, statsPath };

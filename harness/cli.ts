@@ -234,7 +234,7 @@ export const RUN_HELP = `usage: tdpfuzz run [flags]
 
 Runs corpus sequences, then generated sequences (seed, 0), (seed, 1), ... through all designs in
 lockstep until the budget is spent or SIGINT/SIGTERM (the current sequence finishes, everything is
-written). Writes OUT/report.md, OUT/report.json, OUT/report.junit.xml, OUT/stats.json and one crash
+written). Writes OUT/report.md, OUT/report.json, OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash
 file per finding signature, its reproducer minimized when it is first seen (at most --minimize-runs
 predicate runs per finding, so fuzzing is not starved). Exit 0 when no unexplained finding, 1
 otherwise, 2 on usage errors.
@@ -438,7 +438,7 @@ async function cmdRun(args: RunArgs, io: Io): Promise<number> {
   try {
     const result = await handle.done;
     clearStatus();
-    if (result.reportPaths) io.out(`report: ${displayPath(result.reportPaths.markdown, io.cwd)} (also report.json, report.junit.xml)\n`);
+    if (result.reportPaths) io.out(`report: ${displayPath(result.reportPaths.markdown, io.cwd)} (also report.json, report.junit.xml, report.html)\n`);
     io.out(`${result.report.verdict.line}\n`);
     return result.exitCode;
   } finally {

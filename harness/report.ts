@@ -4,6 +4,7 @@
 //    configuration and run budget),
 //  - JUnit XML for CI (one testcase for equivalence, one per finding or explained signature).
 // The HTML page with the coverage-over-time chart is not implemented yet.
+import { renderHtml, type SeriesPoint } from './report_html';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { VmConfig } from '../impls/api';
@@ -322,18 +323,23 @@ export function renderJunit(r: ReportData): string {
 
 // ------------------------------------------------------------------------------------------------
 
-export interface ReportPaths { markdown: string; json: string; junit: string }
+export interface ReportPaths { markdown: string; json: string; junit: string; html: string }
 
-/** Write report.md, report.json and report.junit.xml into outDir (atomically). */
-export function writeReports(outDir: string, r: ReportData): ReportPaths {
+/**
+ * Write report.md, report.json, report.junit.xml and report.html into outDir (atomically). `series`
+ * (the campaign's stats time series) feeds the HTML coverage-over-time chart.
+ */
+export function writeReports(outDir: string, r: ReportData, series: readonly SeriesPoint[] = []): ReportPaths {
   fs.mkdirSync(outDir, { recursive: true });
   const paths: ReportPaths = {
     markdown: path.join(outDir, 'report.md'),
     json: path.join(outDir, 'report.json'),
     junit: path.join(outDir, 'report.junit.xml'),
+    html: path.join(outDir, 'report.html'),
   };
   writeFileAtomic(paths.markdown, renderMarkdown(r));
   writeFileAtomic(paths.json, renderJson(r));
   writeFileAtomic(paths.junit, renderJunit(r));
+  writeFileAtomic(paths.html, renderHtml(r, series));
   return paths;
 }
