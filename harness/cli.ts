@@ -4,23 +4,22 @@
 //   tdpfuzz replay  sequence files, crash files or directories of them (regression mode)
 // Exit codes: 0 nothing found, 1 an unexplained finding (run) / a finding reproduced (replay),
 // 2 usage or input error (one line, no stack trace; TDPFUZZ_DEBUG=1 shows the stack).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { VmConfig } from '../impls/api';
 import { startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from './campaign';
 import { EQUIVALENCES, type Equivalence } from './compare';
-import { readCrashFile, CRASH_FORMAT, type CrashFile } from './crash_store';
+import { CRASH_FORMAT } from './crash_store';
 import { loadDesigns, splitDesignSpec } from './designs';
 import { campaignMinimizer } from './minimize';
 import { RESUME_CONFLICTS, resumeRunArgs, startWorkers, workersOptionsFromArgs } from './workers';
-import { acceptedSignatures, corpusExpectation, expectationMismatch } from './replay_file';
+import { acceptedSignatures, expandInputs, expectationMismatch, loadInputFile, type InputFile } from './replay_file';
 import { displayPath, toolVersion } from './fsutil';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE } from './generate';
 import type { Domain } from './opgen';
 import { ENGINES } from './engines/index';
 import { designsPhrase } from './report';
 import { runSequence } from './runner';
-import { InputError, MAX_VCPUS, SEQUENCE_FORMAT, parseSequence, type Sequence } from './sequence';
+import { InputError, MAX_VCPUS, SEQUENCE_FORMAT } from './sequence';
 import { formatTrace, traceSequence } from './trace';
 import { COMMANDS, type Command } from './commands';
 import './commands_all';
@@ -447,65 +446,15 @@ async function cmdRun(args: RunArgs, io: Io): Promise<number> {
   }
 }
 
-interface ReplayItem { shown: string; kind: 'sequence' | 'crash'; seq: Sequence; crash?: CrashFile }
-
-/** Expand FILE|DIR arguments into the JSON files to replay (directories: their *.json, sorted). */
-function expandReplayArgs(files: readonly string[], cwd: string): string[] {
-  const out: string[] = [];
-  for (const f of files) {
-    const abs = path.resolve(cwd, f);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(abs);
-    } catch {
-      throw new InputError(`${f}: no such file or directory`);
-    }
-    if (st.isDirectory()) {
-      const names = fs.readdirSync(abs).filter(n => n.endsWith('.json') && !n.startsWith('.')).sort();
-      out.push(...names.map(n => path.join(abs, n)));
-    } else {
-      out.push(abs);
-    }
-  }
-  return out;
-}
-
-function loadReplayItem(file: string, cwd: string): ReplayItem {
-  const shown = displayPath(file, cwd);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`${shown}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  let format: unknown;
-  try {
-    format = (JSON.parse(text) as { format?: unknown } | null)?.format;
-  } catch {
-    // parseSequence produces the one-line "not valid JSON" message
-    parseSequence(text, shown);
-  }
-  if (format === CRASH_FORMAT) {
-    const crash = readCrashFile(file, shown);
-    return { shown, kind: 'crash', crash, seq: { format: SEQUENCE_FORMAT, config: crash.config, ops: crash.ops } };
-  }
-  if (format === SEQUENCE_FORMAT || format === undefined) {
-    const seq = parseSequence(text, shown);
-    corpusExpectation(seq, shown); // a malformed meta.expect is bad input
-    return { shown, kind: 'sequence', seq };
-  }
-  throw new InputError(`${shown}: format ${JSON.stringify(format)} is not supported (expected "${SEQUENCE_FORMAT}" or "${CRASH_FORMAT}")`);
-}
-
 async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
-  const files = expandReplayArgs(a.files, io.cwd);
+  const files = expandInputs(a.files, io.cwd);
   if (files.length === 0) throw new InputError(`${a.files.join(' ')}: no .json files to replay`);
   // Validate everything first: a typo in one file should not cost a long replay of the others.
-  const items: ReplayItem[] = [];
+  const items: InputFile[] = [];
   const errors: string[] = [];
   for (const f of files) {
     try {
-      items.push(loadReplayItem(f, io.cwd));
+      items.push(loadInputFile(f, io.cwd));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       errors.push(e.message);

@@ -18,7 +18,7 @@ import { EQUIVALENCES, type Equivalence } from './compare';
 import type { Explanation, Finding, FindingKind, FirstDivergence } from './findings';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import type { Domain } from './opgen';
-import { InputError, SEQUENCE_FORMAT, validateSequence } from './sequence';
+import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from './sequence';
 
 export const CRASH_FORMAT = 'tdpfuzz-crash/1';
 export type CrashStatus = 'open' | 'explained' | 'expected';
@@ -312,14 +312,7 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
 
 /** Parse and validate crash-file text. */
 export function parseCrash(text: string, file: string): CrashFile {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-    throw new InputError(`${file}: not valid JSON (${why})`);
-  }
-  return validateCrash(obj, file);
+  return validateCrash(parseJsonInput(text, file), file);
 }
 
 /** Read and validate a crash file; `shown` is the name used in messages (default: the path). */

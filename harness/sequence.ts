@@ -331,17 +331,20 @@ export function validateSequence(obj: unknown, file: string): Sequence {
   return seq;
 }
 
-/** Parse and validate sequence text. Throws InputError with a one-line message. */
-export function parseSequence(text: string, file: string): Sequence {
-  let obj: unknown;
+/** JSON.parse with a one-line InputError naming the file (shared by every input format). */
+export function parseJsonInput(text: string, file: string): unknown {
   try {
-    obj = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     // V8 may quote a snippet of the input, newlines included: keep the message on one line.
     const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
     throw new InputError(`${file}: not valid JSON (${why})`);
   }
-  return validateSequence(obj, file);
+}
+
+/** Parse and validate sequence text. Throws InputError with a one-line message. */
+export function parseSequence(text: string, file: string): Sequence {
+  return validateSequence(parseJsonInput(text, file), file);
 }
 
 /**
