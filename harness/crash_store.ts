@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Op, VmConfig } from '../impls/api';
 import { EQUIVALENCES, type Equivalence } from './compare';
-import type { Explanation, Finding, FindingKind, FirstDivergence } from './findings';
+import type { Finding, FindingKind, FirstDivergence } from './findings';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import type { Domain } from './opgen';
 import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from './sequence';
@@ -33,16 +33,8 @@ export type CrashSource =
   | { seed: string | number; index: number; engine: string }
   | { file: string; engine?: string };
 
-/** The finding as stored (the divergence lives in firstDivergence). */
-export interface CrashFinding {
-  kind: FindingKind;
-  designs: string[];
-  opIndex: number;
-  opKind: string;
-  component: string;
-  message: string;
-  explained?: Explanation;
-}
+/** The finding as stored (the divergence lives in firstDivergence; the signature at the top level). */
+export type CrashFinding = Pick<Finding, 'kind' | 'designs' | 'opIndex' | 'opKind' | 'component' | 'message' | 'explained'>;
 
 export interface CrashFile {
   format: typeof CRASH_FORMAT;
