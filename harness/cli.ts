@@ -4,6 +4,7 @@
 //   tdpfuzz replay  sequence files, crash files or directories of them (regression mode)
 // Exit codes: 0 nothing found, 1 an unexplained finding (run) / a finding reproduced (replay),
 // 2 usage or input error (one line, no stack trace; TDPFUZZ_DEBUG=1 shows the stack).
+import type { CampaignParams } from './campaign_params';
 import * as path from 'node:path';
 import type { VmConfig } from '../impls/api';
 import { startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from './campaign';
@@ -167,17 +168,11 @@ export function parseFlags(command: string, specs: readonly FlagSpec[], argv: re
   return { flags, positional };
 }
 
-export interface RunArgs {
+export interface RunArgs extends CampaignParams {
   designs: string;
   seed: number;
   time: number | null;
   runs: number | null;
-  equiv: Equivalence;
-  domain: Domain;
-  config: VmConfig;
-  faultRate: number;
-  raceRate: number;
-  maxOps: number;
   shard: { index: number; count: number } | null;
   out: string;
   crashes: string;

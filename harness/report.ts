@@ -4,6 +4,7 @@
 //    configuration and run budget),
 //  - JUnit XML for CI (one testcase for equivalence, one per finding or explained signature).
 // The HTML page with the coverage-over-time chart is not implemented yet.
+import type { CampaignParams } from './campaign_params';
 import { renderHtml, type SeriesPoint } from './report_html';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -50,23 +51,16 @@ export interface ReportExplained extends Explanation {
   signatures: ReportExplainedSignature[];
 }
 
-export interface ReportScope {
+export interface ReportScope extends CampaignParams {
   /** design labels as compared (the first is the reference) */
   designs: string[];
   /** what was given on the command line (names or module paths) */
   designSpecs: string[];
-  seed: string | number;
   shard: { index: number; count: number } | null;
   sequences: number;
   generated: number;
   corpus: { dir: string | null; files: number; skipped: { file: string; reason: string }[] };
   ops: number;
-  equiv: Equivalence;
-  domain: Domain;
-  config: VmConfig;
-  faultRate: number;
-  raceRate: number;
-  maxOps: number;
   budget: { runs: number | null; timeSec: number | null };
   /** set when the report combines several campaigns: worker threads, shards (`tdpfuzz merge`), a resumed run */
   merged?: { parts: MergedPart[] };

@@ -4,6 +4,7 @@
 // side. The slice writes nothing but crash files (the crash store's lock files make that safe across
 // threads and processes); status, new coverage classes, findings and the final report go to the
 // main thread as messages, and kept corpus entries are shared with the other workers through it.
+import type { CampaignParams } from './campaign_params';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import type { VmConfig } from '../impls/api';
@@ -23,25 +24,18 @@ import type { RunResult } from './runner';
 import type { Sequence } from './sequence';
 
 /** Everything a worker needs (structured-cloneable). */
-export interface WorkerSpec {
+export interface WorkerSpec extends CampaignParams {
   /** this worker's number and the number of workers */
   index: number;
   count: number;
   engine: string;
   /** --designs as given (names or module paths, resolved from cwd) */
   designSpec: string;
-  seed: string | number;
   shard: Shard;
   /** the engine's first index (run --resume: where the previous run stopped) */
   startIndex: number;
   runs: number | null;
   timeSec: number | null;
-  equiv: Equivalence;
-  domain: Domain;
-  config: VmConfig;
-  faultRate: number;
-  raceRate: number;
-  maxOps: number;
   cwd: string;
   crashDir: string | null;
   /** undefined: "corpus" when it exists; null: none */

@@ -17,6 +17,7 @@
 //    engine only), then merges the previous report with the new part (harness/merge.ts).
 //  - SIGINT/SIGTERM (stop()): every worker finishes its current sequence and reports; then the
 //    report and stats are written as usual.
+import type { CampaignParams } from './campaign_params';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -42,7 +43,7 @@ export interface ResumeState {
   report: ReportData | null;
 }
 
-export interface WorkersOptions {
+export interface WorkersOptions extends CampaignParams {
   workers: number;
   engine: string;
   /** --designs as given */
@@ -50,12 +51,6 @@ export interface WorkersOptions {
   seed: number | string;
   runs: number | null;
   timeSec: number | null;
-  equiv: Equivalence;
-  domain: Domain;
-  config: VmConfig;
-  faultRate: number;
-  raceRate: number;
-  maxOps: number;
   shard: Shard;
   cwd: string;
   outDir: string | null;
