@@ -15,7 +15,6 @@ import { FAMILY_TITLES } from './coverage_classes';
 import type { CrashSource, CrashStatus } from './crash_store';
 import type { Explanation, FirstDivergence } from './findings';
 import { writeFileAtomic } from './fsutil';
-import type { Domain } from './opgen';
 import { GEOMETRY_FANOUT, LEVELS } from './sequence';
 
 export const REPORT_FORMAT = 'tdpfuzz-report/1';

@@ -7,9 +7,7 @@
 import type { CampaignParams } from './campaign_params';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
-import type { VmConfig } from '../impls/api';
 import { runCampaign, type CampaignEvent, type CampaignStatus } from './campaign';
-import type { Equivalence } from './compare';
 import type { CrashSource } from './crash_store';
 import { loadDesigns } from './designs';
 import type { Engine, EngineSequence } from './engines/engine';
@@ -18,7 +16,6 @@ import type { ByteSharingEngine } from './engines/jsfuzz';
 import { istanbulActive, istanbulCoverageCount } from './engines/istanbul';
 import type { Lane, Shard } from './merge';
 import { campaignMinimizer } from './minimize';
-import type { Domain } from './opgen';
 import type { ReportData } from './report';
 import type { RunResult } from './runner';
 import type { Sequence } from './sequence';

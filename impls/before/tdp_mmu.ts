@@ -4,7 +4,7 @@
 // handle_removed_pt's per-entry removal and int free hook with an MMU WARN + leak, and
 // tdp_mmu_free_sp freeing the external page with the SP in the RCU callback.
 import { EBUSY, EIO } from '../tdp_mmu/core';
-import { FROZEN, isFrozen, isLeaf, isNonLeaf, isPresent, pfnOf } from '../machine/spte';
+import { FROZEN, isFrozen, isLeaf, isNonLeaf, isPresent } from '../machine/spte';
 import type { KvmMmuPage, TdpIter } from '../tdp_mmu/sp';
 import { BeforeTdx } from './tdx';
 
@@ -131,5 +131,4 @@ export class BeforeDesign extends BeforeTdx {
   /** tdp_mmu_free_sp_rcu_callback: frees everything, the external page included (D2). */
   protected tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void { this.tdpMmuFreeSp(sp); }
 
-  protected static readonly pfnOf = pfnOf;
 }

@@ -21,8 +21,6 @@ export class MmuLock {
   acquire(mode: LockMode): void { this.holders.push(mode); }
   release(): void { this.holders.pop(); }
 
-  /** Drop the lock and retake it in the same mode (tdp_mmu_iter_cond_resched). */
-  get depth(): number { return this.holders.length; }
   isHeldWrite(): boolean { return this.mode === 'write'; }
   isHeldRead(): boolean { return this.mode === 'read'; }
   isHeld(): boolean { return this.mode !== 'none'; }

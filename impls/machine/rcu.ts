@@ -23,15 +23,11 @@ export class Rcu {
 
   readUnlock(id: number): void { this.open.delete(id); }
 
-  isOpen(id: number): boolean { return this.open.has(id); }
-  get openReaders(): number { return this.open.size; }
 
   /** call_rcu(): the callback waits for every reader open right now. */
   callRcu(cb: RcuCallback): void {
     this.queue.push({ cb, waitFor: [...this.open] });
   }
-
-  get pendingCount(): number { return this.queue.length; }
 
   pendingPages(): number[] {
     const out: number[] = [];

@@ -6,10 +6,10 @@ import { OP_KINDS, SEAMCALL_NAMES, type SeamcallName, type Op, type OpKind, type
 import { Diagnostics } from '../machine/diag';
 import { HangError } from '../machine/errors';
 import { FaultPlan, RacePlan } from '../machine/fault_plan';
-import { Geometry, PG_LEVEL_4K, ROOT_LEVEL } from '../machine/geometry';
+import { Geometry, ROOT_LEVEL } from '../machine/geometry';
 import { hash4 } from '../machine/hash';
 import { MV_LEAF, MV_TABLE, mirrorViewHash } from '../machine/mirror_view';
-import { Ledger, Owner } from '../machine/ledger';
+import { Ledger } from '../machine/ledger';
 import { MmuLock } from '../machine/mmu_lock';
 import { Rcu } from '../machine/rcu';
 import { isLeaf, isNonLeaf, isPresent, pfnOf, FROZEN, flagsOf } from '../machine/spte';
@@ -385,7 +385,6 @@ export abstract class TdpMmuCore {
 
   // ---------------------------------------------------------------- helpers shared by the flows
 
-  get leafLevel(): number { return PG_LEVEL_4K; }
   get rootLevel(): number { return ROOT_LEVEL; }
 
   /** Guest page for a private gfn (kvm_gmem_get_pfn); huge-page mode allocates aligned 2M folios. */
@@ -401,6 +400,4 @@ export abstract class TdpMmuCore {
   /** Host pfn backing a shared gfn (not a ledger page: ordinary host memory). */
   protected hostPfn(gfn: number): number { return 0x10000000000 + gfn; }
 
-  isPresentSpte(spte: number): boolean { return isPresent(spte); }
-  ownerIsTdx(page: number): boolean { return this.ledger.ownerOf(page) === Owner.Tdx; }
 }

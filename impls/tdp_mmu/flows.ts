@@ -7,7 +7,7 @@ import {
   makeSpte, flagsOf, pfnOf, F_A,
 } from '../machine/spte';
 import { TdxCommon } from '../tdx/tdx_common';
-import { EBUSY, ENOMEM, PfResult, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS, Vcpu } from './core';
+import { ENOMEM, PfResult, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS, Vcpu } from './core';
 import { KvmMmuPage, TdpIter } from './sp';
 
 
@@ -507,7 +507,4 @@ export abstract class TdpMmuFlows extends TdxCommon {
     this.mmuLock.release();
     return found ? r : 1;
   }
-
-  protected static readonly EBUSY = EBUSY;
-  protected static readonly FROZEN = FROZEN;
 }
