@@ -26,6 +26,8 @@ const OWNER_NAMES = ['free', 'host', 'tdx', 'leaked'];
 
 export class Ledger {
   private pool: Pool[] = [];
+  /** index of the page's (pool, free) slot in `counts`: poolIndex × 4 (the owner is added to it) */
+  private base: number[] = [];
   private owner: Owner[] = [];
   /** what the page is for; an object is stringified only when a report needs it (hot path) */
   private purpose: (string | { toString(): string })[] = [];
@@ -35,28 +37,27 @@ export class Ledger {
 
   constructor(private readonly report: (v: Violation) => void) {}
 
-  get size(): number { return this.pool.length; }
 
   alloc(pool: Pool, purpose: string, owner: Owner = Owner.Host): number {
     const id = this.pool.length;
     this.pool.push(pool);
+    this.base.push(POOLS.indexOf(pool) * 4);
     this.owner.push(owner);
     this.purpose.push(purpose);
     this.leakReason.push(undefined);
-    this.counts[POOLS.indexOf(pool) * 4 + owner]++;
-    this.countDigest = (this.countDigest + WEIGHTS[POOLS.indexOf(pool) * 4 + owner]) | 0;
+    this.counts[this.base[id] + owner]++;
+    this.countDigest = (this.countDigest + WEIGHTS[this.base[id] + owner]) | 0;
     return id;
   }
 
   poolOf(id: number): Pool { return this.pool[id]; }
   ownerOf(id: number): Owner { return this.owner[id]; }
-  purposeOf(id: number): string { return String(this.purpose[id]); }
   describe(id: number): string {
     return `page#${id} (${this.pool[id]}, ${OWNER_NAMES[this.owner[id]]}, ${this.purpose[id]})`;
   }
 
   private setOwner(id: number, owner: Owner): void {
-    const p = POOLS.indexOf(this.pool[id]) * 4;
+    const p = this.base[id];
     this.counts[p + this.owner[id]]--;
     this.counts[p + owner]++;
     this.countDigest = (this.countDigest - WEIGHTS[p + this.owner[id]] + WEIGHTS[p + owner]) | 0;
@@ -114,7 +115,7 @@ export class Ledger {
     const c = Int32Array.from(this.counts);
     if (countPendingAsFree) {
       for (const id of pendingFree) {
-        const p = POOLS.indexOf(this.pool[id]) * 4;
+        const p = this.base[id];
         if (this.owner[id] === Owner.Host) { c[p + Owner.Host]--; c[p + Owner.Free]++; }
       }
     }
@@ -134,7 +135,7 @@ export class Ledger {
     let d = this.countDigest;
     for (const id of pendingFree) {
       if (this.owner[id] !== Owner.Host) continue;
-      const p = POOLS.indexOf(this.pool[id]) * 4;
+      const p = this.base[id];
       d = (d - WEIGHTS[p + Owner.Host] + WEIGHTS[p + Owner.Free]) | 0;
     }
     return d >>> 0;
