@@ -16,7 +16,7 @@ import { describeOp } from './findings';
 import { displayPath } from './fsutil';
 import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from './fuzz_bytes';
 import type { Domain } from './opgen';
-import { MAX_VCPUS } from './sequence';
+import { InputError, MAX_VCPUS, readInputFile } from './sequence';
 
 type Specs = Parameters<typeof parseFlags>[1];
 
@@ -101,9 +101,10 @@ async function runImport(argv: readonly string[], io: Io): Promise<number> {
     const shown = displayPath(file, io.cwd);
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(file);
+      buf = readInputFile(file, shown);
     } catch (e) {
-      errors.push(`${shown}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      if (!(e instanceof InputError)) throw e;
+      errors.push(e.message);
       continue;
     }
     if (/^\s*\{\s*"format"\s*:\s*"tdpfuzz-/.test(buf.subarray(0, 64).toString('latin1'))) {

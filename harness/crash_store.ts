@@ -18,7 +18,7 @@ import { EQUIVALENCES, type Equivalence } from './compare';
 import type { Finding, FindingKind, FirstDivergence } from './findings';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import type { Domain } from './opgen';
-import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from './sequence';
+import { InputError, SEQUENCE_FORMAT, parseJsonInput, readInputFile, validateSequence } from './sequence';
 
 export const CRASH_FORMAT = 'tdpfuzz-crash/1';
 export type CrashStatus = 'open' | 'explained' | 'expected';
@@ -309,14 +309,7 @@ export function parseCrash(text: string, file: string): CrashFile {
 
 /** Read and validate a crash file; `shown` is the name used in messages (default: the path). */
 export function readCrashFile(file: string, shown: string = file): CrashFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
-  }
-  return parseCrash(text, shown);
+  return parseCrash(readInputFile(file, shown).toString('utf8'), shown);
 }
 
 /**

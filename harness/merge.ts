@@ -25,7 +25,7 @@ import { displayPath, toolVersion, withFileLock, writeFileAtomic } from './fsuti
 import {
   REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming,
 } from './report';
-import { InputError } from './sequence';
+import { InputError, parseJsonInput, readInputFile } from './sequence';
 
 export type Shard = { index: number; count: number } | null;
 
@@ -391,18 +391,7 @@ export function mergeStats(parts: readonly { from: string; stats: StatsFile }[],
 export interface OutputDir { dir: string; shown: string; report: ReportData; stats: StatsFile | null }
 
 function readJson(file: string, shown: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${shown}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  return parseJsonInput(readInputFile(file, shown).toString('utf8'), shown);
 }
 
 /** Read DIR/report.json (required) and DIR/stats.json (optional). */

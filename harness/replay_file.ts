@@ -20,7 +20,7 @@ import { loadDesigns } from './designs';
 import { displayPath } from './fsutil';
 import type { Domain } from './opgen';
 import type { RunOptions, RunResult } from './runner';
-import { InputError, SEQUENCE_FORMAT, parseSequence, type Sequence } from './sequence';
+import { InputError, SEQUENCE_FORMAT, parseSequence, readInputFile, type Sequence } from './sequence';
 
 export interface InputFile {
   /** absolute path */
@@ -57,13 +57,7 @@ export function expandInputs(files: readonly string[], cwd: string): string[] {
 export function loadInputFile(file: string, cwd: string = process.cwd()): InputFile {
   const abs = path.resolve(cwd, file);
   const shown = displayPath(abs, cwd);
-  let text: string;
-  try {
-    text = fs.readFileSync(abs, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code ?? String(e)})`);
-  }
+  const text = readInputFile(abs, shown).toString('utf8');
   let format: unknown;
   try {
     format = (JSON.parse(text) as { format?: unknown } | null)?.format;

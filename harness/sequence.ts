@@ -18,6 +18,7 @@
 // An empty `fail` list is dropped so that equivalent sequences hash equally.
 
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import {
   FAULT_POINTS, OP_KINDS, RACE_OP_KINDS, RACE_POINTS, SEAMCALL_NAMES,
   type FaultEntry, type GeometryName, type Op, type OpKind, type Race, type VmConfig,
@@ -329,6 +330,16 @@ export function validateSequence(obj: unknown, file: string): Sequence {
     seq.meta = obj.meta;
   }
   return seq;
+}
+
+/** Read an input file, or throw a one-line InputError naming it (`shown`) and saying why. */
+export function readInputFile(file: string, shown: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code ?? String(e)})`);
+  }
 }
 
 /** JSON.parse with a one-line InputError naming the file (shared by every input format). */
