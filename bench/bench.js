@@ -36,9 +36,9 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 const { after, before } = require(path.join(DIST, 'impls/designs'));
-const { generateSequence } = require(path.join(DIST, 'harness/generate'));
-const { runSequence, opsWithTeardown } = require(path.join(DIST, 'harness/runner'));
-const { ENGINES } = require(path.join(DIST, 'harness/engines/index'));
+const { generateSequence } = require(path.join(DIST, 'harness/seq/generate'));
+const { runSequence, opsWithTeardown } = require(path.join(DIST, 'harness/run/runner'));
+const { ENGINES } = require(path.join(DIST, 'harness/fuzz/engines/index'));
 
 const USAGE = 'usage: node bench/bench.js [--sequences N] [--rounds R] [--time S] [--only throughput,engines,workers,mutants] [--mutants ARGS] [--record [FILE]]';
 function usage(msg) {
@@ -219,7 +219,7 @@ function workers() {
     return;
   }
   const common = ['--no-corpus', ...(help.includes('--no-minimize') ? ['--no-minimize'] : [])];
-  say(`\`node dist/harness/cli.js run --time ${timeSec} ${common.join(' ')} [--workers N]\` (random engine, seed 1, compact, before vs after); `
+  say(`\`node dist/harness/cli/main.js run --time ${timeSec} ${common.join(' ')} [--workers N]\` (random engine, seed 1, compact, before vs after); `
     + `execs/s and ops/s from OUT/stats.json; "wall" includes start-up. ${os.cpus().length} CPUs.`);
   say('');
   say('| mode | execs | execs/s | ops/s | wall s | vs --workers 1 |');

@@ -22,7 +22,7 @@ scaling)
   for w in 0 1 2; do
     tmp=$(mktemp -d)
     flags=(); [ "$w" -gt 0 ] && flags=(--workers "$w")
-    node "$DIST/harness/cli.js" run "${flags[@]}" --time "$T" --no-corpus --no-minimize --out "$tmp/out" --crashes "$tmp/crashes" >/dev/null 2>&1
+    node "$DIST/harness/cli/main.js" run "${flags[@]}" --time "$T" --no-corpus --no-minimize --out "$tmp/out" --crashes "$tmp/crashes" >/dev/null 2>&1
     label=$([ "$w" -eq 0 ] && echo "in-process" || echo "--workers $w")
     node -e 'const s=require(process.argv[1]); console.log(`${process.argv[2].padEnd(12)} execs ${s.execs}  elapsed ${s.elapsedSec.toFixed(1)} s  exec/s ${Math.round(s.execsPerSec)}  ops/s ${Math.round(s.opsPerSec)}`)' "$tmp/out/stats.json" "$label"
     rm -rf "$tmp"
@@ -32,7 +32,7 @@ cli)
   for m in "$@"; do
     tmp=$(mktemp -d)
     mkdir -p "$tmp/crashes" "$tmp/corpus"
-    target=$(realpath --relative-to="$tmp/crashes" "$DIST/harness/fuzz_target.js")
+    target=$(realpath --relative-to="$tmp/crashes" "$DIST/harness/fuzz/fuzz_target.js")
     # the mutant's base design and the configuration it needs (catalogue: base, needs)
     read -r base huge prove <<<"$(node -e 'const m=require(process.argv[1]).findMutant(process.argv[2]); if(!m){console.error("unknown mutant "+process.argv[2]);process.exit(2)} console.log(m.base, m.needs?.hugePages?1:0, m.needs?.proveMmu?1:0)' "$DIST/impls/mutants/catalogue.js" "$m")" || exit 2
     TIMEFORMAT='%R %U %S'
@@ -62,7 +62,7 @@ inproc)
         corpusDir: null, minimize: null,
         onEvent: e => { if (e.type === "new-finding" && !first) { first = { s: (Date.now() - t0) / 1000, execs: e.execs }; h.stop(); } } });
       h.done.then(() => console.log(first ? `${process.argv[2].padEnd(32)} finding after ${first.s.toFixed(1)} s (#${first.execs}, incl. worker start and instrumentation)` : `${process.argv[2].padEnd(32)} no finding in ${process.argv[4]} s`));
-    ' "$DIST/harness/workers.js" "$m" "$tmp" "$CAP"
+    ' "$DIST/harness/fuzz/workers.js" "$m" "$tmp" "$CAP"
     rm -rf "$tmp"
   done
   ;;

@@ -1,8 +1,8 @@
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import type { Op, VmConfig } from '../impls/api';
-import { ByteChooser, MAX_DECODED_OPS, decodeBytes } from '../harness/decode';
-import { legalityErrors, serializeSequence, validateSequence, type Sequence } from '../harness/sequence';
+import { ByteChooser, MAX_DECODED_OPS, decodeBytes } from '../harness/seq/decode';
+import { legalityErrors, serializeSequence, validateSequence, type Sequence } from '../harness/seq/sequence';
 
 const CONFIGS: Record<'compact' | 'x86', VmConfig[]> = {
   compact: [

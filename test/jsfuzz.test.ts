@@ -5,14 +5,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import seedrandom from 'seedrandom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../harness/cli';
-import { readCrashFile } from '../harness/crash_store';
-import { jsfuzzEngine } from '../harness/engines/jsfuzz';
-import { FuzzFinding, makeFuzzTarget, targetOptionsFromEnv } from '../harness/fuzz_bytes';
-import type { ReportData } from '../harness/report';
-import { runSequence } from '../harness/runner';
-import { InputError } from '../harness/sequence';
-import { loadDesigns } from '../harness/designs';
+import { main, type Io } from '../harness/cli/main';
+import { readCrashFile } from '../harness/store/crash_store';
+import { jsfuzzEngine } from '../harness/fuzz/engines/jsfuzz';
+import { FuzzFinding, makeFuzzTarget, targetOptionsFromEnv } from '../harness/fuzz/fuzz_bytes';
+import type { ReportData } from '../harness/report/report';
+import { runSequence } from '../harness/run/runner';
+import { InputError } from '../harness/seq/sequence';
+import { loadDesigns } from '../harness/run/designs';
 import { buildTree, removeTree, ROOT } from './build_helper';
 import { COMPACT, tmpDir } from './harness/helpers';
 
@@ -112,7 +112,7 @@ describe('compiled target and worker engine', () => {
 
   it('the compiled target requires nothing from node_modules (lean for the CLI)', () => {
     const script = `
-      const t = require(${JSON.stringify(path.join(tree, 'harness/fuzz_target.js'))});
+      const t = require(${JSON.stringify(path.join(tree, 'harness/fuzz/fuzz_target.js'))});
       for (let i = 0; i < 300; i++) { try { t.fuzz(require('crypto').randomBytes(i % 64)); } catch (e) { if (e.name !== 'FuzzFinding') throw e; } }
       console.log(JSON.stringify(Object.keys(require.cache).filter(k => k.includes('node_modules'))));`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
@@ -126,7 +126,7 @@ describe('compiled target and worker engine', () => {
     fs.mkdirSync(path.join(work, 'crashes'));
     fs.mkdirSync(path.join(work, 'seeds'));
     fs.writeFileSync(path.join(work, 'seeds', 'seed'), buf); // seeds run first: an immediate crash
-    const target = path.relative(path.join(work, 'crashes'), path.join(tree, 'harness/fuzz_target.js'));
+    const target = path.relative(path.join(work, 'crashes'), path.join(tree, 'harness/fuzz/fuzz_target.js'));
     const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/jsfuzz/build/src/index.js'), target, '../seeds'], {
       cwd: path.join(work, 'crashes'), encoding: 'utf8', timeout: 30_000,
       env: { ...process.env, TDPFUZZ_DESIGNS: `after,${MUTANT}` },
@@ -139,7 +139,7 @@ describe('compiled target and worker engine', () => {
 
   it('run --engine jsfuzz runs in a worker with istanbul coverage of impls/ only, deterministically', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const jsMain = (require(path.join(tree, 'harness/cli.js')) as typeof import('../harness/cli')).main;
+    const jsMain = (require(path.join(tree, 'harness/cli/main.js')) as typeof import('../harness/cli/main')).main;
     const run = async (cwd: string): Promise<ReportData> => {
       const o = io(cwd);
       const code = await jsMain(['run', '--engine', 'jsfuzz', '--seed', '5', '--runs', '150', '--no-corpus', '--no-minimize', '--out', 'out', '--crashes', 'crashes'], o);

@@ -6,11 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { Op, VmConfig } from '../impls/api';
 import { after, before } from '../impls/designs';
 import { findMutant } from '../impls/mutants/catalogue';
-import { generateSequence } from '../harness/generate';
-import { legalityErrors } from '../harness/legality';
-import { admissibleFor, campaignMinimizer, minimizeOps, minimizeSequence, runnerOracle, type SignatureOracle } from '../harness/minimize';
-import { runSequence, type RunOptions } from '../harness/runner';
-import { makeSequence, type Sequence } from '../harness/sequence';
+import { generateSequence } from '../harness/seq/generate';
+import { legalityErrors } from '../harness/seq/legality';
+import { admissibleFor, campaignMinimizer, minimizeOps, minimizeSequence, runnerOracle, type SignatureOracle } from '../harness/run/minimize';
+import { runSequence, type RunOptions } from '../harness/run/runner';
+import { makeSequence, type Sequence } from '../harness/seq/sequence';
 
 const COMPACT: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
 

@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { after, before } from '../impls/designs';
 import { findMutant } from '../impls/mutants/catalogue';
-import { runCampaign } from '../harness/campaign';
-import { main } from '../harness/cli';
-import { legalityErrors } from '../harness/legality';
-import { acceptedSignatures, corpusExpectation, judge, loadInputFile, settingsFor } from '../harness/replay_file';
-import { runSequence } from '../harness/runner';
+import { runCampaign } from '../harness/fuzz/campaign';
+import { main } from '../harness/cli/main';
+import { legalityErrors } from '../harness/seq/legality';
+import { acceptedSignatures, corpusExpectation, judge, loadInputFile, settingsFor } from '../harness/store/inputs';
+import { runSequence } from '../harness/run/runner';
 
 const ROOT = path.resolve(__dirname, '..');
 const NO_FLAGS = { designs: null, equiv: null, domain: null };

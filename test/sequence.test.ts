@@ -3,7 +3,7 @@ import type { Op, VmConfig } from '../impls/api';
 import {
   InputError, SEQUENCE_FORMAT, legalityErrors, makeSequence, normalizeOp, parseSequence, sequenceHash,
   serializeSequence, totalGfns, validateSequence, type Sequence,
-} from '../harness/sequence';
+} from '../harness/seq/sequence';
 
 const compact = { geometry: 'compact', hugePages: false, vcpus: 2 } as const;
 

@@ -3,12 +3,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main as tsMain, type Io } from '../harness/cli';
-import { generateSequence } from '../harness/generate';
-import { combineShards, workerShard } from '../harness/merge';
-import type { ReportData } from '../harness/report';
-import { serializeSequence } from '../harness/sequence';
-import { splitRuns } from '../harness/workers';
+import { main as tsMain, type Io } from '../harness/cli/main';
+import { generateSequence } from '../harness/seq/generate';
+import { combineShards, workerShard } from '../harness/report/merge';
+import type { ReportData } from '../harness/report/report';
+import { serializeSequence } from '../harness/seq/sequence';
+import { splitRuns } from '../harness/fuzz/workers';
 import { buildTree, removeTree } from './build_helper';
 import { COMPACT, tmpDir } from './harness/helpers';
 
@@ -83,7 +83,7 @@ describe('workers, shards, merge, resume', () => {
   beforeAll(async () => {
     tree = buildTree('workers');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    jsMain = (require(path.join(tree, 'harness/cli.js')) as typeof import('../harness/cli')).main;
+    jsMain = (require(path.join(tree, 'harness/cli/main.js')) as typeof import('../harness/cli/main')).main;
     work = tmpDir('workers');
     fs.mkdirSync(path.join(work, 'corp'));
     for (const i of [0, 1, 2]) {

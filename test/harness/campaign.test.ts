@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { after, before } from '../../impls/designs';
-import { runCampaign, startCampaign, type CampaignOptions, type Minimizer } from '../../harness/campaign';
-import { readCrashFile } from '../../harness/crash_store';
-import { renderMarkdown, withoutTiming, type ReportData } from '../../harness/report';
-import { SEQUENCE_FORMAT, serializeSequence, makeSequence } from '../../harness/sequence';
+import { runCampaign, startCampaign, type CampaignOptions, type Minimizer } from '../../harness/fuzz/campaign';
+import { readCrashFile } from '../../harness/store/crash_store';
+import { renderMarkdown, withoutTiming, type ReportData } from '../../harness/report/report';
+import { SEQUENCE_FORMAT, serializeSequence, makeSequence } from '../../harness/seq/sequence';
 import { broken, COMPACT, fixedClock, grace, tmpDir } from './helpers';
 
 const base = (cwd: string, extra: Partial<CampaignOptions> = {}): CampaignOptions => ({

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, parseArgs, UsageError, type Io } from '../../harness/cli';
-import { CrashStore, serializeCrash } from '../../harness/crash_store';
-import { registerDesignResolver } from '../../harness/designs';
-import { runSequence } from '../../harness/runner';
-import { makeSequence, serializeSequence } from '../../harness/sequence';
+import { main, parseArgs, UsageError, type Io } from '../../harness/cli/main';
+import { CrashStore, serializeCrash } from '../../harness/store/crash_store';
+import { registerDesignResolver } from '../../harness/run/designs';
+import { runSequence } from '../../harness/run/runner';
+import { makeSequence, serializeSequence } from '../../harness/seq/sequence';
 import { before } from '../../impls/designs';
 import { broken, COMPACT, fixedClock, grace, tmpDir } from './helpers';
 

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   CRASH_FORMAT, CrashStore, crashFileName, parseCrash, readCrashFile, serializeCrash, type CrashFile,
-} from '../../harness/crash_store';
-import { withFileLock, writeFileAtomic } from '../../harness/fsutil';
-import { InputError } from '../../harness/sequence';
+} from '../../harness/store/crash_store';
+import { withFileLock, writeFileAtomic } from '../../harness/store/fsutil';
+import { InputError } from '../../harness/seq/sequence';
 import { COMPACT, finding, fixedClock, grace, tmpDir, transpileTree } from './helpers';
 
 function store(dir: string): CrashStore {
@@ -125,7 +125,7 @@ describe('CrashStore', () => {
 
   it('loses no update when several processes record the same signature at once', async () => {
     const work = tmpDir('conc');
-    const mod = transpileTree('harness/crash_store.ts', path.join(work, 'js'));
+    const mod = transpileTree('harness/store/crash_store.ts', path.join(work, 'js'));
     const crashDir = path.join(work, 'crashes');
     const script = path.join(work, 'child.js');
     fs.writeFileSync(script, `

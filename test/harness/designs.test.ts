@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { after, before } from '../../impls/designs';
-import { loadDesigns, registerDesignResolver } from '../../harness/designs';
-import { InputError } from '../../harness/sequence';
+import { loadDesigns, registerDesignResolver } from '../../harness/run/designs';
+import { InputError } from '../../harness/seq/sequence';
 import { broken, tmpDir } from './helpers';
 
 function errorOf(f: () => unknown): string {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll } from 'vitest';
 import type { Design, Op, VmConfig } from '../../impls/api';
 import { after } from '../../impls/designs';
-import type { Finding } from '../../harness/findings';
+import type { Finding } from '../../harness/run/findings';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const COMPACT: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };

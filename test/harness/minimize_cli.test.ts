@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import type { Op } from '../../impls/api';
 import { after } from '../../impls/designs';
 import { findMutant } from '../../impls/mutants/catalogue';
-import { main, parseArgs, type Io } from '../../harness/cli';
-import { CrashStore, readCrashFile, serializeCrash, updateCrashFile } from '../../harness/crash_store';
-import { generateSequence } from '../../harness/generate';
-import { runSequence } from '../../harness/runner';
-import { makeSequence, parseSequence, serializeSequence, type Sequence } from '../../harness/sequence';
+import { main, parseArgs, type Io } from '../../harness/cli/main';
+import { CrashStore, readCrashFile, serializeCrash, updateCrashFile } from '../../harness/store/crash_store';
+import { generateSequence } from '../../harness/seq/generate';
+import { runSequence } from '../../harness/run/runner';
+import { makeSequence, parseSequence, serializeSequence, type Sequence } from '../../harness/seq/sequence';
 import { COMPACT, fixedClock, tmpDir, transpileTree } from './helpers';
 
 function io(cwd: string): Io & { stdout: string; stderr: string } {
@@ -268,7 +268,7 @@ describe('tdpfuzz run minimizes each new signature', () => {
 describe('crash store: concurrent in-place minimization and hit recording', () => {
   it('loses no hit and keeps the smallest reproducer when minimize and campaigns update one file at once', async () => {
     const work = tmpDir('conc-min');
-    const mod = transpileTree('harness/crash_store.ts', path.join(work, 'js'));
+    const mod = transpileTree('harness/store/crash_store.ts', path.join(work, 'js'));
     const crashDir = path.join(work, 'crashes');
     const sig = 'divergence|before+after|fault|mirror';
     const finding = { signature: sig, kind: 'divergence', designs: ['before', 'after'], opIndex: 0, opKind: 'fault', component: 'mirror', message: 'm' };

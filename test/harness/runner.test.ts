@@ -6,9 +6,9 @@ import type { Design, VmConfig } from '../../impls/api';
 import { AfterDesign } from '../../impls/after/tdp_mmu';
 import type { TdpIter } from '../../impls/tdp_mmu/sp';
 import { after, before } from '../../impls/designs';
-import { generateSequence } from '../../harness/generate';
-import { runSequence } from '../../harness/runner';
-import { makeSequence } from '../../harness/sequence';
+import { generateSequence } from '../../harness/seq/generate';
+import { runSequence } from '../../harness/run/runner';
+import { makeSequence } from '../../harness/seq/sequence';
 
 const compact: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
 

@@ -3,8 +3,8 @@
 // models, including page-alloc events and the SEAMCALL order").
 import { describe, expect, it } from 'vitest';
 import type { Op, VmConfig } from '../../impls/api';
-import { legalityErrors } from '../../harness/legality';
-import { makeSequence } from '../../harness/sequence';
+import { legalityErrors } from '../../harness/seq/legality';
+import { makeSequence } from '../../harness/seq/sequence';
 import {
   COMPACT, COMPACT_HUGE, DESIGNS, DESTROY, FINALIZE, GRACE, after, before, expectClean, pf, sf, zapPrivate,
 } from './helpers';

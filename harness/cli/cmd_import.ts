@@ -1,0 +1,145 @@
+// `tdpfuzz import FILE|DIR...`: turn jsfuzz crash files (the raw input bytes jsfuzz writes as
+// crash-<sha256> into its cwd) into our crash format. Each input is decoded with the fuzz target's
+// decoder and configuration (harness/fuzz_target.ts: TDPFUZZ_* environment variables, overridden
+// by the flags below), run in lockstep, and every unexplained finding is recorded in the crash store
+// (source {file, engine: "jsfuzz"}), exactly as a campaign records it: same file names, hit
+// counting, smaller-reproducer replacement, triage status kept.
+// Exit codes: 0 nothing reproduced, 1 at least one finding recorded, 2 bad input (and nothing found).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Io } from './main';
+import { parseFlags, UsageError } from './main';
+import { registerCommand } from './commands';
+import { EQUIVALENCES, type Equivalence } from '../run/compare';
+import { CrashStore } from '../store/crash_store';
+import { describeOp } from '../run/findings';
+import { displayPath } from '../store/fsutil';
+import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from '../fuzz/fuzz_bytes';
+import type { Domain } from '../seq/opgen';
+import { InputError, MAX_VCPUS, readInputFile } from '../seq/sequence';
+
+type Specs = Parameters<typeof parseFlags>[1];
+
+const FLAGS: Specs = [
+  { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },
+  { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs the inputs were fuzzed with (default $TDPFUZZ_DESIGNS, else before,after)' },
+  { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'decoder domain (default $TDPFUZZ_DOMAIN, else legal)' },
+  { name: 'geometry', kind: { type: 'enum', values: ['compact', 'x86'] }, metavar: 'G', help: 'geometry (default $TDPFUZZ_GEOMETRY, else compact)' },
+  { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default $TDPFUZZ_EQUIV, else state)' },
+  { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages (default $TDPFUZZ_HUGE_PAGES)' },
+  { name: 'prove-mmu', kind: { type: 'bool' }, help: 'model CONFIG_KVM_PROVE_MMU (default $TDPFUZZ_PROVE_MMU)' },
+  { name: 'vcpus', kind: { type: 'int', min: 1, max: MAX_VCPUS }, metavar: 'N', help: 'vCPUs per VM (default $TDPFUZZ_VCPUS, else 2)' },
+  { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
+];
+
+const HELP = `usage: tdpfuzz import [flags] FILE|DIR...
+
+Converts jsfuzz crash files (raw input bytes, e.g. crashes-jsfuzz/crash-<sha256> from
+\`npm run fuzz:jsfuzz\`) into tdpfuzz crash files. Each input is decoded exactly as the fuzz target
+decodes it (dist/harness/fuzz_target.js: same decoder; configuration from the same TDPFUZZ_*
+environment variables, which the flags override), run through the designs in lockstep, and each
+unexplained finding is recorded in the crash store with source {file, engine: "jsfuzz"}. A directory
+means the files named crash-* in it. Decode with the configuration the fuzzer ran with, or the
+input means something else.
+
+Exit 0 when nothing reproduces, 1 when a finding was recorded, 2 on bad input (one line per file).
+
+flags:
+${FLAGS.map(f => `  ${`--${f.name}${f.metavar ? ` ${f.metavar}` : ''}`.padEnd(16)}  ${f.help}`).join('\n')}
+
+example: TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation npm run fuzz:jsfuzz
+         TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation npx tdpfuzz import crashes-jsfuzz/`;
+
+/** FILE|DIR arguments → input files (a directory: its crash-* files, sorted). */
+function expand(args: readonly string[], cwd: string, errors: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const abs = path.resolve(cwd, a);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch (e) {
+      errors.push(`${a}: cannot read (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as NodeJS.ErrnoException).code ?? String(e)})`);
+      continue;
+    }
+    if (st.isDirectory()) {
+      const names = fs.readdirSync(abs).filter(n => n.startsWith('crash-')).sort();
+      if (names.length === 0) errors.push(`${a}: no crash-* files in this directory`);
+      out.push(...names.map(n => path.join(abs, n)));
+    } else {
+      out.push(abs);
+    }
+  }
+  return out;
+}
+
+async function runImport(argv: readonly string[], io: Io): Promise<number> {
+  const { flags, positional } = parseFlags('import', FLAGS, argv);
+  if (positional.length === 0) throw new UsageError('import: missing FILE (a jsfuzz crash file, or a directory of crash-* files)');
+  const env = targetOptionsFromEnv(io.env);
+  const opts = resolveTargetOptions({
+    designs: (flags.get('designs') as string | undefined) ?? (env.designs as string),
+    domain: (flags.get('domain') as Domain | undefined) ?? env.domain,
+    equiv: (flags.get('equiv') as Equivalence | undefined) ?? env.equiv,
+    config: {
+      ...env.config,
+      ...(flags.has('geometry') ? { geometry: flags.get('geometry') as 'compact' | 'x86' } : {}),
+      ...(flags.has('huge-pages') ? { hugePages: flags.get('huge-pages') as boolean } : {}),
+      ...(flags.get('prove-mmu') ? { proveMmu: true } : {}),
+      ...(flags.has('vcpus') ? { vcpus: flags.get('vcpus') as number } : {}),
+    },
+    // Design module paths are relative to where tdpfuzz runs (the flag) or npm started (the env).
+    cwd: flags.has('designs') ? io.cwd : env.cwd,
+  });
+  const store = new CrashStore((flags.get('crashes') as string | undefined) ?? 'crashes', {
+    cwd: io.cwd, warn: m => io.err(`WARNING: ${m}\n`),
+  });
+  const errors: string[] = [];
+  const files = expand(positional, io.cwd, errors);
+  let recorded = 0, reproduced = 0, decoded = 0;
+  for (const file of files) {
+    const shown = displayPath(file, io.cwd);
+    let buf: Buffer;
+    try {
+      buf = readInputFile(file, shown);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      errors.push(e.message);
+      continue;
+    }
+    if (/^\s*\{\s*"format"\s*:\s*"tdpfuzz-/.test(buf.subarray(0, 64).toString('latin1'))) {
+      errors.push(`${shown}: is a tdpfuzz JSON file, not a jsfuzz input (run it with tdpfuzz replay)`);
+      continue;
+    }
+    const { seq, result } = runBytes(buf, opts, true);
+    decoded++;
+    const opsNote = `${buf.length} bytes -> ${seq.ops.length} op${seq.ops.length === 1 ? '' : 's'} + teardown`;
+    if (result.findings.length === 0) {
+      io.out(`NOREPRO ${shown} (${opsNote}): no unexplained finding with designs ${opts.designSpecs.join(',')}, ${opts.domain} domain, ${opts.config.geometry} geometry\n`);
+      continue;
+    }
+    reproduced++;
+    io.out(`IMPORT ${shown} (${opsNote}): ${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}\n`);
+    for (const f of result.findings) {
+      const r = store.record({
+        finding: f, config: seq.config, designs: opts.designSpecs, equiv: opts.equiv, domain: opts.domain,
+        source: { file: shown, engine: 'jsfuzz' }, ops: seq.ops, originalOps: seq.ops,
+      });
+      recorded++;
+      const status = r.crash.status !== 'open' ? ` [${r.crash.status}]` : '';
+      io.out(`  ${r.created ? 'NEW' : 'HIT'} ${f.signature} -> ${displayPath(r.file, io.cwd)}${status}\n`);
+      if (r.created) io.out(`      at op ${f.opIndex}: ${f.opIndex < result.ops.length ? describeOp(result.ops[f.opIndex]) : 'teardown'}\n`);
+    }
+  }
+  for (const e of errors) io.err(`tdpfuzz: ${e}\n`);
+  io.out(`imported ${decoded} input${decoded === 1 ? '' : 's'}: `
+    + `${reproduced} reproduced, ${recorded} finding${recorded === 1 ? '' : 's'} recorded${errors.length ? `, ${errors.length} error${errors.length === 1 ? '' : 's'}` : ''}\n`);
+  return recorded ? 1 : errors.length ? 2 : 0;
+}
+
+registerCommand({
+  name: 'import',
+  summary: 'convert jsfuzz crash files (raw bytes) into tdpfuzz crash files',
+  help: HELP,
+  run: runImport,
+});

@@ -1,0 +1,92 @@
+// `tdpfuzz merge DIR... --out DIR` (DESIGN §6; libFuzzer's -merge in spirit): combine the outputs of
+// shards run on several machines (`run --shard i/N --out DIR`) — or any runs of the same
+// configuration — into one report, one stats file and one crash directory (harness/merge.ts says
+// how each part is combined). Each input DIR needs report.json; stats.json and the crash files are
+// taken when present: DIR/crashes/*.json, and the crash files its report names (resolved from the
+// current directory), which is where `run --crashes DIR/crashes` or the default crashes/ put them.
+// Exit codes as run: 0 no unexplained finding, 1 otherwise, 2 bad input.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Io } from './main';
+import { parseFlags, UsageError } from './main';
+import { registerCommand } from './commands';
+import { displayPath, writeFileAtomic } from '../store/fsutil';
+import {
+  combineShards, crashFilesOf, mergeCrashFiles, mergeReports, mergeStats, readOutputDir, statsFromReport,
+} from '../report/merge';
+import { writeReports } from '../report/report';
+import { InputError } from '../seq/sequence';
+
+type Specs = Parameters<typeof parseFlags>[1];
+
+const FLAGS: Specs = [
+  { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'where the merged report.{md,json,junit.xml} and stats.json go (required)' },
+  { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'merged crash directory (default OUT/crashes, rebuilt on every merge; an explicit DIR is added to, like a campaign records)' },
+  { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
+];
+
+const HELP = `usage: tdpfuzz merge DIR... --out DIR [--crashes DIR]
+
+Merges campaign output directories (report.json, stats.json, crash files) into one report, as if one
+campaign had run them all: sequence, op and hit counts add up, findings are grouped by signature
+(smallest reproducer, earliest source, triage status kept), explained differences and coverage are
+combined (coverage is the exact union of transition classes), shards recombine (0/2 + 1/2 = the
+whole space), and crash files of the same signature are combined like the crash store does. All
+inputs must have compared the same designs under the same configuration.
+
+Crash files are taken from DIR/crashes/ and from the paths each report names. Merged ones go to
+OUT/crashes/ (rebuilt on every merge), or into --crashes DIR (added to, hits accumulate).
+
+flags:
+${FLAGS.map(f => `  ${`--${f.name}${f.metavar ? ` ${f.metavar}` : ''}`.padEnd(14)}  ${f.help}`).join('\n')}
+
+example: tdpfuzz run --shard 0/2 --time 3600 --out m0 --crashes m0/crashes     (machine 0)
+         tdpfuzz run --shard 1/2 --time 3600 --out m1 --crashes m1/crashes     (machine 1)
+         tdpfuzz merge m0 m1 --out merged`;
+
+async function runMerge(argv: readonly string[], io: Io): Promise<number> {
+  const { flags, positional } = parseFlags('merge', FLAGS, argv);
+  if (positional.length === 0) throw new UsageError('merge: missing DIR (output directories of tdpfuzz run)');
+  if (!flags.has('out')) throw new UsageError('--out: required (where the merged report goes)');
+  const out = path.resolve(io.cwd, flags.get('out') as string);
+  const inputs = positional.map(d => readOutputDir(d, io.cwd));
+  const seen = new Set<string>();
+  for (const i of inputs) {
+    if (seen.has(i.dir)) throw new InputError(`${i.shown}: given twice`);
+    if (i.dir === out) throw new InputError(`${i.shown}: is also --out (merge into a new directory)`);
+    seen.add(i.dir);
+  }
+
+  // Crash files first, so the report can point at the merged ones.
+  const explicitCrashes = flags.get('crashes') as string | undefined;
+  const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
+  const files = inputs.flatMap(i => crashFilesOf(i, io.cwd));
+  if (!explicitCrashes && fs.existsSync(crashDir)) {
+    // OUT/crashes is the merge's own: rebuild it, so that merging twice does not double the hits.
+    for (const n of fs.readdirSync(crashDir)) if (n.endsWith('.json')) fs.rmSync(path.join(crashDir, n));
+  }
+  const crashes = files.length ? mergeCrashFiles(files, crashDir, io.cwd) : new Map();
+
+  const report = mergeReports(inputs.map(i => ({ from: i.shown, report: i.report })), {
+    mode: 'parallel', crashFor: sig => crashes.get(sig) ?? null,
+  });
+  const stats = mergeStats(inputs.map(i => ({ from: i.shown, stats: i.stats ?? statsFromReport(i.report) })), report, 'parallel');
+  const paths = writeReports(out, report);
+  fs.mkdirSync(out, { recursive: true });
+  writeFileAtomic(path.join(out, 'stats.json'), `${JSON.stringify(stats)}\n`);
+
+  const { exact } = combineShards(inputs.map(i => i.report.scope.shard));
+  if (!exact) io.err(`WARNING: the inputs' shards (${inputs.map(i => i.report.scope.shard ? `${i.report.scope.shard.index}/${i.report.scope.shard.count}` : 'none').join(', ')}) overlap or do not form one shard\n`);
+  io.out(`merged ${inputs.length} output${inputs.length === 1 ? '' : 's'} (${report.scope.sequences.toLocaleString('en-US')} sequences), `
+    + `${report.findings.length} finding signature${report.findings.length === 1 ? '' : 's'}, ${crashes.size} crash file${crashes.size === 1 ? '' : 's'} in ${displayPath(crashDir, io.cwd)}\n`);
+  io.out(`report: ${displayPath(paths.markdown, io.cwd)} (also report.json, report.junit.xml, stats.json)\n`);
+  io.out(`${report.verdict.line}\n`);
+  return report.verdict.unexplained ? 1 : 0;
+}
+
+registerCommand({
+  name: 'merge',
+  summary: 'merge shard or worker outputs (reports, stats, crash files) into one report',
+  help: HELP,
+  run: runMerge,
+});

@@ -1,0 +1,22 @@
+// The fuzzing engine interface (DESIGN §3 generators): where the campaign's next sequence comes from,
+// and what an engine learns from each run. Engines must be deterministic from their seed.
+import type { CrashSource } from '../../store/crash_store';
+import type { RunResult } from '../../run/runner';
+import type { Sequence } from '../../seq/sequence';
+
+export interface EngineSequence { seq: Sequence; source: CrashSource }
+
+export interface Engine {
+  readonly name: string;
+  /** The k-th sequence this engine produces in this campaign (k = 0, 1, ...). */
+  next(k: number): EngineSequence;
+  /** The result of running it: coverage-guided engines keep sequences that reach new classes. */
+  feedback(item: EngineSequence, result: RunResult): void;
+  /**
+   * Optional: the result of a sequence the engine did not produce (a corpus file the campaign ran
+   * first), so coverage-guided engines can seed their corpus from it without running it again.
+   */
+  observe?(item: EngineSequence, result: RunResult): void;
+  /** Sequences the engine keeps (its in-memory corpus), for the status line. */
+  corpusSize(): number;
+}

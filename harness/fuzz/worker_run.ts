@@ -1,0 +1,144 @@
+// The worker side of `tdpfuzz run --workers N` (and of `--engine jsfuzz`, whose istanbul coverage
+// needs a fresh module registry): one campaign slice in a worker thread. harness/worker_main.ts
+// loads this module after (optionally) installing the istanbul hook; harness/workers.ts is the main
+// side. The slice writes nothing but crash files (the crash store's lock files make that safe across
+// threads and processes); status, new coverage classes, findings and the final report go to the
+// main thread as messages, and kept corpus entries are shared with the other workers through it.
+import type { CampaignParams } from '../run/campaign_params';
+import * as path from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
+import { runCampaign, type CampaignEvent, type CampaignStatus } from './campaign';
+import type { CrashSource } from '../store/crash_store';
+import { loadDesigns } from '../run/designs';
+import type { Engine, EngineSequence } from './engines/engine';
+import { ENGINES } from './engines/index';
+import type { ByteSharingEngine } from './engines/jsfuzz';
+import { istanbulActive, istanbulCoverageCount } from './engines/istanbul';
+import type { Lane, Shard } from '../report/merge';
+import { campaignMinimizer } from '../run/minimize';
+import type { ReportData } from '../report/report';
+import type { RunResult } from '../run/runner';
+import type { Sequence } from '../seq/sequence';
+
+/** Everything a worker needs (structured-cloneable). */
+export interface WorkerSpec extends CampaignParams {
+  /** this worker's number and the number of workers */
+  index: number;
+  count: number;
+  engine: string;
+  /** --designs as given (names or module paths, resolved from cwd) */
+  designSpec: string;
+  shard: Shard;
+  /** the engine's first index (run --resume: where the previous run stopped) */
+  startIndex: number;
+  runs: number | null;
+  timeSec: number | null;
+  cwd: string;
+  crashDir: string | null;
+  /** undefined: "corpus" when it exists; null: none */
+  corpusDir: string | null | undefined;
+  corpusOut: string | null;
+  /** install the istanbul hook on impls/ before loading anything (worker_main.ts reads it) */
+  istanbul: boolean;
+  minimize: { maxRuns: number; timeMs: number } | null;
+  statusIntervalMs: number;
+}
+
+/** A corpus entry one worker kept, offered to the others. */
+export interface SharedInput { seq: Sequence; source: CrashSource; bytes?: Uint8Array }
+
+export type ToMain =
+  | { type: 'status'; worker: number; status: CampaignStatus; generated: number; newCoverage: string[] }
+  | { type: 'event'; worker: number; event: CampaignEvent }
+  | { type: 'share'; worker: number; input: SharedInput }
+  | { type: 'done'; worker: number; report: ReportData; lane: Lane; engineCoverage: { source: string; count: number } | null; newCoverage: string[] }
+  | { type: 'error'; worker: number; message: string; stack?: string; input: boolean };
+
+export type ToWorker = { type: 'stop' } | { type: 'share'; input: SharedInput };
+
+function isByteSharing(e: Engine): e is Engine & ByteSharingEngine {
+  return typeof (e as Partial<ByteSharingEngine>).bytesOf === 'function' && typeof (e as Partial<ByteSharingEngine>).addSharedInput === 'function';
+}
+
+export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<void> {
+  const post = (m: ToMain): void => port.postMessage(m);
+  const designs = loadDesigns(spec.designSpec, spec.cwd);
+  const gen = { config: spec.config, domain: spec.domain, faultRate: spec.faultRate, raceRate: spec.raceRate, maxOps: spec.maxOps };
+  const factory = ENGINES.get(spec.engine);
+  if (!factory) throw new Error(`--engine: unknown engine ${JSON.stringify(spec.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
+  const corpusOut = spec.corpusOut ? path.resolve(spec.cwd, spec.corpusOut) : null;
+  const inner = factory({ seed: spec.seed, gen, shard: spec.shard, designs, equiv: spec.equiv, domain: spec.domain, corpusOut });
+
+  const ctl = new AbortController();
+  const incoming: SharedInput[] = [];
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'stop') ctl.abort();
+    else if (m.type === 'share') incoming.push(m.input);
+  });
+
+  // Coverage classes new to this worker since the last message (the main thread shows the union).
+  const trackCoverage = spec.count > 1;
+  const seen = new Set<string>();
+  let fresh: string[] = [];
+  const noteCoverage = (r: RunResult): void => {
+    if (!trackCoverage) return;
+    for (const c of r.coverage) if (!seen.has(c)) { seen.add(c); fresh.push(c); }
+  };
+  const takeCoverage = (): string[] => { const f = fresh; fresh = []; return f; };
+
+  // The engine the campaign sees: the inner engine from startIndex on, with other workers' kept
+  // entries interleaved (run here like any input, then offered to the engine as observed).
+  let produced = 0;
+  const foreign = new WeakMap<EngineSequence, SharedInput>();
+  const engine: Engine = {
+    name: inner.name,
+    next(): EngineSequence {
+      const s = incoming.shift();
+      if (s) {
+        const item: EngineSequence = { seq: s.seq, source: s.source };
+        foreign.set(item, s);
+        return item;
+      }
+      return inner.next(spec.startIndex + produced++);
+    },
+    feedback(item: EngineSequence, result: RunResult): void {
+      noteCoverage(result);
+      const s = foreign.get(item);
+      if (s) {
+        inner.observe?.(item, result);
+        if (s.bytes && isByteSharing(inner)) inner.addSharedInput(s.bytes);
+        return;
+      }
+      const before = inner.corpusSize();
+      inner.feedback(item, result);
+      if (spec.count > 1 && inner.corpusSize() > before) {
+        const bytes = isByteSharing(inner) ? inner.bytesOf(item) : undefined;
+        post({ type: 'share', worker: spec.index, input: { seq: item.seq, source: item.source, ...(bytes ? { bytes } : {}) } });
+      }
+    },
+    observe(item: EngineSequence, result: RunResult): void {
+      noteCoverage(result);
+      inner.observe?.(item, result);
+    },
+    corpusSize: () => inner.corpusSize(),
+  };
+
+  const minimize = spec.minimize ? campaignMinimizer({ maxRuns: spec.minimize.maxRuns }) : undefined;
+  const result = await runCampaign({
+    designs, designSpecs: spec.designSpec.split(',').map(s => s.trim()), seed: spec.seed,
+    runs: spec.runs ?? undefined, timeSec: spec.timeSec ?? undefined,
+    equiv: spec.equiv, domain: spec.domain, config: spec.config, faultRate: spec.faultRate, raceRate: spec.raceRate,
+    maxOps: spec.maxOps, shard: spec.shard ?? undefined, cwd: spec.cwd, outDir: null, crashDir: spec.crashDir,
+    corpusDir: spec.corpusDir, engine, signal: ctl.signal,
+    ...(minimize ? { minimize, minimizeTimeMs: spec.minimize!.timeMs } : {}),
+    statusIntervalMs: spec.statusIntervalMs,
+    onStatus: s => post({ type: 'status', worker: spec.index, status: s, generated: spec.startIndex + produced, newCoverage: takeCoverage() }),
+    onEvent: e => post({ type: 'event', worker: spec.index, event: e }),
+  });
+  const useIstanbul = istanbulActive();
+  post({
+    type: 'done', worker: spec.index, report: result.report, newCoverage: takeCoverage(),
+    lane: { seed: spec.seed, shard: spec.shard, generated: spec.startIndex + produced, engine: spec.engine },
+    engineCoverage: useIstanbul ? { source: 'istanbul', count: istanbulCoverageCount() } : null,
+  });
+}

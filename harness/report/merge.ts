@@ -1,0 +1,489 @@
+// Merging campaign outputs (DESIGN §6): worker threads of one run, shards run on many machines
+// (`tdpfuzz merge`), and a resumed run with the run it continues. One report and one stats file come
+// out, as if one campaign had run everything:
+//
+//  - scope: sequences, generated, ops and corpus counts add up; the configuration (designs,
+//    equivalence, domain, geometry, generator rates) must be the same in every part; shards that
+//    together form a larger shard (or the whole space) are recombined (0/4 + 2/4 → 0/2);
+//  - findings by signature: hits add up; the first source is the earliest; the reproducer is the
+//    smallest (fewest ops, then the earliest); a triage status other than "open" wins;
+//  - explained differences by id and by signature: sequence counts add up;
+//  - coverage: the exact union of the reached classes (reports carry the class list);
+//  - crash directories: crash files of the same signature are combined like the crash store does
+//    (hits add up, smaller reproducer, earliest firstSeen, latest lastSeen, triage kept);
+//  - stats: counts add up; the time series are summed (executions, ops) or maximized (coverage,
+//    findings: a lower bound of the union) at each sample time; `lanes` records each part's
+//    (seed, shard, generated) for `run --resume`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { VmConfig } from '../../impls/api';
+import { summarizeCoverage, type CoverageSummary } from '../run/coverage_classes';
+import {
+  CRASH_STATUSES, crashFileName, readCrashFile, serializeCrash, validateCrash, type CrashFile, type CrashSource, type CrashStatus,
+} from '../store/crash_store';
+import { displayPath, toolVersion, withFileLock, writeFileAtomic } from '../store/fsutil';
+import {
+  REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming,
+} from './report';
+import { InputError, parseJsonInput, readInputFile } from '../seq/sequence';
+
+export type Shard = { index: number; count: number } | null;
+
+/** One engine stream of a campaign: where `run --resume` continues it. */
+export interface Lane {
+  seed: string | number;
+  shard: Shard;
+  /** sequences the engine produced so far (the next one is index `generated`) */
+  generated: number;
+  engine: string;
+}
+
+export interface SeriesPoint { t: number; execs: number; ops: number; coverage: number; findings: number }
+
+/** stats.json (tdpfuzz-stats/1) as campaigns and worker runs write it; extra fields are kept. */
+export interface StatsFile {
+  format: 'tdpfuzz-stats/1';
+  toolVersion: string;
+  done: boolean;
+  stoppedBy: string | null;
+  startedAt: string;
+  updatedAt: string;
+  seed: string | number;
+  shard: Shard;
+  designs: string[];
+  equiv: string;
+  domain: string;
+  config: VmConfig;
+  elapsedSec: number;
+  execs: number;
+  generated: number;
+  corpus: number;
+  ops: number;
+  execsPerSec: number;
+  opsPerSec: number;
+  coverage: number;
+  findings: number;
+  openFindings: number;
+  explained: number;
+  series: SeriesPoint[];
+  faultRate?: number;
+  raceRate?: number;
+  maxOps?: number;
+  engine?: string;
+  workers?: number;
+  lanes?: Lane[];
+  /** per worker: the engine's own coverage signal at the end (jsfuzz: istanbul counters over impls/) */
+  engineCoverage?: ({ source: string; count: number } | null)[];
+  merged?: { parts: MergedPart[] };
+}
+
+export const STATS_FORMAT = 'tdpfuzz-stats/1';
+const MAX_SERIES = 2000;
+
+// ------------------------------------------------------------------------------------------------
+// Shards
+
+function gcd(a: number, b: number): number { return b === 0 ? a : gcd(b, a % b); }
+function lcm(a: number, b: number): number { return (a / gcd(a, b)) * b; }
+
+/**
+ * The shard that a set of shards forms together: 0/4 + 2/4 → 0/2, 0/2 + 1/2 → null (everything).
+ * `exact` is false when they form no single shard (the result is then null) or overlap.
+ */
+export function combineShards(shards: readonly Shard[]): { shard: Shard; exact: boolean } {
+  if (shards.length === 0) return { shard: null, exact: true };
+  if (shards.some(s => s === null)) return { shard: null, exact: shards.length === 1 };
+  const ss = shards as { index: number; count: number }[];
+  const L = ss.reduce((m, s) => lcm(m, s.count), 1);
+  if (L > 1_000_000) return { shard: null, exact: false };
+  const covered = new Uint8Array(L);
+  let overlap = false;
+  for (const s of ss) {
+    for (let r = s.index; r < L; r += s.count) {
+      if (covered[r]) overlap = true;
+      covered[r] = 1;
+    }
+  }
+  for (let M = 1; M <= L; M++) {
+    if (L % M) continue;
+    const i0 = covered.indexOf(1) % M;
+    let ok = true;
+    for (let r = 0; r < L && ok; r++) ok = (covered[r] === 1) === (r % M === i0);
+    if (ok) return { shard: M === 1 ? null : { index: i0, count: M }, exact: !overlap };
+  }
+  return { shard: null, exact: false };
+}
+
+/** Worker w of N inside shard i/M runs the indices ≡ i + w·M (mod M·N): together exactly shard i/M. */
+export function workerShard(parent: Shard, w: number, n: number): Shard {
+  if (n === 1) return parent;
+  const i = parent?.index ?? 0, m = parent?.count ?? 1;
+  return { index: i + w * m, count: m * n };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reports
+
+export interface ReportPart { from: string; report: ReportData }
+
+export interface MergeReportOptions {
+  /** "parallel": the parts ran at the same time (workers, shards); "sequential": one after another (resume) */
+  mode: 'parallel' | 'sequential';
+  /** the merged scope's seed and shard (default: derived from the parts) */
+  seed?: string | number;
+  shard?: Shard;
+  /** the merged crash file of a signature, if any (its path for the report, and its triage status) */
+  crashFor?: (signature: string) => { file: string; status: CrashStatus } | null;
+  /** timing override (workers: the main thread's own clock) */
+  timing?: Partial<ReportTiming>;
+}
+
+const CONFIG_FIELDS = ['designs', 'designSpecs', 'equiv', 'domain', 'config', 'faultRate', 'raceRate', 'maxOps'] as const;
+
+function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
+
+/** Refuse to merge parts that compared different things. */
+export function checkCompatible(parts: readonly { from: string; scope: Pick<ReportScope, typeof CONFIG_FIELDS[number]> }[]): void {
+  const first = parts[0];
+  for (const p of parts.slice(1)) {
+    for (const k of CONFIG_FIELDS) {
+      if (!sameJson(first.scope[k], p.scope[k])) {
+        throw new InputError(`${p.from}: cannot merge with ${first.from}: ${k} differs (${JSON.stringify(p.scope[k])} vs ${JSON.stringify(first.scope[k])})`);
+      }
+    }
+  }
+}
+
+/** Order of first sources: corpus files (by name) before generated sequences (by index). */
+function sourceKey(s: CrashSource): [number, string | number] {
+  return 'file' in s ? [0, s.file] : [1, s.index];
+}
+function sourceBefore(a: CrashSource, b: CrashSource): boolean {
+  const [ka, va] = sourceKey(a), [kb, vb] = sourceKey(b);
+  if (ka !== kb) return ka < kb;
+  return typeof va === 'number' && typeof vb === 'number' ? va < vb : String(va) < String(vb);
+}
+
+function dNumber(id: string): number {
+  const m = /^D(\d+)$/.exec(id);
+  return m ? Number(m[1]) : 1e9;
+}
+
+function mergeCoverage(parts: readonly ReportData[]): CoverageSummary {
+  const { config, domain } = parts[0].scope;
+  if (parts.every(p => Array.isArray(p.coverage.classes))) {
+    const all = new Set<string>();
+    for (const p of parts) for (const c of p.coverage.classes!) all.add(c);
+    return summarizeCoverage(all, config, domain);
+  }
+  // Reports without the class list: a lower bound per family, and the exact never-reached list.
+  const byFamily: Record<string, number> = {};
+  for (const p of parts) for (const [f, n] of Object.entries(p.coverage.byFamily)) byFamily[f] = Math.max(byFamily[f] ?? 0, n);
+  const never = parts.map(p => new Set(p.coverage.neverReached));
+  const neverReached = [...never[0]].filter(c => never.every(s => s.has(c))).sort();
+  const expected = parts[0].coverage.expected;
+  return {
+    reached: Math.max(...parts.map(p => p.coverage.reached)),
+    byFamily: Object.fromEntries(Object.keys(byFamily).sort().map(f => [f, byFamily[f]])),
+    expected, expectedReached: expected - neverReached.length, neverReached,
+  };
+}
+
+export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOptions): ReportData {
+  if (parts.length === 0) throw new InputError('merge: nothing to merge');
+  checkCompatible(parts.map(p => ({ from: p.from, scope: p.report.scope })));
+  const reports = parts.map(p => p.report);
+  const s0 = reports[0].scope;
+
+  // Findings by signature.
+  const findings = new Map<string, ReportFinding>();
+  for (const r of reports) {
+    for (const f of r.findings) {
+      const cur = findings.get(f.signature);
+      if (!cur) { findings.set(f.signature, { ...f }); continue; }
+      const merged: ReportFinding = { ...cur, hits: cur.hits + f.hits };
+      if (sourceBefore(f.firstSource, cur.firstSource)) merged.firstSource = f.firstSource;
+      if (f.reproducer.length < cur.reproducer.length) {
+        Object.assign(merged, {
+          message: f.message, crashFile: f.crashFile, reproducer: f.reproducer, originalOpCount: f.originalOpCount,
+          minimized: f.minimized, opIndex: f.opIndex, firstDivergence: f.firstDivergence, replay: f.replay,
+        });
+      }
+      if (merged.status === 'open' && f.status !== 'open') merged.status = f.status;
+      findings.set(f.signature, merged);
+    }
+  }
+  for (const f of findings.values()) {
+    const c = opts.crashFor?.(f.signature);
+    if (c) {
+      f.crashFile = c.file;
+      f.status = c.status;
+      f.replay = `npx tdpfuzz replay ${c.file}`;
+    }
+  }
+  const findingList = [...findings.values()].sort((a, b) => (sourceBefore(a.firstSource, b.firstSource) ? -1 : sourceBefore(b.firstSource, a.firstSource) ? 1 : 0));
+
+  // Explained differences by id, then by signature.
+  const explained = new Map<string, ReportExplained>();
+  for (const r of reports) {
+    for (const e of r.explained) {
+      const cur = explained.get(e.id);
+      if (!cur) { explained.set(e.id, { ...e, signatures: e.signatures.map(x => ({ ...x })) }); continue; }
+      cur.sequences += e.sequences;
+      for (const x of e.signatures) {
+        const y = cur.signatures.find(z => z.signature === x.signature);
+        if (y) y.sequences += x.sequences; else cur.signatures.push({ ...x });
+      }
+    }
+  }
+  const explainedList = [...explained.values()].sort((a, b) => dNumber(a.id) - dNumber(b.id) || a.id.localeCompare(b.id));
+
+  // Scope.
+  const sum = (f: (s: ReportScope) => number): number => reports.reduce((n, r) => n + f(r.scope), 0);
+  const seeds = [...new Set(reports.map(r => String(r.scope.seed)))];
+  const seed = opts.seed ?? (seeds.length === 1 ? s0.seed : seeds.join(','));
+  const shard = opts.shard !== undefined ? opts.shard
+    : opts.mode === 'sequential' ? s0.shard : combineShards(reports.map(r => r.scope.shard)).shard;
+  const runsAll = reports.every(r => r.scope.budget.runs !== null);
+  const times = reports.map(r => r.scope.budget.timeSec).filter((t): t is number => t !== null);
+  const partsList: MergedPart[] = parts.flatMap(p => p.report.scope.merged?.parts.map(x => ({ ...x, from: `${p.from}: ${x.from}` }))
+    ?? [{ from: p.from, seed: p.report.scope.seed, shard: p.report.scope.shard, sequences: p.report.scope.sequences }]);
+  const scope: ReportScope = {
+    ...s0,
+    seed,
+    shard,
+    sequences: sum(s => s.sequences),
+    generated: sum(s => s.generated),
+    corpus: {
+      dir: reports.find(r => r.scope.corpus.dir !== null)?.scope.corpus.dir ?? null,
+      files: sum(s => s.corpus.files),
+      skipped: reports.flatMap(r => r.scope.corpus.skipped),
+    },
+    ops: sum(s => s.ops),
+    budget: {
+      runs: runsAll ? sum(s => s.budget.runs!) : null,
+      timeSec: times.length === 0 ? null : opts.mode === 'sequential' ? times.reduce((a, b) => a + b, 0) : Math.max(...times),
+    },
+    merged: { parts: partsList },
+  };
+
+  // Timing (not deterministic anyway).
+  const ts = reports.map(r => r.timing);
+  const elapsedSec = opts.mode === 'sequential' ? ts.reduce((n, t) => n + t.elapsedSec, 0) : Math.max(...ts.map(t => t.elapsedSec));
+  const el = Math.max(elapsedSec, 1e-9);
+  const stoppedBy: ReportTiming['stoppedBy'] = opts.mode === 'sequential' ? ts[ts.length - 1].stoppedBy
+    : ts.some(t => t.stoppedBy === 'signal') ? 'signal' : ts.some(t => t.stoppedBy === 'time') ? 'time' : 'runs';
+  const timing: ReportTiming = {
+    startedAt: ts.map(t => t.startedAt).sort()[0],
+    finishedAt: ts.map(t => t.finishedAt).sort().slice(-1)[0],
+    elapsedSec,
+    // Parallel parts: the aggregate rate (machines or threads ran at the same time).
+    execsPerSec: opts.mode === 'sequential' ? scope.sequences / el : ts.reduce((n, t) => n + t.execsPerSec, 0),
+    opsPerSec: opts.mode === 'sequential' ? scope.ops / el : ts.reduce((n, t) => n + t.opsPerSec, 0),
+    stoppedBy,
+    ...opts.timing,
+  };
+
+  const unexplained = findingList.filter(f => f.status === 'open').length;
+  const accepted = findingList.length - unexplained;
+  return {
+    format: REPORT_FORMAT,
+    toolVersion: toolVersion(),
+    verdict: { clean: unexplained === 0, unexplained, accepted, line: verdictLine(scope, unexplained, accepted) },
+    scope,
+    coverage: mergeCoverage(reports),
+    findings: findingList,
+    explained: explainedList,
+    unobservable: reports[0].unobservable,
+    timing,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Stats
+
+/** The lanes a stats file describes (a single campaign: one lane from its seed/shard/generated). */
+export function lanesOf(s: StatsFile): Lane[] {
+  return s.lanes ?? [{ seed: s.seed, shard: s.shard, generated: s.generated, engine: s.engine ?? 'random' }];
+}
+
+/** Step-function value of a series at time t. */
+function at(series: readonly SeriesPoint[], t: number): SeriesPoint | null {
+  let v: SeriesPoint | null = null;
+  for (const p of series) { if (p.t <= t) v = p; else break; }
+  return v;
+}
+
+function downsample(series: SeriesPoint[]): SeriesPoint[] {
+  if (series.length <= MAX_SERIES) return series;
+  const step = Math.ceil(series.length / MAX_SERIES);
+  return series.filter((_, i) => i % step === 0 || i === series.length - 1);
+}
+
+export function mergeSeries(parts: readonly SeriesPoint[][], mode: 'parallel' | 'sequential', elapsed: readonly number[] = []): SeriesPoint[] {
+  if (mode === 'sequential') {
+    const out: SeriesPoint[] = [];
+    let t0 = 0, e0 = 0, o0 = 0, c0 = 0, f0 = 0;
+    parts.forEach((ser, i) => {
+      for (const p of ser) out.push({ t: Math.round((t0 + p.t) * 10) / 10, execs: e0 + p.execs, ops: o0 + p.ops, coverage: Math.max(c0, p.coverage), findings: Math.max(f0, p.findings) });
+      const last = ser[ser.length - 1];
+      t0 += elapsed[i] ?? last?.t ?? 0;
+      if (last) { e0 += last.execs; o0 += last.ops; c0 = Math.max(c0, last.coverage); f0 = Math.max(f0, last.findings); }
+    });
+    return downsample(out);
+  }
+  const times = [...new Set(parts.flatMap(s => s.map(p => p.t)))].sort((a, b) => a - b);
+  return downsample(times.map((t) => {
+    const vs = parts.map(s => at(s, t));
+    return {
+      t,
+      execs: vs.reduce((n, v) => n + (v?.execs ?? 0), 0),
+      ops: vs.reduce((n, v) => n + (v?.ops ?? 0), 0),
+      coverage: Math.max(0, ...vs.map(v => v?.coverage ?? 0)),
+      findings: Math.max(0, ...vs.map(v => v?.findings ?? 0)),
+    };
+  }));
+}
+
+export function mergeStats(parts: readonly { from: string; stats: StatsFile }[], report: ReportData, mode: 'parallel' | 'sequential'): StatsFile {
+  const ss = parts.map(p => p.stats);
+  const sum = (f: (s: StatsFile) => number): number => ss.reduce((n, s) => n + f(s), 0);
+  const elapsedSec = report.timing.elapsedSec;
+  const lanes = mode === 'sequential' ? lanesOf(ss[ss.length - 1]) : ss.flatMap(lanesOf);
+  const engines = [...new Set(lanes.map(l => l.engine))];
+  return {
+    format: STATS_FORMAT,
+    toolVersion: toolVersion(),
+    done: ss.every(s => s.done),
+    stoppedBy: report.timing.stoppedBy,
+    startedAt: ss.map(s => s.startedAt).sort()[0],
+    updatedAt: ss.map(s => s.updatedAt).sort().slice(-1)[0],
+    seed: report.scope.seed,
+    shard: report.scope.shard,
+    designs: report.scope.designSpecs,
+    equiv: report.scope.equiv,
+    domain: report.scope.domain,
+    config: report.scope.config,
+    faultRate: report.scope.faultRate,
+    raceRate: report.scope.raceRate,
+    maxOps: report.scope.maxOps,
+    elapsedSec,
+    execs: sum(s => s.execs),
+    generated: sum(s => s.generated),
+    corpus: sum(s => s.corpus),
+    ops: sum(s => s.ops),
+    execsPerSec: report.timing.execsPerSec,
+    opsPerSec: report.timing.opsPerSec,
+    coverage: report.coverage.reached,
+    findings: report.findings.length,
+    openFindings: report.verdict.unexplained,
+    explained: report.explained.length,
+    series: mergeSeries(ss.map(s => s.series ?? []), mode, ss.map(s => s.elapsedSec)),
+    engine: engines.length === 1 ? engines[0] : engines.join(','),
+    lanes,
+    merged: report.scope.merged,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Output directories and crash directories
+
+export interface OutputDir { dir: string; shown: string; report: ReportData; stats: StatsFile | null }
+
+function readJson(file: string, shown: string): unknown {
+  return parseJsonInput(readInputFile(file, shown).toString('utf8'), shown);
+}
+
+/** Read DIR/report.json (required) and DIR/stats.json (optional). */
+export function readOutputDir(dir: string, cwd: string): OutputDir {
+  const abs = path.resolve(cwd, dir);
+  const shown = displayPath(abs, cwd);
+  if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new InputError(`${shown}: no such directory`);
+  const rp = path.join(abs, 'report.json');
+  if (!fs.existsSync(rp)) throw new InputError(`${shown}: no report.json (not a tdpfuzz output directory, or its run did not finish)`);
+  const report = readJson(rp, `${shown}/report.json`) as ReportData;
+  if (report?.format !== REPORT_FORMAT) throw new InputError(`${shown}/report.json: format ${JSON.stringify(report?.format)} is not supported (expected "${REPORT_FORMAT}")`);
+  const sp = path.join(abs, 'stats.json');
+  let stats: StatsFile | null = null;
+  if (fs.existsSync(sp)) {
+    stats = readJson(sp, `${shown}/stats.json`) as StatsFile;
+    if (stats?.format !== STATS_FORMAT) throw new InputError(`${shown}/stats.json: format ${JSON.stringify(stats?.format)} is not supported (expected "${STATS_FORMAT}")`);
+  }
+  return { dir: abs, shown, report, stats };
+}
+
+/** A stats file for an output directory that has none (from its report). */
+export function statsFromReport(r: ReportData): StatsFile {
+  const s = r.scope;
+  return {
+    format: STATS_FORMAT, toolVersion: r.toolVersion, done: true, stoppedBy: r.timing.stoppedBy,
+    startedAt: r.timing.startedAt, updatedAt: r.timing.finishedAt, seed: s.seed, shard: s.shard, designs: s.designSpecs,
+    equiv: s.equiv, domain: s.domain, config: s.config, faultRate: s.faultRate, raceRate: s.raceRate, maxOps: s.maxOps,
+    elapsedSec: r.timing.elapsedSec, execs: s.sequences,
+    generated: s.generated, corpus: s.corpus.files, ops: s.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec,
+    coverage: r.coverage.reached, findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
+    series: [],
+  };
+}
+
+/** Combine two crash files of the same signature, as the crash store would. */
+export function combineCrash(into: CrashFile, from: CrashFile): CrashFile {
+  const smaller = from.ops.length < into.ops.length;
+  const base: CrashFile = smaller ? { ...from } : { ...into };
+  const triaged = into.status !== 'open' ? into.status : from.status;
+  return {
+    ...base,
+    status: CRASH_STATUSES.includes(triaged) ? triaged : 'open',
+    hits: into.hits + from.hits,
+    firstSeen: [into.firstSeen, from.firstSeen].sort()[0],
+    lastSeen: [into.lastSeen, from.lastSeen].sort()[1],
+  };
+}
+
+/**
+ * Merge crash files (FILES, in order) into `dest`: new signatures are copied, existing ones combined
+ * (combineCrash), under the crash store's lock files. Returns the merged file of each signature.
+ */
+export function mergeCrashFiles(files: readonly string[], dest: string, cwd: string): Map<string, { file: string; status: CrashStatus }> {
+  fs.mkdirSync(dest, { recursive: true });
+  const out = new Map<string, { file: string; status: CrashStatus }>();
+  for (const f of files) {
+    const crash = readCrashFile(f, displayPath(f, cwd));
+    const target = path.join(dest, crashFileName(crash.signature));
+    if (path.resolve(f) === path.resolve(target)) {
+      out.set(crash.signature, { file: displayPath(target, cwd), status: crash.status });
+      continue;
+    }
+    const shownTarget = displayPath(target, cwd);
+    const merged = withFileLock(`${target}.lock`, () => {
+      let next: CrashFile = { ...crash };
+      if (fs.existsSync(target)) {
+        const old = readCrashFile(target, shownTarget);
+        if (old.signature !== crash.signature) throw new Error(`${shownTarget}: holds signature ${JSON.stringify(old.signature)}, not ${JSON.stringify(crash.signature)}`);
+        next = combineCrash(old, crash);
+      }
+      next.replay = `npx tdpfuzz replay ${shownTarget}`;
+      const checked = validateCrash(JSON.parse(serializeCrash(next)), shownTarget);
+      writeFileAtomic(target, serializeCrash(checked));
+      return checked;
+    });
+    out.set(crash.signature, { file: shownTarget, status: merged.status });
+  }
+  return out;
+}
+
+/** The crash files an output directory brings: DIR/crashes/*.json, and the crash files its report names. */
+export function crashFilesOf(o: OutputDir, cwd: string): string[] {
+  const files = new Set<string>();
+  const own = path.join(o.dir, 'crashes');
+  if (fs.existsSync(own) && fs.statSync(own).isDirectory()) {
+    for (const n of fs.readdirSync(own).filter(n => n.endsWith('.json') && !n.startsWith('.')).sort()) files.add(path.join(own, n));
+  }
+  for (const f of o.report.findings) {
+    if (!f.crashFile) continue;
+    const candidates = [path.join(own, path.basename(f.crashFile)), path.resolve(cwd, f.crashFile), path.resolve(o.dir, '..', f.crashFile)];
+    const hit = candidates.find(c => fs.existsSync(c));
+    if (hit) files.add(path.resolve(hit));
+  }
+  return [...files];
+}

@@ -1,0 +1,75 @@
+// Per-op observations and their comparison under an equivalence (DESIGN §4). Digests are compared
+// first; canonical dumps are built only for a report.
+import type { Digests, OpOutcome } from '../../impls/api';
+
+export type Equivalence = 'state' | 'strict' | 'final';
+export const EQUIVALENCES: readonly Equivalence[] = ['state', 'strict', 'final'];
+
+export interface Observation {
+  outcome: OpOutcome;
+  digests: Digests;
+}
+
+/** Diagnostic categories of an op as a sorted multiset ("KVM_BUG_ON:page-table-free-with-hkid"). */
+export function diagCategories(o: OpOutcome): string[] {
+  return o.diagnostics.map(d => `${d.kind}:${d.category}`).sort();
+}
+function diagSites(o: OpOutcome): string[] {
+  return o.diagnostics.map(d => `${d.kind}:${d.site}`).sort();
+}
+export function seamcallLines(o: OpOutcome): string[] {
+  return o.seamcalls.map(s => `${s.call}(${s.args}) = ${s.result}`);
+}
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The first component in which two observations differ, in a fixed order (so signatures are
+ * stable), or null. `final` compares nothing per op.
+ */
+export function firstDifference(a: Observation, b: Observation, equiv: Equivalence): string | null {
+  if (equiv === 'final') return null;
+  if (a.outcome.result !== b.outcome.result) return 'result';
+  const da = a.digests, db = b.digests;
+  if (da.vm !== db.vm) return 'vm';
+  if (da.stats !== db.stats) return 'stats';
+  if (da.mirror !== db.mirror) return 'mirror';
+  if (da.sept !== db.sept) return 'sept';
+  if (da.guest !== db.guest) return 'guest';
+  if (da.direct !== db.direct) return 'direct';
+  if (da.ledger !== db.ledger) return 'ledger';
+  if ((a.outcome.diagnostics.length || b.outcome.diagnostics.length)
+      && !sameList(diagCategories(a.outcome), diagCategories(b.outcome))) return 'diagnostics';
+  if (equiv === 'strict') {
+    if (!sameList(seamcallLines(a.outcome), seamcallLines(b.outcome))) return 'seamcalls';
+    if (!sameList(diagSites(a.outcome), diagSites(b.outcome))) return 'diagnostic-sites';
+    if (da.pendingRcu !== db.pendingRcu) return 'pending-rcu';
+  }
+  return null;
+}
+
+/** End-state comparison for `final` (and the last step of every run). */
+export function finalDifference(a: Digests, b: Digests): string | null {
+  if (a.vm !== b.vm) return 'vm';
+  if (a.stats !== b.stats) return 'stats';
+  if (a.mirror !== b.mirror) return 'mirror';
+  if (a.sept !== b.sept) return 'sept';
+  if (a.guest !== b.guest) return 'guest';
+  if (a.direct !== b.direct) return 'direct';
+  if (a.ledger !== b.ledger) return 'ledger';
+  return null;
+}
+
+/** Multiset difference a − b. */
+export function multisetMinus(a: readonly string[], b: readonly string[]): string[] {
+  const left = [...b];
+  const out: string[] = [];
+  for (const x of a) {
+    const i = left.indexOf(x);
+    if (i >= 0) left.splice(i, 1); else out.push(x);
+  }
+  return out;
+}

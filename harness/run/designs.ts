@@ -1,0 +1,105 @@
+// The design loader (DESIGN §6): `--designs before,after` or `--designs before,./my_patch.js`.
+// Each item of the comma-separated list is a registered name (BUILTIN_DESIGNS, or anything a
+// registered resolver knows, e.g. "mutant:<id>" once the mutant catalogue registers itself), or a
+// path to a CommonJS module exporting a Design ({name, description, create}) as its default export,
+// as `design`, or as the module itself. Errors are one-line InputErrors naming the flag.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Design } from '../../impls/api';
+import { BUILTIN_DESIGNS } from '../../impls/designs';
+import { InputError } from '../seq/sequence';
+import { findMutant } from '../../impls/mutants/catalogue';
+
+/** Resolves a design name the built-ins do not know (e.g. "mutant:d4-no-warn"); undefined = not mine. */
+export type DesignResolver = (name: string) => Design | undefined;
+
+interface ResolverEntry { resolve: DesignResolver; hint?: string }
+const resolvers: ResolverEntry[] = [];
+
+/**
+ * Register a resolver consulted, in registration order, for names that are not built-in designs.
+ * `hint` names what it accepts in error messages (e.g. "mutant:<id>"). Returns an unregister function.
+ */
+export function registerDesignResolver(resolve: DesignResolver, hint?: string): () => void {
+  const entry: ResolverEntry = { resolve, hint };
+  resolvers.push(entry);
+  return () => {
+    const i = resolvers.indexOf(entry);
+    if (i >= 0) resolvers.splice(i, 1);
+  };
+}
+
+/** A Design object: a name and a create() factory (description is optional for user modules). */
+export function isDesign(x: unknown): x is Design {
+  return typeof x === 'object' && x !== null
+    && typeof (x as Design).name === 'string' && (x as Design).name.length > 0
+    && typeof (x as Design).create === 'function';
+}
+
+/** A list item is a path when it looks like one: ./x, ../x, /x, or ends in .js/.ts/.cjs. */
+export function looksLikePath(item: string): boolean {
+  return item.startsWith('.') || item.startsWith('/') || path.isAbsolute(item) || /\.(c?js|ts)$/.test(item);
+}
+
+/** The items of a --designs value, trimmed; empty items are an error. */
+export function splitDesignSpec(spec: string, flag = '--designs'): string[] {
+  const items = spec.split(',').map(s => s.trim());
+  if (spec.trim() === '' || items.some(s => s === '')) {
+    throw new InputError(`${flag}: expected a comma-separated list of design names or module paths, got ${JSON.stringify(spec)}`);
+  }
+  return items;
+}
+
+function knownList(): string {
+  const names = Object.keys(BUILTIN_DESIGNS);
+  const hints = resolvers.map(r => r.hint).filter((h): h is string => !!h);
+  return [...new Set([...names, ...hints])].join(', ');
+}
+
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0].slice(0, 200);
+}
+
+function loadModule(item: string, cwd: string, flag: string): Design {
+  const file = path.resolve(cwd, item);
+  if (!fs.existsSync(file)) throw new InputError(`${flag}: ${item}: no such file`);
+  let mod: unknown;
+  try {
+    mod = require(file);
+  } catch (e) {
+    const hint = /\.ts$/.test(item) ? ' (compile it to JavaScript first, or load it from vitest)' : '';
+    throw new InputError(`${flag}: ${item}: cannot load module: ${firstLine(e)}${hint}`);
+  }
+  const m = mod as Record<string, unknown> | undefined;
+  const candidates = [m?.default, m?.design, mod];
+  const design = candidates.find(isDesign);
+  if (!design) throw new InputError(`${flag}: ${item} does not export a design (needs name and create())`);
+  return design;
+}
+
+/** One item of the list: a name or a module path. */
+export function loadDesign(item: string, cwd: string = process.cwd(), flag = '--designs'): Design {
+  if (Object.prototype.hasOwnProperty.call(BUILTIN_DESIGNS, item)) return BUILTIN_DESIGNS[item];
+  for (const r of resolvers) {
+    const d = r.resolve(item);
+    if (d) return d;
+  }
+  if (looksLikePath(item)) return loadModule(item, cwd, flag);
+  throw new InputError(`${flag}: unknown design ${JSON.stringify(item)} (known: ${knownList()}, or a path to a module exporting a design)`);
+}
+
+/**
+ * Load a comma-separated design list (names or module paths, relative paths from cwd). At least two
+ * designs are needed; the same design twice ("before,before") is a self-check run.
+ */
+export function loadDesigns(spec: string, cwd: string = process.cwd(), flag = '--designs'): Design[] {
+  const items = splitDesignSpec(spec, flag);
+  if (items.length < 2) {
+    throw new InputError(`${flag}: need at least two designs to compare, got ${items.length} (${items.join(', ')}); e.g. before,after or before,before for a self-check`);
+  }
+  return items.map(item => loadDesign(item, cwd, flag));
+}
+
+// The mutant catalogue's designs are addressable as "mutant:<id>" (tdpfuzz mutants --list).
+registerDesignResolver(name => (name.startsWith('mutant:') ? findMutant(name.slice('mutant:'.length))?.design : undefined), 'mutant:<id>');

@@ -1,0 +1,75 @@
+// Findings and their signatures (DESIGN §4). A signature — kind, designs, op kind, first diverging
+// component or site — deduplicates findings, names crash files and is the minimizer's predicate.
+import type { Op } from '../../impls/api';
+
+export type FindingKind =
+  | 'divergence'
+  | 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free'
+  | 'frozen-reachable' | 'mirror-sept-mismatch' | 'stats-mismatch' | 'reclaim-order' | 'host-bug' | 'hang'
+  | 'leak' | 'unexpected-diagnostic' | 'exception';
+
+/** What one design did at one op, as printed side by side. */
+export interface DesignTrace {
+  design: string;
+  result: string;
+  seamcalls: string[];
+  diagnostics: string[];
+}
+
+export interface FirstDivergence {
+  opIndex: number;
+  op: string;
+  /** the ops before it, one line each (the common prefix) */
+  prefix: string[];
+  component: string;
+  sides: DesignTrace[];
+  /** unified diff of the canonical state dumps after the op */
+  stateDiff: string;
+  /** unified diff of the op's SEAMCALL/diagnostic traces */
+  traceDiff: string;
+}
+
+export interface Explanation { id: string; title: string; reason: string }
+
+export interface Finding {
+  signature: string;
+  kind: FindingKind;
+  designs: string[];
+  /** index of the op in the executed list (the sequence's ops, then the appended teardown) */
+  opIndex: number;
+  opKind: string;
+  /** first diverging component, or the site/category that noticed the problem */
+  component: string;
+  message: string;
+  /** set when the difference is one the designs have on purpose (kernel-model §3.1) */
+  explained?: Explanation;
+  divergence?: FirstDivergence;
+}
+
+/** Keep signatures short and stable: no page ids, pfns or counts. */
+export function signatureOf(kind: FindingKind, designs: readonly string[], opKind: string, component: string): string {
+  const c = component.replace(/0x[0-9a-f]+|#\d+|\b\d+\b/g, 'N');
+  return `${kind}|${designs.join('+')}|${opKind}|${c}`;
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** One readable line for an op (reports, explain, prefixes). */
+export function describeOp(op: Op): string {
+  let s: string;
+  switch (op.kind) {
+    case 'fault': s = `fault vcpu${op.vcpu} ${op.private ? 'private' : 'shared'} gfn=${hex(op.gfn)}${op.write ? ' write' : ' read'} maxLevel=${op.maxLevel}`; break;
+    case 'zap': s = `zap ${op.attr} [${hex(op.start)}, ${hex(op.end)})`; break;
+    case 'split': s = `split ${op.private ? 'private' : 'shared'} [${hex(op.start)}, ${hex(op.end)}) to L${op.targetLevel} ${op.shared ? 'read-lock' : 'write-lock'}`; break;
+    case 'age': s = `age [${hex(op.start)}, ${hex(op.end)})${op.mirror ? ' incl. mirror' : ''}`; break;
+    case 'rcuRead': s = `rcuRead walker${op.walker} ${op.private ? 'private' : 'shared'} gfn=${hex(op.gfn)}`; break;
+    case 'rcuUnlock': s = `rcuUnlock walker${op.walker}`; break;
+    case 'atomicZap': s = `atomicZap ${op.private ? 'private' : 'shared'} gfn=${hex(op.gfn)} L${op.level}`; break;
+    default: s = op.kind;
+  }
+  if (op.fail?.length) {
+    s += ' fail[' + op.fail.map(f => f.at === 'seamcall' ? `${f.call}=${f.error ?? 'BUSY'}#${f.nth ?? 1}` : `${f.at}#${f.nth ?? 1}`).join(',') + ']';
+  }
+  if (op.race) s += ` race@${op.race.at}${op.race.level ? `:L${op.race.level}` : ''}#${op.race.nth ?? 1}{${describeOp(op.race.op)}}`;
+  return s;
+}

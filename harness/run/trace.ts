@@ -1,0 +1,80 @@
+// Per-op traces for `replay --trace`: each design runs the sequence (plus the teardown the runner
+// appends) op by op, and every op prints each design's result, SEAMCALLs, diagnostics and violations
+// side by side. Independent of the lockstep runner's comparison: this shows what happened, the
+// runner decides what it means.
+import type { Design, DesignInstance, Op } from '../../impls/api';
+import { seamcallLines } from './compare';
+import { describeOp } from './findings';
+import { sideBySide } from '../report/report';
+import { designLabels, opsWithTeardown } from './runner';
+import type { Sequence } from '../seq/sequence';
+
+export interface TraceSide {
+  design: string;
+  /** undefined when the design had already died (threw, hung, or hit BUG) */
+  result?: string;
+  seamcalls: string[];
+  diagnostics: string[];
+  violations: string[];
+  error?: string;
+}
+
+export interface TraceStep {
+  index: number;
+  op: string;
+  /** the teardown the runner appends when the sequence does not end with destroy */
+  appended: boolean;
+  sides: TraceSide[];
+  /** the designs' results differ (a quick marker; the runner's equivalence decides findings) */
+  resultsDiffer: boolean;
+}
+
+export function traceSequence(seq: Sequence, designs: readonly Design[]): TraceStep[] {
+  const labels = designLabels(designs);
+  const vms: (DesignInstance | null)[] = designs.map(d => d.create(seq.config));
+  const { ops, appended } = opsWithTeardown(seq);
+  const steps: TraceStep[] = [];
+  ops.forEach((op: Op, i) => {
+    const sides: TraceSide[] = vms.map((vm, d) => {
+      const side: TraceSide = { design: labels[d], seamcalls: [], diagnostics: [], violations: [] };
+      if (!vm) { side.error = 'not running (died at an earlier op)'; return side; }
+      try {
+        const o = vm.apply(op);
+        side.result = o.result;
+        side.seamcalls = seamcallLines(o);
+        side.diagnostics = o.diagnostics.map(x => `${x.kind}${x.printed ? '' : ' (silent)'} ${x.category} @ ${x.site}`);
+        side.violations = o.violations.map(v => `${v.kind} @ ${v.site}: ${v.detail}`);
+        if (o.hang) { side.violations.push('hang: step budget exceeded'); vms[d] = null; }
+        if (o.violations.some(v => v.kind === 'host-bug')) vms[d] = null;
+      } catch (e) {
+        side.error = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+        vms[d] = null;
+      }
+      return side;
+    });
+    const results = new Set(sides.map(s => s.result ?? `!${s.error}`));
+    steps.push({ index: i, op: describeOp(op), appended: appended && i === ops.length - 1, sides, resultsDiffer: results.size > 1 });
+  });
+  return steps;
+}
+
+function sideLines(s: TraceSide): string[] {
+  if (s.error && s.result === undefined) return [`error: ${s.error}`];
+  return [
+    `result: ${s.result}`,
+    ...s.seamcalls.map(x => `seamcall ${x}`),
+    ...s.diagnostics.map(x => `diag ${x}`),
+    ...s.violations.map(x => `VIOLATION ${x}`),
+  ];
+}
+
+/** The trace as text: one block per op, designs side by side; `!=` marks differing results. */
+export function formatTrace(steps: readonly TraceStep[]): string {
+  const out: string[] = [];
+  for (const st of steps) {
+    out.push(`${st.resultsDiffer ? '!=' : '  '} op ${st.index}: ${st.op}${st.appended ? '  (teardown appended by the runner)' : ''}`);
+    const block = sideBySide(st.sides.map(s => ({ title: s.design, lines: sideLines(s) })), 64);
+    out.push(...block.split('\n').map(l => `     ${l}`), '');
+  }
+  return out.join('\n');
+}

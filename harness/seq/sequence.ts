@@ -1,0 +1,424 @@
+// The versioned sequence file format (DESIGN §3): parsing, strict validation with one-line errors that
+// name the file, the op and the field, default filling, stable serialization and the sequence hash.
+//
+//   {"format": "tdpfuzz-seq/1", "config": {geometry, hugePages, vcpus}, "ops": [...], "meta"?: {...}}
+//
+// Defaults (filled by validation, so the runner always sees complete ops and serialized files are
+// explicit):
+//   config:  hugePages false, vcpus 2, proveMmu false (geometry is required: it changes what every gfn means)
+//   fault:   vcpu 0, write true, maxLevel 1           (gfn and private are required)
+//   zap:     attr "both"                              (start, end required)
+//   split:   targetLevel 1, private false, shared true (start, end required)
+//   age:     mirror false                             (start, end required)
+//   rcuRead: walker 0, private false                  (gfn required)
+//   rcuUnlock: walker 0
+//   atomicZap: level 1, private true                  (gfn required)
+//   fail[i]: nth 1; error "BUSY" when at = "seamcall"
+//   race:    nth 1; level stays absent (= any level)
+// An empty `fail` list is dropped so that equivalent sequences hash equally.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import {
+  FAULT_POINTS, OP_KINDS, RACE_OP_KINDS, RACE_POINTS, SEAMCALL_NAMES,
+  type FaultEntry, type GeometryName, type Op, type OpKind, type Race, type VmConfig,
+} from '../../impls/api';
+
+// The legal-domain check lives in its own file; re-exported so sequence.ts is the one import for
+// everything about a sequence's content.
+export { legalityErrors, type LegalityError } from './legality';
+
+export const SEQUENCE_FORMAT = 'tdpfuzz-seq/1';
+
+export interface Sequence {
+  format: typeof SEQUENCE_FORMAT;
+  config: VmConfig;
+  ops: Op[];
+  /** free-form provenance (seed, index, engine, source file); not part of the hash */
+  meta?: Record<string, unknown>;
+}
+
+/** A malformed input file or op. The message is one line: `<file>: <path>: <what is wrong>`. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** Both geometries have 4 levels; level 1 is the 4K leaf level, level 4 the root table. */
+export const LEVELS = 4;
+export const GEOMETRY_FANOUT: Readonly<Record<GeometryName, number>> = { x86: 512, compact: 8 };
+export const MAX_VCPUS = 8;
+/** Lockless walker ids (rcuRead/rcuUnlock). */
+export const MAX_WALKER = 7;
+/** Upper bound for `nth` in fail and race entries: beyond this the point is never reached in practice. */
+export const MAX_NTH = 64;
+
+/** Number of gfns the 4-level tree maps: fanout^4 (4096 for compact, 2^36 for x86). */
+export function totalGfns(config: VmConfig): number {
+  return GEOMETRY_FANOUT[config.geometry] ** LEVELS;
+}
+
+/** Number of gfns one entry at `level` covers (1 at level 1). */
+export function gfnsPerEntry(config: VmConfig, level: number): number {
+  return GEOMETRY_FANOUT[config.geometry] ** (level - 1);
+}
+
+// Field order here is the canonical order of serialized ops (kind first, fail and race last).
+const OP_FIELDS: Readonly<Record<OpKind, readonly string[]>> = {
+  fault: ['vcpu', 'gfn', 'private', 'write', 'maxLevel'],
+  zap: ['start', 'end', 'attr'],
+  split: ['start', 'end', 'targetLevel', 'private', 'shared'],
+  age: ['start', 'end', 'mirror'],
+  invalidateDirect: [],
+  finalize: [],
+  rcuRead: ['walker', 'gfn', 'private'],
+  rcuUnlock: ['walker'],
+  gracePeriod: [],
+  releaseHkid: [],
+  destroy: [],
+  atomicZap: ['gfn', 'level', 'private'],
+};
+const COMMON_FIELDS = ['fail', 'race'] as const;
+const TOP_FIELDS = ['format', 'config', 'ops', 'meta'] as const;
+const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu'] as const;
+
+// ------------------------------------------------------------------------------------------------
+// Field reader: every check goes through it, so every message has the same shape.
+
+function show(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  const s = JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+class Fields {
+  constructor(
+    private readonly file: string,
+    readonly path: string,
+    private readonly obj: Record<string, unknown>,
+  ) {}
+
+  fail(field: string | null, msg: string): never {
+    const at = field === null ? this.path : this.path ? `${this.path}.${field}` : field;
+    throw new InputError(`${this.file}: ${at}: ${msg}`);
+  }
+
+  /** Reject unknown keys first: a typo ("gfnn") is a better message than the "gfn: missing" it causes. */
+  onlyKnown(allowed: readonly string[], what: string): void {
+    for (const key of Object.keys(this.obj)) {
+      if (!allowed.includes(key)) {
+        const list = allowed.length ? ` (fields: ${allowed.join(', ')})` : ' (it takes no fields)';
+        // Quote odd keys so that the message stays one line and the path stays readable.
+        this.fail(/^[A-Za-z_$][\w$]*$/.test(key) ? key : show(key), `unknown field for ${what}${list}`);
+      }
+    }
+  }
+
+  has(key: string): boolean {
+    return this.obj[key] !== undefined;
+  }
+
+  raw(key: string): unknown {
+    return this.obj[key];
+  }
+
+  int(key: string, lo: number, hi: number, def?: number, why?: string): number {
+    const v = this.obj[key];
+    if (v === undefined) {
+      if (def === undefined) this.fail(key, 'missing (required)');
+      return def;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${show(v)}`);
+    if (v < lo || v > hi) this.fail(key, `${v} is out of range (${why ?? `expected ${lo}..${hi}`})`);
+    return v;
+  }
+
+  bool(key: string, def?: boolean): boolean {
+    const v = this.obj[key];
+    if (v === undefined) {
+      if (def === undefined) this.fail(key, 'missing (required)');
+      return def;
+    }
+    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${show(v)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], def?: T, noun = 'value'): T {
+    const v = this.obj[key];
+    if (v === undefined) {
+      if (def === undefined) this.fail(key, 'missing (required)');
+      return def;
+    }
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+      this.fail(key, `unknown ${noun} ${show(v)} (allowed: ${allowed.join(', ')})`);
+    }
+    return v as T;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Ops
+
+function gfnWhy(config: VmConfig): string {
+  return `${config.geometry} geometry has ${totalGfns(config)} gfns`;
+}
+
+function readGfn(f: Fields, key: string, config: VmConfig): number {
+  return f.int(key, 0, totalGfns(config) - 1, undefined, gfnWhy(config));
+}
+
+/** [start, end) with 0 <= start < end <= total gfns. */
+function readRange(f: Fields, config: VmConfig): { start: number; end: number } {
+  const total = totalGfns(config);
+  const start = f.int('start', 0, total - 1, undefined, gfnWhy(config));
+  const end = f.int('end', 1, total, undefined, gfnWhy(config));
+  if (end <= start) f.fail('end', `${end} must be greater than start (${start})`);
+  return { start, end };
+}
+
+function readFailEntry(file: string, path: string, raw: unknown): FaultEntry {
+  if (!isObject(raw)) throw new InputError(`${file}: ${path}: expected an object, got ${show(raw)}`);
+  const f: Fields = new Fields(file, path, raw);
+  f.onlyKnown(['at', 'nth', 'call', 'error'], 'a fail entry');
+  const at = f.oneOf('at', FAULT_POINTS, undefined, 'fault point');
+  const nth = f.int('nth', 1, MAX_NTH, 1);
+  if (at !== 'seamcall') {
+    if (f.has('call')) f.fail('call', `only allowed with at "seamcall" (this entry is at "${at}")`);
+    if (f.has('error')) f.fail('error', `only allowed with at "seamcall" (this entry is at "${at}")`);
+    return { at, nth };
+  }
+  if (!f.has('call')) f.fail('call', 'missing (required with at "seamcall")');
+  const call = f.oneOf('call', SEAMCALL_NAMES, undefined, 'SEAMCALL');
+  const error = f.oneOf('error', ['BUSY', 'ERROR'] as const, 'BUSY', 'error');
+  return { at, nth, call, error };
+}
+
+function readRace(file: string, path: string, raw: unknown, config: VmConfig): Race {
+  if (!isObject(raw)) throw new InputError(`${file}: ${path}: expected an object, got ${show(raw)}`);
+  const f: Fields = new Fields(file, path, raw);
+  f.onlyKnown(['at', 'level', 'nth', 'op'], 'a race');
+  const at = f.oneOf('at', RACE_POINTS, undefined, 'race point');
+  const level = f.has('level') ? f.int('level', 1, LEVELS) : undefined;
+  const nth = f.int('nth', 1, MAX_NTH, 1);
+  if (!f.has('op')) f.fail('op', 'missing (required)');
+  const op = readOp(file, `${path}.op`, f.raw('op'), config, true);
+  return level === undefined ? { at, nth, op } : { at, level, nth, op };
+}
+
+/**
+ * Validate one op and return it complete (defaults filled) with its keys in canonical order.
+ * `racing` is true for the nested op of a race: restricted kinds, and no race of its own.
+ */
+function readOp(file: string, path: string, raw: unknown, config: VmConfig, racing: boolean): Op {
+  if (!isObject(raw)) throw new InputError(`${file}: ${path}: expected an op object, got ${show(raw)}`);
+  const f: Fields = new Fields(file, path, raw);
+  const kindRaw = raw.kind;
+  if (kindRaw === undefined) f.fail('kind', 'missing (required)');
+  if (typeof kindRaw !== 'string' || !(OP_KINDS as readonly string[]).includes(kindRaw)) {
+    f.fail('kind', `unknown op ${show(kindRaw)}`);
+  }
+  const kind = kindRaw as OpKind;
+  if (racing) {
+    if (!(RACE_OP_KINDS as readonly string[]).includes(kind)) {
+      f.fail('kind', `"${kind}" cannot run as a racing op (allowed: ${RACE_OP_KINDS.join(', ')})`);
+    }
+    if (f.has('race')) f.fail('race', 'a racing op may not carry a race itself');
+  }
+  f.onlyKnown(['kind', ...OP_FIELDS[kind], ...COMMON_FIELDS], `a ${kind} op`);
+
+  let op: Op;
+  switch (kind) {
+    case 'fault': {
+      const vcpu = f.int('vcpu', 0, config.vcpus - 1, 0, `the VM has ${config.vcpus} vcpus`);
+      const gfn = readGfn(f, 'gfn', config);
+      op = { kind, vcpu, gfn, private: f.bool('private'), write: f.bool('write', true), maxLevel: f.int('maxLevel', 1, LEVELS - 1, 1) };
+      break;
+    }
+    case 'zap': {
+      const { start, end } = readRange(f, config);
+      op = { kind, start, end, attr: f.oneOf('attr', ['private', 'shared', 'both'] as const, 'both', 'attr') };
+      break;
+    }
+    case 'split': {
+      const { start, end } = readRange(f, config);
+      op = {
+        kind, start, end, targetLevel: f.int('targetLevel', 1, LEVELS - 1, 1),
+        private: f.bool('private', false), shared: f.bool('shared', true),
+      };
+      break;
+    }
+    case 'age': {
+      const { start, end } = readRange(f, config);
+      op = { kind, start, end, mirror: f.bool('mirror', false) };
+      break;
+    }
+    case 'rcuRead': {
+      const walker = f.int('walker', 0, MAX_WALKER, 0);
+      op = { kind, walker, gfn: readGfn(f, 'gfn', config), private: f.bool('private', false) };
+      break;
+    }
+    case 'rcuUnlock':
+      op = { kind, walker: f.int('walker', 0, MAX_WALKER, 0) };
+      break;
+    case 'atomicZap': {
+      const gfn = readGfn(f, 'gfn', config);
+      op = { kind, gfn, level: f.int('level', 1, LEVELS - 1, 1), private: f.bool('private', true) };
+      break;
+    }
+    case 'invalidateDirect':
+    case 'finalize':
+    case 'gracePeriod':
+    case 'releaseHkid':
+    case 'destroy':
+      op = { kind };
+      break;
+  }
+
+  if (f.has('fail')) {
+    const fails = f.raw('fail');
+    if (!Array.isArray(fails)) f.fail('fail', `expected an array of fail entries, got ${show(fails)}`);
+    if (fails.length > 0) op.fail = fails.map((e, i) => readFailEntry(file, `${path}.fail[${i}]`, e));
+  }
+  if (f.has('race')) op.race = readRace(file, `${path}.race`, f.raw('race'), config);
+  return op;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Sequences
+
+function readConfig(file: string, raw: unknown): VmConfig {
+  if (!isObject(raw)) throw new InputError(`${file}: config: expected an object, got ${show(raw)}`);
+  const f: Fields = new Fields(file, 'config', raw);
+  f.onlyKnown(CONFIG_FIELDS, 'config');
+  const config: VmConfig = {
+    geometry: f.oneOf('geometry', Object.keys(GEOMETRY_FANOUT) as GeometryName[], undefined, 'geometry'),
+    hugePages: f.bool('hugePages', false),
+    vcpus: f.int('vcpus', 1, MAX_VCPUS, 2),
+  };
+  // proveMmu is written only when set, so files and hashes from before the option stay the same.
+  if (f.bool('proveMmu', false)) config.proveMmu = true;
+  return config;
+}
+
+/** Strictly validate a parsed sequence; returns it with every default filled in. Throws InputError. */
+export function validateSequence(obj: unknown, file: string): Sequence {
+  if (!isObject(obj)) throw new InputError(`${file}: expected a JSON object at the top level, got ${show(obj)}`);
+  // The version first: a file of another version is expected to have other fields.
+  if (obj.format === undefined) throw new InputError(`${file}: format: missing (expected "${SEQUENCE_FORMAT}")`);
+  if (obj.format !== SEQUENCE_FORMAT) {
+    throw new InputError(`${file}: format ${show(obj.format)} is not supported (expected "${SEQUENCE_FORMAT}")`);
+  }
+  new Fields(file, '', obj).onlyKnown(TOP_FIELDS, 'a sequence');
+  if (obj.config === undefined) throw new InputError(`${file}: config: missing (required)`);
+  const config = readConfig(file, obj.config);
+  if (obj.ops === undefined) throw new InputError(`${file}: ops: missing (required)`);
+  if (!Array.isArray(obj.ops)) throw new InputError(`${file}: ops: expected an array of ops, got ${show(obj.ops)}`);
+  const ops: Op[] = [];
+  obj.ops.forEach((raw, i) => {
+    if (i > 0 && ops[i - 1].kind === 'destroy') throw new InputError(`${file}: ops[${i}]: no op may follow destroy`);
+    ops.push(readOp(file, `ops[${i}]`, raw, config, false));
+  });
+  const seq: Sequence = { format: SEQUENCE_FORMAT, config, ops };
+  if (obj.meta !== undefined) {
+    if (!isObject(obj.meta)) throw new InputError(`${file}: meta: expected an object, got ${show(obj.meta)}`);
+    seq.meta = obj.meta;
+  }
+  return seq;
+}
+
+/** Read an input file, or throw a one-line InputError naming it (`shown`) and saying why. */
+export function readInputFile(file: string, shown: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code ?? String(e)})`);
+  }
+}
+
+/** JSON.parse with a one-line InputError naming the file (shared by every input format). */
+export function parseJsonInput(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    // V8 may quote a snippet of the input, newlines included: keep the message on one line.
+    const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+    throw new InputError(`${file}: not valid JSON (${why})`);
+  }
+}
+
+/** Parse and validate sequence text. Throws InputError with a one-line message. */
+export function parseSequence(text: string, file: string): Sequence {
+  return validateSequence(parseJsonInput(text, file), file);
+}
+
+/**
+ * Validate one op against a config and return its complete canonical form (defaults filled, keys in
+ * canonical order). For engines that build or mutate ops; throws InputError naming `path`.
+ */
+export function normalizeOp(op: unknown, config: VmConfig, path = 'op'): Op {
+  return readOp('<op>', path, op, config, false);
+}
+
+/** Build a validated, normalized sequence from parts (throws InputError on an invalid op). */
+export function makeSequence(config: VmConfig, ops: Op[], meta?: Record<string, unknown>): Sequence {
+  return validateSequence({ format: SEQUENCE_FORMAT, config, ops, ...(meta ? { meta } : {}) }, '<sequence>');
+}
+
+// ------------------------------------------------------------------------------------------------
+// Serialization and hashing
+
+/** JSON on one line with a space after ':' and ',' — readable in diffs and review mails. */
+function oneLine(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(oneLine).join(', ')}]`;
+  if (isObject(v)) {
+    const parts = Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${JSON.stringify(k)}: ${oneLine(x)}`);
+    return `{${parts.join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Stable text form: 2-space indented, one op per line. The sequence is re-validated first, so the
+ * output is always complete (defaults explicit) and always parses back to an equal sequence.
+ */
+export function serializeSequence(seq: Sequence): string {
+  const s = validateSequence(seq, '<sequence>');
+  const lines = ['{', `  "format": ${JSON.stringify(s.format)},`, `  "config": ${oneLine(s.config)},`];
+  const tail = s.meta !== undefined ? ',' : '';
+  if (s.ops.length === 0) {
+    lines.push(`  "ops": []${tail}`);
+  } else {
+    lines.push('  "ops": [');
+    s.ops.forEach((op, i) => lines.push(`    ${oneLine(op)}${i < s.ops.length - 1 ? ',' : ''}`));
+    lines.push(`  ]${tail}`);
+  }
+  if (s.meta !== undefined) lines.push(`  "meta": ${JSON.stringify(s.meta, null, 2).replace(/\n/g, '\n  ')}`);
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+/** JSON with object keys sorted recursively: independent of how the object was built. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObject(v)) {
+    const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Identity of a sequence for memoization, dedup and file names: sha256 of the canonical JSON of the
+ * normalized config and ops (meta excluded), first 16 hex digits.
+ */
+export function sequenceHash(seq: Sequence): string {
+  const s = validateSequence({ format: SEQUENCE_FORMAT, config: seq.config, ops: seq.ops }, '<sequence>');
+  return createHash('sha256').update(canonicalJson({ config: s.config, ops: s.ops })).digest('hex').slice(0, 16);
+}
