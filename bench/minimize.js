@@ -25,7 +25,7 @@ const { MUTANTS } = require(path.join(DIST, 'impls/mutants/catalogue'));
 const { after, before } = require(path.join(DIST, 'impls/designs'));
 const { generateSequence } = require(path.join(DIST, 'harness/seq/generate'));
 const { runSequence } = require(path.join(DIST, 'harness/run/runner'));
-const { admissibleFor, minimizeSequence, runnerOracle } = require(path.join(DIST, 'harness/run/minimize'));
+const { admissibleFor, minimizeSequence, runnerOracle } = { ...require(path.join(DIST, 'harness/run/minimize')), ...require(path.join(DIST, 'harness/seq/ddmin')) };
 
 function usage(msg) {
   console.error(`bench/minimize.js: ${msg}\nusage: node bench/minimize.js [--seed N] [--max-runs N] [--case ID:SEED]... [--record [FILE]]`);

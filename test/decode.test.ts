@@ -2,7 +2,8 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import type { Op, VmConfig } from '../impls/api';
 import { ByteChooser, MAX_DECODED_OPS, decodeBytes } from '../harness/seq/decode';
-import { legalityErrors, serializeSequence, validateSequence, type Sequence } from '../harness/seq/sequence';
+import { serializeSequence, validateSequence, type Sequence } from '../harness/seq/sequence';
+import { legalityErrors } from '../harness/seq/legality';
 
 const CONFIGS: Record<'compact' | 'x86', VmConfig[]> = {
   compact: [

@@ -9,10 +9,12 @@ import { main, parseArgs, type Io } from '../harness/cli/main';
 import { huntMutant, medianOf } from '../harness/cli/cmd_mutants';
 import type { EngineSequence } from '../harness/fuzz/engines/engine';
 import { guidedEngine } from '../harness/fuzz/engines/guided';
-import { ENGINES, type EngineContext } from '../harness/fuzz/engines/index';
-import type { Domain } from '../harness/seq/opgen';
+import { ENGINES } from '../harness/fuzz/engines/index';
+import type { EngineContext } from '../harness/fuzz/engines/engine';
+import type { Domain } from '../harness/seq/domain';
 import { runSequence, type RunResult } from '../harness/run/runner';
-import { legalityErrors, parseSequence, sequenceHash, serializeSequence, validateSequence } from '../harness/seq/sequence';
+import { parseSequence, sequenceHash, serializeSequence, validateSequence } from '../harness/seq/sequence';
+import { legalityErrors } from '../harness/seq/legality';
 import { tmpDir } from './harness/helpers';
 
 const HP: VmConfig = { geometry: 'compact', hugePages: true, vcpus: 2 };

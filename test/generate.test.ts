@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Op, OpKind, VmConfig } from '../impls/api';
 import { generateRandomOp, generateSequence, rngChooser, type GenerateOptions } from '../harness/seq/generate';
 import { initialState } from '../harness/seq/opgen';
-import { legalityErrors, serializeSequence, validateSequence } from '../harness/seq/sequence';
+import { serializeSequence, validateSequence } from '../harness/seq/sequence';
+import { legalityErrors } from '../harness/seq/legality';
 import seedrandom from 'seedrandom';
 
 const compact: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };

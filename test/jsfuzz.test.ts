@@ -9,7 +9,7 @@ import { main, type Io } from '../harness/cli/main';
 import { readCrashFile } from '../harness/store/crash_store';
 import { jsfuzzEngine } from '../harness/fuzz/engines/jsfuzz';
 import { FuzzFinding, makeFuzzTarget, targetOptionsFromEnv } from '../harness/fuzz/fuzz_bytes';
-import type { ReportData } from '../harness/report/report';
+import type { ReportData } from '../harness/report/data';
 import { runSequence } from '../harness/run/runner';
 import { InputError } from '../harness/seq/sequence';
 import { loadDesigns } from '../harness/run/designs';

@@ -8,7 +8,8 @@ import { after, before } from '../impls/designs';
 import { findMutant } from '../impls/mutants/catalogue';
 import { generateSequence } from '../harness/seq/generate';
 import { legalityErrors } from '../harness/seq/legality';
-import { admissibleFor, campaignMinimizer, minimizeOps, minimizeSequence, runnerOracle, type SignatureOracle } from '../harness/run/minimize';
+import { campaignMinimizer, minimizeSequence, runnerOracle } from '../harness/run/minimize';
+import { admissibleFor, minimizeOps, type SignatureOracle } from '../harness/seq/ddmin';
 import { runSequence, type RunOptions } from '../harness/run/runner';
 import { makeSequence, type Sequence } from '../harness/seq/sequence';
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Op, VmConfig } from '../impls/api';
 import {
-  InputError, SEQUENCE_FORMAT, legalityErrors, makeSequence, normalizeOp, parseSequence, sequenceHash,
+  InputError, SEQUENCE_FORMAT, makeSequence, normalizeOp, parseSequence, sequenceHash,
   serializeSequence, totalGfns, validateSequence, type Sequence,
 } from '../harness/seq/sequence';
+import { legalityErrors } from '../harness/seq/legality';
 
 const compact = { geometry: 'compact', hugePages: false, vcpus: 2 } as const;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as tsMain, type Io } from '../harness/cli/main';
 import { generateSequence } from '../harness/seq/generate';
 import { combineShards, workerShard } from '../harness/report/merge';
-import type { ReportData } from '../harness/report/report';
+import type { ReportData } from '../harness/report/data';
 import { serializeSequence } from '../harness/seq/sequence';
 import { splitRuns } from '../harness/fuzz/workers';
 import { buildTree, removeTree } from './build_helper';

@@ -15,7 +15,7 @@ import { CrashStore } from '../store/crash_store';
 import { describeOp } from '../run/findings';
 import { displayPath } from '../store/fsutil';
 import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from '../fuzz/fuzz_bytes';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 import { InputError, MAX_VCPUS, readInputFile } from '../seq/sequence';
 
 type Specs = Parameters<typeof parseFlags>[1];

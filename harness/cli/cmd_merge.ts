@@ -14,7 +14,7 @@ import { displayPath, writeFileAtomic } from '../store/fsutil';
 import {
   combineShards, crashFilesOf, mergeCrashFiles, mergeReports, mergeStats, readOutputDir, statsFromReport,
 } from '../report/merge';
-import { writeReports } from '../report/report';
+import { writeReports } from '../report/index';
 import { InputError } from '../seq/sequence';
 
 type Specs = Parameters<typeof parseFlags>[1];

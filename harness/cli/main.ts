@@ -16,9 +16,9 @@ import { RESUME_CONFLICTS, resumeRunArgs, startWorkers, workersOptionsFromArgs }
 import { acceptedSignatures, expandInputs, expectationMismatch, loadInputFile, type InputFile } from '../store/inputs';
 import { displayPath, toolVersion } from '../store/fsutil';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE } from '../seq/generate';
-import type { Domain } from '../seq/opgen';
+import { DOMAINS, type Domain } from '../seq/domain';
 import { ENGINES } from '../fuzz/engines/index';
-import { designsPhrase } from '../report/report';
+import { designsPhrase } from '../report/data';
 import { runSequence } from '../run/runner';
 import { InputError, MAX_VCPUS, SEQUENCE_FORMAT } from '../seq/sequence';
 import { formatTrace, traceSequence } from '../run/trace';
@@ -46,7 +46,6 @@ type FlagKind =
 
 interface FlagSpec { name: string; kind: FlagKind; help: string; metavar?: string }
 
-const DOMAINS: readonly Domain[] = ['legal', 'extended'];
 const GEOMETRIES: readonly VmConfig['geometry'][] = ['compact', 'x86'];
 
 const RUN_FLAGS: FlagSpec[] = [

@@ -23,32 +23,15 @@ import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE, generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
-import type { SeriesPoint } from '../report/html';
+import type { SeriesPoint } from '../report/stats';
 import { randomEngine } from './engines/random';
-import type { Domain } from '../seq/opgen';
-import {
-  REPORT_FORMAT, verdictLine, writeReports, type ReportData, type ReportExplained, type ReportFinding, type ReportPaths,
-  type ReportScope,
-} from '../report/report';
+import type { Domain } from '../seq/domain';
+import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope } from '../report/data';
+import { writeReports, type ReportPaths } from '../report/index';
 import { designLabels, runSequence, type RunResult } from '../run/runner';
-import { InputError, legalityErrors, makeSequence, parseSequence, type Sequence } from '../seq/sequence';
-
-/** What a minimizer returns: the reduced ops (same config) and free-form statistics for the crash file. */
-export interface MinimizeResult { ops: Op[]; stats?: Record<string, unknown> }
-
-export interface MinimizeContext {
-  designs: readonly Design[];
-  equiv: Equivalence;
-  domain: Domain;
-  /** stop and return the best reduction so far after this long */
-  timeLimitMs: number;
-}
-
-/**
- * Hook for the minimizer: called once per NEW signature, before the crash file is written. The
- * campaign re-runs the returned ops and keeps them only if they reproduce the same signature.
- */
-export type Minimizer = (seq: Sequence, finding: Finding, ctx: MinimizeContext) => MinimizeResult | Promise<MinimizeResult>;
+import { InputError, makeSequence, parseSequence, type Sequence } from '../seq/sequence';
+import { legalityErrors } from '../seq/legality';
+import type { Minimizer, MinimizerOutput } from '../run/minimize';
 
 export interface CampaignStatus {
   execs: number;
@@ -301,7 +284,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     if (!opts.minimize) return null;
     const timeLimitMs = opts.minimizeTimeMs ?? 10_000;
     const m0 = clock();
-    let res: MinimizeResult;
+    let res: MinimizerOutput;
     try {
       res = await opts.minimize(seq, f, { designs: opts.designs, equiv, domain, timeLimitMs });
     } catch (e) {

@@ -11,7 +11,7 @@ import { EQUIVALENCES, type Equivalence } from '../run/compare';
 import { decodeBytes } from '../seq/decode';
 import { loadDesigns } from '../run/designs';
 import type { Finding } from '../run/findings';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 import { runSequence, type RunResult } from '../run/runner';
 import { InputError, MAX_VCPUS, type Sequence } from '../seq/sequence';
 

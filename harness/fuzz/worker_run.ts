@@ -14,9 +14,9 @@ import type { Engine, EngineSequence } from './engines/engine';
 import { ENGINES } from './engines/index';
 import type { ByteSharingEngine } from './engines/jsfuzz';
 import { istanbulActive, istanbulCoverageCount } from './engines/istanbul';
-import type { Lane, Shard } from '../report/merge';
+import type { Lane, Shard } from '../report/stats';
 import { campaignMinimizer } from '../run/minimize';
-import type { ReportData } from '../report/report';
+import type { ReportData } from '../report/data';
 import type { RunResult } from '../run/runner';
 import type { Sequence } from '../seq/sequence';
 

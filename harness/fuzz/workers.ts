@@ -26,12 +26,15 @@ import { loadCorpus, type CampaignEvent, type CampaignHandle, type CampaignResul
 import type { Equivalence } from '../run/compare';
 import { toolVersion, writeFileAtomic } from '../store/fsutil';
 import {
-  STATS_FORMAT, lanesOf, mergeReports, mergeSeries, workerShard, type Lane, type SeriesPoint, type Shard, type StatsFile,
+  lanesOf, mergeReports, mergeSeries, workerShard,
 } from '../report/merge';
+import { STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from '../report/stats';
 import type { RunArgs } from '../cli/main';
-import type { Domain } from '../seq/opgen';
-import { writeReports, type ReportData } from '../report/report';
-import { InputError, legalityErrors } from '../seq/sequence';
+import type { Domain } from '../seq/domain';
+import { writeReports } from '../report/index';
+import { type ReportData } from '../report/data';
+import { InputError } from '../seq/sequence';
+import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
 
 export interface ResumeState {

@@ -1,9 +1,9 @@
 // The single-file HTML report (DESIGN §7): the same data as report.json, with the first-divergence
 // diffs coloured and a coverage-over-time chart drawn as inline SVG — no scripts, no external files,
 // so it can be attached to a bug or opened from a CI artifact as it is.
-import type { ReportData, ReportFinding } from './report';
+import type { ReportData, ReportFinding } from './data';
 
-export interface SeriesPoint { t: number; execs: number; ops: number; coverage: number; findings: number }
+import type { SeriesPoint } from './stats';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

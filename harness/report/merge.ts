@@ -16,69 +16,15 @@
 //    (seed, shard, generated) for `run --resume`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { VmConfig } from '../../impls/api';
 import { summarizeCoverage, type CoverageSummary } from '../run/coverage_classes';
 import {
   CRASH_STATUSES, crashFileName, readCrashFile, serializeCrash, validateCrash, type CrashFile, type CrashSource, type CrashStatus,
 } from '../store/crash_store';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic } from '../store/fsutil';
-import {
-  REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming,
-} from './report';
+import { REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from './data';
 import { InputError, parseJsonInput, readInputFile } from '../seq/sequence';
+import { downsample, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
 
-export type Shard = { index: number; count: number } | null;
-
-/** One engine stream of a campaign: where `run --resume` continues it. */
-export interface Lane {
-  seed: string | number;
-  shard: Shard;
-  /** sequences the engine produced so far (the next one is index `generated`) */
-  generated: number;
-  engine: string;
-}
-
-export interface SeriesPoint { t: number; execs: number; ops: number; coverage: number; findings: number }
-
-/** stats.json (tdpfuzz-stats/1) as campaigns and worker runs write it; extra fields are kept. */
-export interface StatsFile {
-  format: 'tdpfuzz-stats/1';
-  toolVersion: string;
-  done: boolean;
-  stoppedBy: string | null;
-  startedAt: string;
-  updatedAt: string;
-  seed: string | number;
-  shard: Shard;
-  designs: string[];
-  equiv: string;
-  domain: string;
-  config: VmConfig;
-  elapsedSec: number;
-  execs: number;
-  generated: number;
-  corpus: number;
-  ops: number;
-  execsPerSec: number;
-  opsPerSec: number;
-  coverage: number;
-  findings: number;
-  openFindings: number;
-  explained: number;
-  series: SeriesPoint[];
-  faultRate?: number;
-  raceRate?: number;
-  maxOps?: number;
-  engine?: string;
-  workers?: number;
-  lanes?: Lane[];
-  /** per worker: the engine's own coverage signal at the end (jsfuzz: istanbul counters over impls/) */
-  engineCoverage?: ({ source: string; count: number } | null)[];
-  merged?: { parts: MergedPart[] };
-}
-
-export const STATS_FORMAT = 'tdpfuzz-stats/1';
-const MAX_SERIES = 2000;
 
 // ------------------------------------------------------------------------------------------------
 // Shards
@@ -312,12 +258,6 @@ function at(series: readonly SeriesPoint[], t: number): SeriesPoint | null {
   let v: SeriesPoint | null = null;
   for (const p of series) { if (p.t <= t) v = p; else break; }
   return v;
-}
-
-function downsample(series: SeriesPoint[]): SeriesPoint[] {
-  if (series.length <= MAX_SERIES) return series;
-  const step = Math.ceil(series.length / MAX_SERIES);
-  return series.filter((_, i) => i % step === 0 || i === series.length - 1);
 }
 
 export function mergeSeries(parts: readonly SeriesPoint[][], mode: 'parallel' | 'sequential', elapsed: readonly number[] = []): SeriesPoint[] {

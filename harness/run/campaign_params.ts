@@ -2,7 +2,7 @@
 // the CLI to the workers, into stats.json and into the report's scope.
 import type { VmConfig } from '../../impls/api';
 import type { Equivalence } from './compare';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 
 export interface CampaignParams {
   seed: string | number;

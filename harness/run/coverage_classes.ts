@@ -7,7 +7,7 @@
 // `fault|<point>`, `race|<point>|<nested op>`, `map|...`, `cmpxchg-fail|L<n>|<M|D>`, and
 // `spte|<op>|<M|D>|L<n>|<old>><new>|<lock>` (counted per family, not listed).
 import type { VmConfig } from '../../impls/api';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 
 const OK = 'SUCCESS';
 const BUSY = 'TDX_OPERAND_BUSY';

@@ -4,7 +4,7 @@
 import type { Op, OpOutcome } from '../../impls/api';
 import { diagCategories, multisetMinus, type Equivalence, type Observation } from './compare';
 import type { Explanation } from './findings';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 
 export interface DivergenceContext {
   op: Op;

@@ -1,52 +1,29 @@
-// The minimizer (DESIGN §5): delta debugging over the op list to a 1-minimal sequence, then
-// simplification of each op (drop races and fault-plan entries, inline a race's nested op, lower
-// gfns, ranges, levels, counters and vCPU/walker ids — inside a race's nested op too). The
-// predicate is "the same signature is found" — never "still fails" — so a reduction that turns one
-// finding into another is rejected. Candidates are memoized by their canonical JSON; candidates
-// that are not valid sequences, or (for a legal-domain run of a legal sequence) leave the legal
-// domain, are rejected without being run. The bound is a number of predicate runs (deterministic);
-// the time limit is only a safety net.
-import type { Op } from '../../impls/api';
-import type { Minimizer } from '../fuzz/campaign';
-import { legalityErrors } from '../seq/legality';
+// The minimizer on real runs (DESIGN §5): the signature oracle is a lockstep run of the designs;
+// the reduction itself (ddmin, op simplification) is seq/ddmin.ts.
+import type { Design, Op } from '../../impls/api';
+import type { Equivalence } from './compare';
+import type { Finding } from './findings';
+import type { Domain } from '../seq/domain';
+import { admissibleFor, minimizeOps, statsRecord, type MinimizeOptions, type MinimizeResult, type SignatureOracle } from '../seq/ddmin';
 import { runSequence, type RunOptions } from './runner';
-import { makeSequence, type Sequence } from '../seq/sequence';
+import type { Sequence } from '../seq/sequence';
 
-/** The signatures a candidate op list produces (unexplained and explained alike). */
-export type SignatureOracle = (ops: Op[]) => readonly string[];
+/** What the campaign's minimize hook returns: the reduced ops (same config) and statistics for the crash file. */
+export interface MinimizerOutput { ops: Op[]; stats?: Record<string, unknown> }
 
-export const DEFAULT_MAX_RUNS = 3000;
-export const DEFAULT_TIME_LIMIT_MS = 30_000;
-
-export interface MinimizeOptions {
-  /** most predicate runs (cache hits and rejected candidates are free); default 3000 */
-  maxRuns?: number;
-  /** wall-clock safety net in ms; default 30 s */
-  timeLimitMs?: number;
-  /** candidates for which this is false are rejected without running the oracle */
-  admissible?: (ops: Op[]) => boolean;
+export interface MinimizeContext {
+  designs: readonly Design[];
+  equiv: Equivalence;
+  domain: Domain;
+  /** stop and return the best reduction so far after this long */
+  timeLimitMs: number;
 }
 
-export interface MinimizeStats {
-  opsBefore: number;
-  opsAfter: number;
-  /** predicate runs actually executed (not cache hits) */
-  runs: number;
-  cacheHits: number;
-  /** candidates rejected by `admissible` (invalid, or outside the legal domain) without a run */
-  rejected: number;
-  /** reductions accepted, by kind */
-  accepted: Record<string, number>;
-  /** the original ops reproduce the signature (when false nothing was minimized) */
-  reproduced: boolean;
-  /** stopped by maxRuns or the time limit before reaching a fixpoint (the result is not 1-minimal) */
-  truncated: boolean;
-  /** what stopped it when truncated */
-  truncatedBy?: 'runs' | 'time';
-  timeMs: number;
-}
-
-export interface MinimizeResult { ops: Op[]; stats: MinimizeStats }
+/**
+ * Hook for the minimizer: called once per NEW signature, before the crash file is written. The
+ * campaign re-runs the returned ops and keeps them only if they reproduce the same signature.
+ */
+export type Minimizer = (seq: Sequence, finding: Finding, ctx: MinimizeContext) => MinimizerOutput | Promise<MinimizerOutput>;
 
 /** The signature oracle of a real run: runs the sequence in lockstep. */
 export function runnerOracle(seq: Sequence, opts: RunOptions): SignatureOracle {
@@ -59,258 +36,9 @@ export function runnerOracle(seq: Sequence, opts: RunOptions): SignatureOracle {
   };
 }
 
-class Budget extends Error {
-  constructor(readonly by: 'runs' | 'time') { super(by); }
-}
-
-export function minimizeOps(ops: readonly Op[], signature: string, oracle: SignatureOracle, opts: MinimizeOptions = {}): MinimizeResult {
-  const maxRuns = opts.maxRuns ?? DEFAULT_MAX_RUNS;
-  const t0 = Date.now();
-  const deadline = t0 + (opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS);
-  const cache = new Map<string, boolean>();
-  const stats: MinimizeStats = {
-    opsBefore: ops.length, opsAfter: ops.length, runs: 0, cacheHits: 0, rejected: 0, accepted: {},
-    reproduced: false, truncated: false, timeMs: 0,
-  };
-
-  // Every candidate that holds is accepted at once by the passes below, so the last one that held is
-  // the current reduction: what a pass interrupted by the budget leaves behind.
-  let lastHeld: Op[] | null = null;
-  const holds = (cand: Op[]): boolean => {
-    const key = JSON.stringify(cand);
-    let ok = cache.get(key);
-    if (ok !== undefined) {
-      stats.cacheHits++;
-    } else if (opts.admissible && !opts.admissible(cand)) {
-      stats.rejected++;
-      ok = false;
-      cache.set(key, ok);
-    } else {
-      if (stats.runs >= maxRuns) throw new Budget('runs');
-      if (Date.now() > deadline) throw new Budget('time');
-      stats.runs++;
-      ok = oracle(cand).includes(signature);
-      cache.set(key, ok);
-    }
-    if (ok) lastHeld = cand;
-    return ok;
-  };
-  const accept = (kind: string): void => { stats.accepted[kind] = (stats.accepted[kind] ?? 0) + 1; };
-
-  let cur: Op[] = structuredClone(ops) as Op[];
-  try {
-    // The original must reproduce, or there is nothing to minimize (a fixed bug, another design).
-    stats.reproduced = holds(cur);
-    if (stats.reproduced) {
-      cur = ddmin(cur, holds, accept);
-      for (let changed = true; changed;) {
-        changed = false;
-        const w = simplifyWalkers(cur, holds, accept);
-        if (w !== cur) { cur = w; changed = true; }
-        const s = simplifyOps(cur, holds, accept);
-        if (s !== cur) { cur = s; changed = true; }
-        const d = ddmin(cur, holds, accept);
-        if (d.length !== cur.length) { cur = d; changed = true; }
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof Budget)) throw e;
-    stats.truncated = true;
-    stats.truncatedBy = e.by;
-    if (lastHeld) cur = lastHeld;
-  }
-  stats.opsAfter = cur.length;
-  stats.timeMs = Date.now() - t0;
-  return { ops: cur, stats };
-}
-
-/**
- * Zeller's ddmin, then single-op removal until no single removal keeps the signature. The caller
- * repeats ddmin after every simplification pass until nothing changes, so the end result is
- * 1-minimal (unless the budget ran out). The empty list is a legal candidate for single removal:
- * a finding the appended teardown alone reproduces is reduced to no ops at all.
- */
-function ddmin(ops: Op[], holds: (c: Op[]) => boolean, accept: (k: string) => void): Op[] {
-  let cur = ops;
-  let n = 2;
-  while (cur.length >= 2) {
-    const chunk = Math.ceil(cur.length / n);
-    let reduced = false;
-    for (let i = 0; i < cur.length; i += chunk) {
-      const complement = [...cur.slice(0, i), ...cur.slice(i + chunk)];
-      if (complement.length && holds(complement)) {
-        cur = complement;
-        n = Math.max(n - 1, 2);
-        reduced = true;
-        accept('remove-chunk');
-        break;
-      }
-    }
-    if (!reduced) {
-      if (n >= cur.length) break;
-      n = Math.min(cur.length, n * 2);
-    }
-  }
-  for (let removed = true; removed;) {
-    removed = false;
-    for (let i = cur.length - 1; i >= 0; i--) {
-      const without = [...cur.slice(0, i), ...cur.slice(i + 1)];
-      if (holds(without)) { cur = without; accept('remove-op'); removed = true; }
-    }
-  }
-  return cur;
-}
-
-const lower = (v: number, floor: number): number[] => {
-  const out: number[] = [];
-  for (const c of [floor, Math.floor(v / 2), v - 1]) if (c >= floor && c < v && !out.includes(c)) out.push(c);
-  return out;
-};
-
-/** Simpler variants of one op, most aggressive first. */
-function* variants(op: Op): Generator<Op[]> {
-  if (op.race) {
-    const { race, ...rest } = op;
-    yield [rest as Op];
-    yield [race.op, rest as Op];
-    yield [rest as Op, race.op];
-    for (const n of lower(race.nth ?? 1, 1)) yield [{ ...op, race: { ...race, nth: n } }];
-    if (race.level !== undefined) { const { level: _l, ...r } = race; yield [{ ...op, race: r }]; }
-    // The nested op itself, simplified like any op (gfn, level, vcpu, its own fail entries).
-    for (const v of variants(race.op)) if (v.length === 1) yield [{ ...op, race: { ...race, op: v[0] } }];
-    // A racing fault on a lower vCPU than the outer fault: swap them (both end up on low ids).
-    if (op.kind === 'fault' && race.op.kind === 'fault' && race.op.vcpu < op.vcpu) {
-      yield [{ ...op, vcpu: race.op.vcpu, race: { ...race, op: { ...race.op, vcpu: op.vcpu } } }];
-    }
-  }
-  if (op.fail?.length) {
-    const { fail, ...rest } = op;
-    yield [rest as Op];
-    if (fail.length > 1) for (let i = 0; i < fail.length; i++) yield [{ ...op, fail: fail.filter((_, j) => j !== i) }];
-    for (let i = 0; i < fail.length; i++) {
-      for (const n of lower(fail[i].nth ?? 1, 1)) yield [{ ...op, fail: fail.map((f, j) => (j === i ? { ...f, nth: n } : f)) }];
-    }
-  }
-  switch (op.kind) {
-    case 'fault':
-      for (const g of lower(op.gfn, 0)) yield [{ ...op, gfn: g }];
-      for (const l of lower(op.maxLevel, 1)) yield [{ ...op, maxLevel: l }];
-      if (op.vcpu > 0) for (const c of lower(op.vcpu, 0)) yield [{ ...op, vcpu: c }];
-      break;
-    case 'zap': case 'age': case 'split': {
-      const len = op.end - op.start;
-      for (const s of lower(op.start, 0)) yield [{ ...op, start: s, end: s + len }];
-      for (const l of lower(len, 1)) yield [{ ...op, end: op.start + l }];
-      if (op.kind === 'zap' && op.attr === 'both') { yield [{ ...op, attr: 'private' }]; yield [{ ...op, attr: 'shared' }]; }
-      if (op.kind === 'split') for (const t of lower(op.targetLevel, 1)) yield [{ ...op, targetLevel: t }];
-      break;
-    }
-    case 'atomicZap':
-      for (const g of lower(op.gfn, 0)) yield [{ ...op, gfn: g }];
-      for (const l of lower(op.level, 1)) yield [{ ...op, level: l }];
-      break;
-    case 'rcuRead':
-      for (const g of lower(op.gfn, 0)) yield [{ ...op, gfn: g }];
-      break;
-    default:
-      break;
-  }
-}
-
-/** One pass over the ops, taking the first variant of each op that keeps the signature. */
-function simplifyOps(ops: Op[], holds: (c: Op[]) => boolean, accept: (k: string) => void): Op[] {
-  let cur = ops;
-  for (let i = 0; i < cur.length; i++) {
-    let progress = true;
-    while (progress) {
-      progress = false;
-      for (const v of variants(cur[i])) {
-        const cand = [...cur.slice(0, i), ...v, ...cur.slice(i + 1)];
-        if (holds(cand)) {
-          cur = cand;
-          accept(v.length > 1 ? 'inline-race' : 'simplify-op');
-          progress = true;
-          break;
-        }
-      }
-    }
-  }
-  return cur;
-}
-
-// ------------------------------------------------------------------------------------------------
-// Walker ids: an rcuRead and its rcuUnlock name the same walker, so ids are renamed across the whole
-// sequence (top-level and racing ops alike), never op by op.
-
-function walkerIds(ops: readonly Op[]): number[] {
-  const ids: number[] = [];
-  const see = (o: Op): void => {
-    if ((o.kind === 'rcuRead' || o.kind === 'rcuUnlock') && !ids.includes(o.walker)) ids.push(o.walker);
-  };
-  for (const op of ops) { see(op); if (op.race) see(op.race.op); }
-  return ids;
-}
-
-function renameWalkers(ops: readonly Op[], map: (w: number) => number): Op[] {
-  const one = (o: Op): Op => (o.kind === 'rcuRead' || o.kind === 'rcuUnlock' ? { ...o, walker: map(o.walker) } : o);
-  return ops.map(op => {
-    const r = one(op);
-    return op.race ? { ...r, race: { ...op.race, op: one(op.race.op) } } : r;
-  });
-}
-
-/**
- * Lower walker ids: first number them 0, 1, … in order of first use (a pure renaming), then try
- * merging each remaining id into a lower one (fewer distinct walkers).
- */
-function simplifyWalkers(ops: Op[], holds: (c: Op[]) => boolean, accept: (k: string) => void): Op[] {
-  let cur = ops;
-  const ids = walkerIds(cur);
-  if (ids.some((w, i) => w !== i)) {
-    const cand = renameWalkers(cur, w => ids.indexOf(w));
-    if (holds(cand)) { cur = cand; accept('rename-walkers'); }
-  }
-  for (const w of [...walkerIds(cur)].sort((a, b) => b - a)) {
-    for (const v of walkerIds(cur).filter(x => x < w).sort((a, b) => a - b)) {
-      const cand = renameWalkers(cur, x => (x === w ? v : x));
-      if (holds(cand)) { cur = cand; accept('merge-walkers'); break; }
-    }
-  }
-  return cur;
-}
-
-// ------------------------------------------------------------------------------------------------
-// Real runs
-
-/**
- * Candidates the runner may be given for `seq`: valid sequences (no op after destroy, ranges in the
- * geometry), and — when the run is in the legal domain and the original sequence is legal — legal
- * ones, so that a reproducer never relies on a call pattern the kernel cannot issue.
- */
-export function admissibleFor(seq: Sequence, run: Pick<RunOptions, 'domain'>): (ops: Op[]) => boolean {
-  const keepLegal = run.domain === 'legal' && legalityErrors(seq).length === 0;
-  return ops => {
-    let cand: Sequence;
-    try {
-      cand = makeSequence(seq.config, ops);
-    } catch {
-      return false;
-    }
-    return !keepLegal || legalityErrors(cand).length === 0;
-  };
-}
-
 /** Minimize a sequence for one finding of a real run. */
 export function minimizeSequence(seq: Sequence, signature: string, run: RunOptions, opts: MinimizeOptions = {}): MinimizeResult {
   return minimizeOps(seq.ops, signature, runnerOracle(seq, run), { admissible: admissibleFor(seq, run), ...opts });
-}
-
-/** Statistics as stored in a crash file's `minimization` field. */
-export function statsRecord(s: MinimizeStats, maxRuns: number): Record<string, unknown> {
-  return {
-    opsBefore: s.opsBefore, opsAfter: s.opsAfter, runs: s.runs, maxRuns, cacheHits: s.cacheHits, rejected: s.rejected,
-    accepted: s.accepted, truncated: s.truncated, ...(s.truncatedBy ? { truncatedBy: s.truncatedBy } : {}), timeMs: s.timeMs,
-  };
 }
 
 /**

@@ -9,7 +9,7 @@ import { EXPLAINED, explain, type ExplainedDifference } from './explained';
 import {
   describeOp, signatureOf, type DesignTrace, type FirstDivergence, type Finding, type FindingKind,
 } from './findings';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 import type { Sequence } from '../seq/sequence';
 
 // `diff` is loaded on first use (lazily): the jsfuzz CLI instruments every module the fuzz target

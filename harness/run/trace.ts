@@ -5,7 +5,6 @@
 import type { Design, DesignInstance, Op } from '../../impls/api';
 import { seamcallLines } from './compare';
 import { describeOp } from './findings';
-import { sideBySide } from '../report/report';
 import { designLabels, opsWithTeardown } from './runner';
 import type { Sequence } from '../seq/sequence';
 
@@ -76,5 +75,16 @@ export function formatTrace(steps: readonly TraceStep[]): string {
     const block = sideBySide(st.sides.map(s => ({ title: s.design, lines: sideLines(s) })), 64);
     out.push(...block.split('\n').map(l => `     ${l}`), '');
   }
+  return out.join('\n');
+}
+
+/** Two columns side by side (for design traces). */
+export function sideBySide(columns: { title: string; lines: string[] }[], maxWidth = 72): string {
+  const widths = columns.map(c => Math.min(maxWidth, Math.max(c.title.length, ...c.lines.map(l => l.length))));
+  const rows = Math.max(...columns.map(c => c.lines.length));
+  const pad = (s: string, w: number): string => (s.length >= w ? s : s + ' '.repeat(w - s.length));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < cells.length - 1 ? pad(c, widths[i]) : c)).join(' | ').trimEnd();
+  const out = [line(columns.map(c => c.title)), widths.map(w => '-'.repeat(w)).join('-+-')];
+  for (let r = 0; r < rows; r++) out.push(line(columns.map(c => c.lines[r] ?? '')));
   return out.join('\n');
 }

@@ -8,7 +8,8 @@
 
 import { legalizeTeardown } from './legality';
 import type { Op, VmConfig } from '../../impls/api';
-import { type Chooser, type Domain, type OpPolicy, initialState, randomOp } from './opgen';
+import { type Chooser, type OpPolicy, initialState, randomOp } from './opgen';
+import type { Domain } from './domain';
 import { SEQUENCE_FORMAT, type Sequence } from './sequence';
 
 export const MAX_DECODED_OPS = 64;

@@ -7,9 +7,8 @@
 import { legalizeTeardown } from './legality';
 import seedrandom from 'seedrandom';
 import type { Op, VmConfig } from '../../impls/api';
-import {
-  type Chooser, type Domain, type GenState, type KindAllowance, type OpPolicy, initialState, randomOp, weighted,
-} from './opgen';
+import { type Chooser, type GenState, type KindAllowance, type OpPolicy, initialState, randomOp, weighted } from './opgen';
+import type { Domain } from './domain';
 import { makeSequence, type Sequence } from './sequence';
 
 export interface GenerateOptions {

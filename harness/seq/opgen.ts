@@ -9,7 +9,7 @@
 import type { FaultEntry, Op, OpKind, Race, RacePoint, VmConfig } from '../../impls/api';
 import { GEOMETRY_FANOUT, totalGfns } from './sequence';
 
-export type Domain = 'legal' | 'extended';
+import type { Domain } from './domain';
 
 /** A source of choices. Implementations: seedrandom (generate.ts), input bytes (decode.ts). */
 export interface Chooser {

@@ -26,7 +26,6 @@ import {
 
 // The legal-domain check lives in its own file; re-exported so sequence.ts is the one import for
 // everything about a sequence's content.
-export { legalityErrors, type LegalityError } from './legality';
 
 export const SEQUENCE_FORMAT = 'tdpfuzz-seq/1';
 

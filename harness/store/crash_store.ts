@@ -17,13 +17,12 @@ import type { Op, VmConfig } from '../../impls/api';
 import { EQUIVALENCES, type Equivalence } from '../run/compare';
 import type { Finding, FindingKind, FirstDivergence } from '../run/findings';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
-import type { Domain } from '../seq/opgen';
+import { DOMAINS, type Domain } from '../seq/domain';
 import { InputError, SEQUENCE_FORMAT, parseJsonInput, readInputFile, validateSequence } from '../seq/sequence';
 
 export const CRASH_FORMAT = 'tdpfuzz-crash/1';
 export type CrashStatus = 'open' | 'explained' | 'expected';
 export const CRASH_STATUSES: readonly CrashStatus[] = ['open', 'explained', 'expected'];
-const DOMAINS: readonly Domain[] = ['legal', 'extended'];
 
 /**
  * Where the reproducer came from: a generated sequence (seed, index, engine) or a file (a corpus

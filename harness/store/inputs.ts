@@ -18,7 +18,7 @@ import type { Equivalence } from '../run/compare';
 import { CRASH_FORMAT, readCrashFile, type CrashFile } from './crash_store';
 import { loadDesigns } from '../run/designs';
 import { displayPath } from './fsutil';
-import type { Domain } from '../seq/opgen';
+import type { Domain } from '../seq/domain';
 import type { RunOptions, RunResult } from '../run/runner';
 import { InputError, SEQUENCE_FORMAT, parseSequence, readInputFile, type Sequence } from '../seq/sequence';
 

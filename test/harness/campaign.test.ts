@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { after, before } from '../../impls/designs';
 import { runCampaign, startCampaign, type CampaignOptions, type Minimizer } from '../../harness/fuzz/campaign';
 import { readCrashFile } from '../../harness/store/crash_store';
-import { renderMarkdown, withoutTiming, type ReportData } from '../../harness/report/report';
+import { withoutTiming, type ReportData } from '../../harness/report/data';
+import { renderMarkdown } from '../../harness/report/markdown';
 import { SEQUENCE_FORMAT, serializeSequence, makeSequence } from '../../harness/seq/sequence';
 import { broken, COMPACT, fixedClock, grace, tmpDir } from './helpers';
 

@@ -1,7 +1,7 @@
 // The single-file HTML report: escapes everything it prints, colours diffs, draws the chart inline.
 import { describe, expect, it } from 'vitest';
 import { coverageChart, renderHtml } from '../../harness/report/html';
-import type { ReportData } from '../../harness/report/report';
+import type { ReportData } from '../../harness/report/data';
 
 const report = {
   format: 'tdpfuzz-report/1', toolVersion: '0.1.0',

@@ -35,18 +35,16 @@ import seedrandom from 'seedrandom';
 import type { FaultEntry, Op, VmConfig } from '../../../impls/api';
 import { writeFileAtomic } from '../../store/fsutil';
 import { DEFAULT_MAX_OPS, generateRandomOp, generateSequence, policyOf, rngChooser, type GenerateOptions } from '../../seq/generate';
-import { legalizeTeardown } from '../../seq/legality';
-import {
-  chooseFails, chooseGfn, chooseRace, chooseRange, failCandidates, initialState, nearbyGfn, noteOp, pick, randomOp, weighted,
-  ENGINE_WALKERS, type Chooser, type Domain, type GenState, type OpPolicy,
-} from '../../seq/opgen';
+import { legalityErrors, legalizeTeardown } from '../../seq/legality';
+import { chooseFails, chooseGfn, chooseRace, chooseRange, failCandidates, initialState, nearbyGfn, noteOp, pick, randomOp, weighted, ENGINE_WALKERS, type Chooser, type GenState, type OpPolicy } from '../../seq/opgen';
+import type { Domain } from '../../seq/domain';
 import type { RunResult } from '../../run/runner';
 import {
-  GEOMETRY_FANOUT, InputError, LEVELS, legalityErrors, makeSequence, sequenceHash, serializeSequence, totalGfns,
+  GEOMETRY_FANOUT, InputError, LEVELS, makeSequence, sequenceHash, serializeSequence, totalGfns,
   type Sequence,
 } from '../../seq/sequence';
 import type { Engine, EngineSequence } from './engine';
-import type { EngineContext } from './index';
+import type { EngineContext } from './engine';
 
 export interface GuidedOptions {
   /** sequences to start from, before the engine's own random seeds (those of another configuration, or illegal in the legal domain, are ignored) */

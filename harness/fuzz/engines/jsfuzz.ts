@@ -25,7 +25,7 @@ import seedrandom from 'seedrandom';
 import { decodeBytes } from '../../seq/decode';
 import type { RunResult } from '../../run/runner';
 import type { Engine, EngineSequence } from './engine';
-import type { EngineContext } from './index';
+import type { EngineContext } from './engine';
 import { istanbulActive, istanbulCoverageCount } from './istanbul';
 
 export type JsfuzzCoverage = 'auto' | 'istanbul' | 'model';

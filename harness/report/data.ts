@@ -1,0 +1,148 @@
+// The report's data (DESIGN §7): what a campaign, a merge or a worker run knows about its findings,
+// explained differences, coverage and scope — one object, rendered by one module per format
+// (markdown.ts, json.ts, junit.ts, html.ts; index.ts writes them all). Everything but `timing` is
+// deterministic for a given seed, configuration and run budget.
+import type { CampaignParams } from '../run/campaign_params';
+import type { VmConfig } from '../../impls/api';
+import type { Equivalence } from '../run/compare';
+import type { CoverageSummary } from '../run/coverage_classes';
+import type { CrashSource, CrashStatus } from '../store/crash_store';
+import type { Explanation, FirstDivergence } from '../run/findings';
+import { GEOMETRY_FANOUT, LEVELS } from '../seq/sequence';
+
+export const REPORT_FORMAT = 'tdpfuzz-report/1';
+
+export interface ReportFinding {
+  signature: string;
+  kind: string;
+  designs: string[];
+  opKind: string;
+  component: string;
+  message: string;
+  /** sequences of this campaign in which it was found */
+  hits: number;
+  /** the first sequence of this campaign that found it */
+  firstSource: CrashSource;
+  /** triage status of its crash file; "expected"/"explained" findings do not fail the verdict */
+  status: CrashStatus;
+  crashFile: string | null;
+  /** the stored reproducer, one describeOp line per op */
+  reproducer: string[];
+  originalOpCount: number;
+  minimized: boolean;
+  /** index of the op (in the executed list: reproducer + appended teardown) where it shows */
+  opIndex: number;
+  firstDivergence: FirstDivergence | null;
+  replay: string;
+}
+
+export interface ReportExplainedSignature { signature: string; message: string; sequences: number }
+export interface ReportExplained extends Explanation {
+  /** sequences in which this difference showed */
+  sequences: number;
+  signatures: ReportExplainedSignature[];
+}
+
+export interface ReportScope extends CampaignParams {
+  /** design labels as compared (the first is the reference) */
+  designs: string[];
+  /** what was given on the command line (names or module paths) */
+  designSpecs: string[];
+  shard: { index: number; count: number } | null;
+  sequences: number;
+  generated: number;
+  corpus: { dir: string | null; files: number; skipped: { file: string; reason: string }[] };
+  ops: number;
+  budget: { runs: number | null; timeSec: number | null };
+  /** set when the report combines several campaigns: worker threads, shards (`tdpfuzz merge`), a resumed run */
+  merged?: { parts: MergedPart[] };
+}
+
+export interface MergedPart {
+  /** an output directory, or "worker N" */
+  from: string;
+  seed: string | number;
+  shard: { index: number; count: number } | null;
+  sequences: number;
+}
+
+export interface ReportTiming {
+  startedAt: string;
+  finishedAt: string;
+  elapsedSec: number;
+  execsPerSec: number;
+  opsPerSec: number;
+  /** why the campaign ended: its run budget, its time budget, a signal, or the corpus alone (runs 0) */
+  stoppedBy: 'runs' | 'time' | 'signal';
+}
+
+export interface ReportData {
+  format: typeof REPORT_FORMAT;
+  toolVersion: string;
+  verdict: { clean: boolean; unexplained: number; accepted: number; line: string };
+  scope: ReportScope;
+  coverage: CoverageSummary;
+  findings: ReportFinding[];
+  explained: ReportExplained[];
+  unobservable: Explanation[];
+  timing: ReportTiming;
+}
+
+export const EQUIV_DESCRIPTIONS: Readonly<Record<Equivalence, string>> = {
+  state: 'after every op: op result, mirror and S-EPT trees (leaf pfns, not table page ids), guest private mappings, VM bugged/hkid/TD state, page-ledger counts (pending RCU frees counted as freed), diagnostic categories',
+  strict: 'state, plus the SEAMCALL log of every op, diagnostic sites and pending RCU callbacks',
+  final: 'end state and leaks only',
+};
+
+export const num = (n: number): string => n.toLocaleString('en-US');
+export const plural = (n: number, one: string, many = `${one}s`): string => `${num(n)} ${n === 1 ? one : many}`;
+
+/** "before vs after" (or "before vs after, mine" for three designs: each is compared with the first). */
+export function designsPhrase(designs: readonly string[]): string {
+  return `${designs[0]} vs ${designs.slice(1).join(', ')}`;
+}
+
+export function seedPhrase(s: ReportScope): string {
+  return `seed ${s.seed}${s.shard ? ` shard ${s.shard.index}/${s.shard.count}` : ''}`;
+}
+
+/** The one-line verdict. */
+export function verdictLine(scope: ReportScope, unexplained: number, accepted: number): string {
+  const what = unexplained === 0
+    ? 'no unexplained divergence in'
+    : `${plural(unexplained, 'unexplained finding')} in`;
+  const known = accepted ? ` (${plural(accepted, 'known finding')} marked expected)` : '';
+  return `VERDICT: ${what} ${plural(scope.sequences, 'sequence')} (${plural(scope.ops, 'op')}), ${scope.domain} domain, `
+    + `${scope.equiv} equivalence, designs ${designsPhrase(scope.designs)}, ${seedPhrase(scope)}${known}`;
+}
+
+export function geometryPhrase(c: VmConfig): string {
+  return `${c.geometry} (${LEVELS} levels × ${GEOMETRY_FANOUT[c.geometry]} entries), huge pages ${c.hugePages ? 'on' : 'off'}, ${plural(c.vcpus, 'vCPU')}`;
+}
+
+export function sourcePhrase(s: CrashSource): string {
+  if ('file' in s) return s.engine ? `${s.engine} input ${s.file}` : `corpus file ${s.file}`;
+  return `seed ${s.seed} index ${s.index} (${s.engine})`;
+}
+
+export function traceColumns(d: FirstDivergence): { title: string; lines: string[] }[] {
+  return d.sides.map(s => ({
+    title: s.design,
+    lines: [`result: ${s.result}`, ...s.seamcalls.map(x => `seamcall ${x}`), ...s.diagnostics.map(x => `diag ${x}`)],
+  }));
+}
+
+/** The reproducer with op indices; `>>>` marks the op where the finding shows (syz-verifier style). */
+export function reproducerLines(f: ReportFinding): string[] {
+  const lines = f.reproducer.map((op, i) => `${i === f.opIndex ? '>>>' : '   '} ${String(i).padStart(3)}  ${op}`);
+  if (f.opIndex >= f.reproducer.length) {
+    lines.push(`>>> ${String(f.reproducer.length).padStart(3)}  destroy (teardown appended by the runner)`);
+  }
+  return lines;
+}
+
+/** The deterministic part of a report (everything but timing). */
+export function withoutTiming(r: ReportData): Omit<ReportData, 'timing'> {
+  const { timing: _timing, ...rest } = r;
+  return rest;
+}

@@ -1,0 +1,31 @@
+// Writes every report format of a campaign, merge or worker run into its output directory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../store/fsutil';
+import type { ReportData } from './data';
+import { renderHtml } from './html';
+import { renderJson } from './json';
+import { renderJunit } from './junit';
+import { renderMarkdown } from './markdown';
+import type { SeriesPoint } from './stats';
+
+export interface ReportPaths { markdown: string; json: string; junit: string; html: string }
+
+/**
+ * Write report.md, report.json, report.junit.xml and report.html into outDir (atomically). `series`
+ * (the campaign's stats time series) feeds the HTML coverage-over-time chart.
+ */
+export function writeReports(outDir: string, r: ReportData, series: readonly SeriesPoint[] = []): ReportPaths {
+  fs.mkdirSync(outDir, { recursive: true });
+  const paths: ReportPaths = {
+    markdown: path.join(outDir, 'report.md'),
+    json: path.join(outDir, 'report.json'),
+    junit: path.join(outDir, 'report.junit.xml'),
+    html: path.join(outDir, 'report.html'),
+  };
+  writeFileAtomic(paths.markdown, renderMarkdown(r));
+  writeFileAtomic(paths.json, renderJson(r));
+  writeFileAtomic(paths.junit, renderJunit(r));
+  writeFileAtomic(paths.html, renderHtml(r, series));
+  return paths;
+}

@@ -1,0 +1,77 @@
+// report.md: the differential report as Markdown that pastes into a mailing-list reply, verdict
+// line first.
+import { sideBySide } from '../run/trace';
+import { FAMILY_TITLES } from '../run/coverage_classes';
+import { designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, traceColumns, type ReportData } from './data';
+
+export function renderMarkdown(r: ReportData): string {
+  const s = r.scope;
+  const out: string[] = [];
+  out.push(`# tdpfuzz differential report: ${designsPhrase(s.designs)}`, '');
+  out.push(r.verdict.line, '');
+
+  out.push('## Scope', '');
+  const parts = [`${num(s.generated)} generated from ${seedPhrase(s)}`];
+  if (s.corpus.files) parts.push(`${num(s.corpus.files)} corpus files from ${s.corpus.dir}`);
+  out.push(`- sequences: ${num(s.sequences)} (${parts.join(', ')})`);
+  if (s.merged) {
+    out.push(`- merged from ${plural(s.merged.parts.length, 'part')}: ${s.merged.parts.map(p => `${p.from} (seed ${p.seed}${p.shard ? ` shard ${p.shard.index}/${p.shard.count}` : ''}, ${plural(p.sequences, 'sequence')})`).join('; ')}`);
+  }
+  if (s.corpus.skipped.length) {
+    out.push(`- corpus files skipped: ${s.corpus.skipped.map(x => `${x.file} (${x.reason})`).join('; ')}`);
+  }
+  out.push(`- ops: ${num(s.ops)} (including the teardown the runner appends)`);
+  out.push(`- designs: ${s.designs.join(', ')}${s.designSpecs.join(',') !== s.designs.join(',') ? ` (given as ${s.designSpecs.join(',')})` : ''}; each compared with ${s.designs[0]} in lockstep`);
+  out.push(`- equivalence: ${s.equiv} (${EQUIV_DESCRIPTIONS[s.equiv]})`);
+  out.push(`- domain: ${s.domain} (${s.domain === 'legal' ? 'only call patterns the kernel can issue; any WARN/KVM_BUG_ON without an injected fault is a finding' : 'includes misuse the kernel never does, where the designs differ on purpose'})`);
+  out.push(`- geometry: ${geometryPhrase(s.config)}`);
+  out.push(`- generator: fault rate ${s.faultRate}, race rate ${s.raceRate}, up to ${s.maxOps} ops per sequence`);
+  const budget = [s.budget.runs !== null ? `${num(s.budget.runs)} runs` : '', s.budget.timeSec !== null ? `${s.budget.timeSec} s` : ''].filter(Boolean).join(', ');
+  out.push(`- budget: ${budget || 'none'}`);
+  const c = r.coverage;
+  const fams = Object.entries(c.byFamily).map(([f, n]) => `${n} ${FAMILY_TITLES[f] ?? f}`).join(', ');
+  out.push(`- coverage: ${num(c.reached)} transition classes reached (${fams}); ${c.expectedReached} of ${c.expected} expected SEAMCALL/fault/race classes`);
+  if (c.neverReached.length) {
+    const shown = c.neverReached.slice(0, 12);
+    out.push(`- never reached: ${shown.join(', ')}${c.neverReached.length > shown.length ? `, and ${c.neverReached.length - shown.length} more (report.json)` : ''}`);
+  }
+  out.push('');
+
+  out.push(`## Findings (${r.findings.length === 0 ? 'none' : plural(r.findings.length, 'signature')})`, '');
+  r.findings.forEach((f, i) => {
+    out.push(`### ${i + 1}. \`${f.signature}\` — ${plural(f.hits, 'hit')}${f.status !== 'open' ? ` [${f.status}]` : ''}`, '');
+    out.push(f.message, '');
+    out.push(`- first seen: ${sourcePhrase(f.firstSource)}`);
+    if (f.crashFile) out.push(`- crash file: ${f.crashFile}`);
+    out.push(`- replay: \`${f.replay}\``, '');
+    out.push(`Reproducer (${plural(f.reproducer.length, 'op')}${f.minimized ? `, minimized from ${f.originalOpCount}` : ''}):`, '');
+    out.push('```', ...reproducerLines(f), '```', '');
+    const d = f.firstDivergence;
+    if (d) {
+      out.push(`First divergence at op ${d.opIndex} (${d.op}), in ${d.component}:`, '');
+      out.push('```', sideBySide(traceColumns(d)), '```', '');
+      if (d.stateDiff.split('\n').some(l => /^[-+][^-+]/.test(l))) {
+        out.push('State after the op:', '', '```diff', d.stateDiff.trimEnd(), '```', '');
+      }
+    }
+  });
+
+  out.push(`## Explained differences (${r.explained.length === 0 ? 'none seen' : plural(r.explained.length, 'kind')})`, '');
+  if (r.explained.length) {
+    out.push('Differences the designs have on purpose (kernel-model §3.1), matched precisely and counted, never dropped:', '');
+    for (const e of r.explained) {
+      out.push(`- **${e.id}** ${e.title} — ${plural(e.sequences, 'sequence')}: ${e.reason}`);
+      for (const x of e.signatures) out.push(`  - \`${x.signature}\` (${plural(x.sequences, 'sequence')}), e.g. ${x.message}`);
+    }
+    out.push('');
+  }
+  out.push('## Unobservable by design', '');
+  for (const u of r.unobservable) out.push(`- **${u.id}** ${u.title}: ${u.reason}`);
+  out.push('');
+
+  const t = r.timing;
+  out.push('## Throughput (timing, not deterministic)', '');
+  out.push(`- ${num(Math.round(t.execsPerSec))} exec/s, ${num(Math.round(t.opsPerSec))} ops/s, elapsed ${t.elapsedSec.toFixed(1)} s (stopped by ${t.stoppedBy}); ${t.startedAt} → ${t.finishedAt}`);
+  out.push('');
+  return out.join('\n');
+}
