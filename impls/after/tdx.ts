@@ -4,10 +4,9 @@
 import { EBUSY, EIO } from '../tdp_mmu/core';
 import { isLeaf, isNonLeaf, isPresent } from '../machine/spte';
 import type { KvmMmuPage } from '../tdp_mmu/sp';
-import { TdpMmuVm } from '../tdp_mmu/vm_ops';
-import { tdxOperandBusy } from '../tdx/tdx_common';
+import { TdxCommon, tdxOperandBusy } from '../tdx/tdx_common';
 
-export abstract class AfterTdx extends TdpMmuVm {
+export abstract class AfterTdx extends TdxCommon {
   /**
    * §2.13 kvm_x86_ops.set_external_spte → tdx_sept_set_private_spte(kvm, gfn, old, new, level):
    * old present → remove the leaf (whatever new is); else new must be present; non-leaf → SEPT.ADD,

@@ -2,10 +2,9 @@
 // link_external_spt, set_external_spte, remove_external_spte (void) and free_external_spt (int).
 // The external page is NOT freed here: the MMU frees it with the SP in the RCU callback.
 import { EBUSY, EIO } from '../tdp_mmu/core';
-import { TdpMmuVm } from '../tdp_mmu/vm_ops';
-import { tdxOperandBusy } from '../tdx/tdx_common';
+import { TdxCommon, tdxOperandBusy } from '../tdx/tdx_common';
 
-export abstract class BeforeTdx extends TdpMmuVm {
+export abstract class BeforeTdx extends TdxCommon {
   /** §2.13 kvm_x86_ops.link_external_spt → tdx_sept_link_private_spt: SEPT.ADD; the page becomes the module's. */
   protected tdxSeptLinkPrivateSpt(gfn: number, level: number, externalSpt: number): number {
     const err = this.tdx.septAdd(gfn, level, externalSpt);

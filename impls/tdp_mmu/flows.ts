@@ -6,8 +6,8 @@ import {
   FROZEN, NONPRESENT, isFrozen, isLeaf, isNonLeaf, isPresent, isWritable, isAccessed, makeLeaf, makeNonLeaf,
   makeSpte, flagsOf, pfnOf, F_A,
 } from '../machine/spte';
-import { TdxCommon } from '../tdx/tdx_common';
 import { ENOMEM, PfResult, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS, Vcpu } from './core';
+import { KvmX86Ops } from './kvm_x86_ops';
 import { KvmMmuPage, TdpIter } from './sp';
 
 
@@ -16,7 +16,7 @@ const WALK_RESTART = 1;
 const WALK_STOP = 2;
 const WALK_CONTINUE = 0;
 
-export abstract class TdpMmuFlows extends TdxCommon {
+export abstract class TdpMmuFlows extends KvmX86Ops {
   /** the current op's own rcu_read_lock section (re-taken when it yields) */
   protected opReader = 0;
 
@@ -293,11 +293,10 @@ export abstract class TdpMmuFlows extends TdxCommon {
     }
   }
 
-  /** Goal level: kvm_mmu_hugepage_adjust; private mappings are capped by TDX (4K, or 2M with huge pages). */
+  /** Goal level: kvm_mmu_hugepage_adjust; private mappings are capped by the vendor's gmem_max_mapping_level. */
   protected faultGoalLevel(f: FaultOp): number {
     if (!f.private) return f.maxLevel;
-    // Before RUNNABLE the page is PAGE.ADDed, which is 4K only (huge-page series: max mapping level).
-    return this.tdx.tdState === 'RUNNABLE' ? Math.min(f.maxLevel, this.tdxMaxPrivateLevel) : 1;
+    return Math.min(f.maxLevel, this.gmemMaxMappingLevel());
   }
 
   /** kvm_tdp_mmu_map */

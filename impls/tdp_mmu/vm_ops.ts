@@ -109,7 +109,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
       case 'rcuRead': return this.rcuReadOp(op);
       case 'rcuUnlock': return this.rcuUnlockOp(op);
       case 'gracePeriod': return `ran=${this.rcu.gracePeriod()}`;
-      case 'releaseHkid': return this.tdxMmuReleaseHkid();
+      case 'releaseHkid': return this.vmPreDestroy();
       case 'destroy': return this.kvmDestroyVm();
       case 'atomicZap': return this.atomicZapOp(op);
     }
@@ -254,8 +254,8 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     this.mmuLock.acquire('write');
     this.kvmTdpMmuUnmapGfnRange(0, this.geo.totalGfns, { mirror: true, direct: false }, false);
     this.mmuLock.release();
-    // 2. kvm_arch_pre_destroy_vm → vt_vm_pre_destroy → tdx_mmu_release_hkid
-    const hkid = this.tdxMmuReleaseHkid();
+    // 2. kvm_arch_pre_destroy_vm → kvm_x86_call(vm_pre_destroy) (TDX: release the hkid)
+    const hkid = this.vmPreDestroy();
     // 3. kvm_arch_destroy_vm: kvm_unload_vcpu_mmus, vCPU destroy
     for (const vcpu of this.vcpus) {
       if (vcpu.mirrorRoot) this.kvmTdpMmuPutRoot(vcpu.mirrorRoot);
@@ -263,8 +263,8 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
       vcpu.mirrorRoot = vcpu.directRoot = null;
       this.kvmMmuFreeMemoryCaches(vcpu);
     }
-    // vm_destroy → tdx_vm_destroy (TD control pages), then kvm_mmu_uninit_vm
-    this.tdxVmDestroy();
+    // kvm_x86_call(vm_destroy) (TDX: TD control pages), then kvm_mmu_uninit_vm
+    this.vmDestroy();
     this.kvmMmuUninitTdpMmu();
     this.kvmGmemRelease();
     this.destroyed = true;

@@ -1,15 +1,37 @@
 // The parts of arch/x86/kvm/vmx/tdx.c the refactor did not change (kernel-model §2.13, §2.14):
 // tdh_do_no_vcpus, tdx_track, tdx_reclaim_page, the leaf map/remove SEAMCALL sequences, hkid
-// release and TD control-page reclaim. The hooks that changed live in impls/{before,after}/tdx.ts.
+// release and TD control-page reclaim, and the binding of the kvm_x86_ops hooks the unchanged MMU
+// calls (impls/tdp_mmu/kvm_x86_ops.ts). The hooks that changed live in impls/{before,after}/tdx.ts.
+// TDX code sits below the whole MMU in the class chain: tdx/ imports tdp_mmu/, never the reverse.
 import type { TdxStatus } from '../machine/tdx_module';
 import { isPresent, isWritable, pfnOf } from '../machine/spte';
-import { EBUSY, EIO, TdpMmuCore } from '../tdp_mmu/core';
+import { EBUSY, EIO } from '../tdp_mmu/core';
+import { TdpMmuVm } from '../tdp_mmu/vm_ops';
 
 export function tdxOperandBusy(err: TdxStatus): boolean { return err === 'TDX_OPERAND_BUSY'; }
 
-export abstract class TdxCommon extends TdpMmuCore {
+export abstract class TdxCommon extends TdpMmuVm {
+  // ------------------------------------------------------------ vt_x86_ops (vmx/main.c): the hook binding
+
+  /** .gmem_max_mapping_level = vt_gmem_max_mapping_level → tdx_gmem_max_mapping_level */
+  protected gmemMaxMappingLevel(): number { return this.tdxGmemMaxMappingLevel(); }
+  /** .vm_pre_destroy = vt_vm_pre_destroy → tdx_mmu_release_hkid */
+  protected vmPreDestroy(): string { return this.tdxMmuReleaseHkid(); }
+  /** .vm_destroy = vt_vm_destroy → tdx_vm_destroy */
+  protected vmDestroy(): void { this.tdxVmDestroy(); }
+
+  // ------------------------------------------------------------ tdx.c
+
   /** Highest private mapping level TDX accepts: 4K in mainline, 2M with the huge-page series. */
   get tdxMaxPrivateLevel(): number { return this.config.hugePages ? 2 : 1; }
+
+  /**
+   * tdx_gmem_max_mapping_level (kernel-model §2.1): before RUNNABLE the page is PAGE.ADDed, which is
+   * 4K only; after, the TDX maximum (huge-page series: 2M).
+   */
+  protected tdxGmemMaxMappingLevel(): number {
+    return this.tdx.tdState === 'RUNNABLE' ? this.tdxMaxPrivateLevel : 1;
+  }
 
   /**
    * §2.13 tdh_do_no_vcpus: under the write lock, call once; on BUSY kick every vCPU out
