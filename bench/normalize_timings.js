@@ -23,6 +23,8 @@ function scrub(v) {
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g;
 function scrubText(s) {
   return s
+    // Status lines are printed once per wall-clock second: how many there are depends on machine load.
+    .replace(/^#\d+ pulse .*\n/gm, '')
     .replace(ISO, '<ts>')
     .replace(/\b(time|timestamp)="[^"]*"/g, '$1="<t>"')
     .replace(/[\d,.]+ (sequences\/s|exec\/s|ops\/s|ms|s)\b/g, '<n> $1')
