@@ -3,48 +3,36 @@
 // class (RunResult.coverage: op kind × old→new SPTE state × level × lock mode, SEAMCALL × result,
 // injected fault, race point × racing op, retry paths) that no earlier run reached.
 //
-//  - Seed corpus: the `initial` sequences (the campaign's corpus files arrive through observe()),
-//    then 32 random sequences of the engine's own stream.
-//  - Parents: 60% an entry reaching a rarely reached class (class drawn with weight 1/runs that
-//    reached it, as in FairFuzz/Entropic), 25% a favoured entry (the shortest holder of some class),
-//    15% any; of two draws, the shorter sequence.
-//  - Havoc: 1 to 4 stacked mutations among insert a random op (aimed at a gfn the sequence already
-//    uses 40% of the time), insert "map, then act" pairs (a fault and a later zap/split/age/walker
-//    on its gfn), delete, duplicate, swap, splice with another entry, tweak arguments (gfn nearby or
-//    from the sequence's own gfns, ranges, levels, vcpu, private/shared), re-roll an op, add /
-//    remove / retune fail-plan entries, add / remove / retarget races (point, level, nth, racing op
-//    aimed into the outer op's range), move or drop finalize, a new teardown ending. Rarer op kinds
-//    (split, zap, teardown) are preferred as targets. 8% of sequences are fresh random ones.
-//  - Race sweep (a deterministic stage): when an entry is kept, the op its new classes name is raced
-//    at every (level 1..3, nth 1..3); see planRaceSweep.
-//  - Every candidate is valid (validateSequence) and, in the legal domain, legal (legalityErrors
-//    empty): candidates are repaired (teardown order legalized, offending races or ops dropped) or
-//    replaced by another mutation.
-//  - Kept sequences are written atomically to ctx.corpusOut (the run's own output corpus,
-//    `<out>/corpus/` by default — not the repository's curated corpus/ of named scenarios) as
-//    `<sequenceHash>.json`.
+// This file composes the parts and schedules the sequence kinds; each part has its own file:
+//  - seq/mutate.ts: the mutation operators (havoc, race sweep) and seq/repair.ts: every candidate
+//    is valid (validateSequence) and, in the legal domain, legal (legalityErrors empty).
+//  - guided_corpus.ts: the kept corpus and parent selection (rare classes, favoured entries).
+//  - guided_sweep.ts: the race-sweep stage's queue and budget.
+//  - guided_persist.ts: kept sequences written atomically to ctx.corpusOut as `<sequenceHash>.json`.
 //
-// Deterministic from the seed: all choices come from seedrandom(`${seed}/guided`) and the campaign
-// alternates next(k) and feedback() strictly, so the same seed (and the same designs) gives the
-// same sequences and the same kept corpus. A guided sequence is NOT reproducible from (seed, index)
-// alone — it depends on every earlier run — so its CrashSource `{seed, index: k, engine: 'guided'}`
-// is provenance only; the crash file stores the full ops.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// Sequence k is, in this order of precedence: initial[k] (the `initial` sequences; the campaign's
+// corpus files arrive through observe()); after the 32 random seeds, a queued race-sweep candidate
+// half the time; one of the 32 random seeds of the engine's own stream (or, with an empty corpus or
+// 8% of the time, a fresh random sequence); else a havoc mutant of a chosen parent (a fresh random
+// sequence if no mutant could be built).
+//
+// Deterministic from the seed: all choices come from seedrandom(`${seed}/guided`) — one Chooser,
+// shared by every part in a fixed order — and the campaign alternates next(k) and feedback()
+// strictly, so the same seed (and the same designs) gives the same sequences and the same kept
+// corpus. A guided sequence is NOT reproducible from (seed, index) alone — it depends on every
+// earlier run — so its CrashSource `{seed, index: k, engine: 'guided'}` is provenance only; the
+// crash file stores the full ops.
 import seedrandom from 'seedrandom';
-import type { FaultEntry, Op, VmConfig } from '../../../impls/api';
-import { writeFileAtomic } from '../../store/fsutil';
-import { DEFAULT_MAX_OPS, generateRandomOp, generateSequence, policyOf, rngChooser, type GenerateOptions } from '../../seq/generate';
-import { legalityErrors, legalizeTeardown } from '../../seq/legality';
-import { chooseFails, chooseGfn, chooseRace, chooseRange, failCandidates, initialState, nearbyGfn, noteOp, pick, randomOp, weighted, ENGINE_WALKERS, type Chooser, type GenState, type OpPolicy } from '../../seq/opgen';
-import type { Domain } from '../../seq/domain';
+import type { VmConfig } from '../../../impls/api';
+import { DEFAULT_MAX_OPS, generateSequence, rngChooser } from '../../seq/generate';
+import { legalityErrors } from '../../seq/legality';
+import { havoc, mutateContext } from '../../seq/mutate';
 import type { RunResult } from '../../run/runner';
-import {
-  GEOMETRY_FANOUT, InputError, LEVELS, makeSequence, sequenceHash, serializeSequence, totalGfns,
-  type Sequence,
-} from '../../seq/sequence';
-import type { Engine, EngineSequence } from './engine';
-import type { EngineContext } from './engine';
+import { makeSequence, type Sequence } from '../../seq/sequence';
+import type { Engine, EngineContext, EngineSequence } from './engine';
+import { GuidedCorpus } from './guided_corpus';
+import { KeptCorpusWriter } from './guided_persist';
+import { RaceSweepStage } from './guided_sweep';
 
 export interface GuidedOptions {
   /** sequences to start from, before the engine's own random seeds (those of another configuration, or illegal in the legal domain, are ignored) */
@@ -59,64 +47,6 @@ export interface GuidedOptions {
   raceSweeps?: number;
 }
 
-interface Entry {
-  seq: Sequence;
-  hash: string;
-  /** the classes its run reached (for the favoured set) */
-  coverage: readonly string[];
-  /** classes it was the first to reach */
-  added: number;
-}
-
-type Mutation =
-  | 'insert' | 'insertPair' | 'delete' | 'duplicate' | 'swap' | 'splice' | 'tweak' | 'regen'
-  | 'addFail' | 'removeFail' | 'tweakFail' | 'addRace' | 'removeRace' | 'retargetRace' | 'finalize' | 'ending';
-
-const MUTATIONS: ReadonlyArray<readonly [Mutation, number]> = [
-  ['insert', 16], ['insertPair', 8], ['delete', 10], ['duplicate', 4], ['swap', 4], ['splice', 7], ['tweak', 16], ['regen', 10],
-  ['addFail', 8], ['removeFail', 4], ['tweakFail', 4], ['addRace', 12], ['removeRace', 3], ['retargetRace', 8],
-  ['finalize', 3], ['ending', 5],
-];
-
-/** Kinds with a fixed place in a sequence: never inserted, duplicated or swapped by mutation. */
-const POSITIONAL = new Set<Op['kind']>(['finalize', 'releaseHkid', 'destroy']);
-
-/** A deep copy of an op (fail entries and race included); much cheaper than structuredClone. */
-function cloneOp(op: Op): Op {
-  const c = { ...op } as Op;
-  if (op.fail) c.fail = op.fail.map(e => ({ ...e }));
-  if (op.race) c.race = { ...op.race, op: cloneOp(op.race.op) };
-  return c;
-}
-const cloneOps = (ops: readonly Op[]): Op[] => ops.map(cloneOp);
-
-/** How much addFail prefers an op kind: teardown and zaps have the failure paths that matter most. */
-const FAIL_TARGET_WEIGHT: Partial<Record<Op['kind'], number>> = {
-  fault: 1, zap: 3, split: 3, age: 1, invalidateDirect: 2, releaseHkid: 4, destroy: 6, atomicZap: 2,
-};
-
-/** How much addRace prefers an op kind: the rarer kinds have the race points that matter most. */
-const RACE_TARGET_WEIGHT: Partial<Record<Op['kind'], number>> = { fault: 1, zap: 2, split: 6, invalidateDirect: 3, atomicZap: 3 };
-
-/**
- * How much tweak and regen prefer an op kind. Faults are about half of every sequence; without
- * this, the rarer ops (where most of the interesting paths start) would hardly ever be changed.
- */
-const TWEAK_WEIGHT: Partial<Record<Op['kind'], number>> = {
-  fault: 2, zap: 4, split: 6, age: 2, rcuRead: 2, rcuUnlock: 1, atomicZap: 4, invalidateDirect: 2, gracePeriod: 1,
-};
-
-function stateAt(ops: readonly Op[], p: number): GenState {
-  const s = initialState();
-  for (let i = 0; i < p && i < ops.length; i++) noteOp(s, ops[i]);
-  return s;
-}
-
-/** Where ops may be inserted: anywhere before a final destroy. */
-function insertLimit(ops: readonly Op[]): number {
-  return ops.length && ops[ops.length - 1].kind === 'destroy' ? ops.length - 1 : ops.length;
-}
-
 export interface GuidedEngine extends Engine {
   /** the kept sequences, in the order they were kept */
   kept(): Sequence[];
@@ -125,580 +55,39 @@ export interface GuidedEngine extends Engine {
 }
 
 export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): GuidedEngine {
-  const { seed, shard } = ctx;
-  const gen: GenerateOptions = ctx.gen;
-  const policy: OpPolicy = policyOf(gen);
+  const { seed, shard, gen } = ctx;
   const config: VmConfig = gen.config;
-  const domain: Domain = gen.domain;
-  const legal = domain === 'legal';
+  const legal = gen.domain === 'legal';
   const stream = shard ? `${seed}/guided/shard${shard.index}of${shard.count}` : `${seed}/guided`;
-  const ch: Chooser = rngChooser(seedrandom(stream));
+  const ch = rngChooser(seedrandom(stream));
   const maxOps = gen.maxOps ?? DEFAULT_MAX_OPS;
-  const maxLength = opts.maxLength ?? Math.max(2 * maxOps, 16);
+  const mc = mutateContext(ch, gen, opts.maxLength ?? Math.max(2 * maxOps, 16));
   const freshRate = opts.freshRate ?? 0.08;
   const randomSeeds = opts.randomSeeds ?? 32;
+  // Only sequences of this engine's configuration (and, in the legal domain, legal ones) can be
+  // mutated here: a mutant of another configuration's sequence would not validate.
   const sameConfig = (c: VmConfig): boolean => c.geometry === config.geometry && c.hugePages === config.hugePages
     && c.vcpus === config.vcpus && !!c.proveMmu === !!config.proveMmu;
-  // initial sequences of another configuration (or, in the legal domain, with illegal ops) cannot be mutated here
-  const initial = (opts.initial ?? []).filter(s => sameConfig(s.config) && (!legal || legalityErrors(s).length === 0));
+  const usable = (s: Sequence): boolean => sameConfig(s.config) && (!legal || legalityErrors(s).length === 0);
+  const initial = (opts.initial ?? []).filter(usable);
 
-  const corpus: Entry[] = [];
-  const hashes = new Set<string>();
-  const seen = new Set<string>();
-  /** class → index of the shortest corpus entry that reaches it */
-  const holder = new Map<string, number>();
-  let favored: number[] = [];
-  /** runs that reached each class (for rare-class targeting) */
-  const hits = new Map<string, number>();
-  /** class → corpus entries that reach it */
-  const classEntries = new Map<string, number[]>();
-  let rareClasses: string[] = [];
-  let rareCum: number[] = [];
-  let rareStale = 0;
-  const RARE_REFRESH = 256;
-  let favoredDirty = false;
+  const corpus = new GuidedCorpus();
+  const sweep = new RaceSweepStage(mc, opts.raceSweeps ?? 400);
+  const writer = new KeptCorpusWriter(ctx.corpusOut);
+  // fresh random sequences are numbered on the engine's stream name, apart from the random engine's `${seed}/k`
   let freshIndex = 0;
-  /** candidates of deterministic stages, run before any further havoc */
-  const planned: { seq: Sequence; parent: string; mutations: string[] }[] = [];
-  /** race sweeps left (a campaign keeps at most a few hundred entries; this bounds the stage's cost) */
-  let sweepBudget = opts.raceSweeps ?? 400;
-  /** racing ops tried per (level, nth) of a sweep */
-  const SWEEP_ROLLS = 2;
-  const outDir = ctx.corpusOut;
-  let outReady = false;
 
-  const fresh = (): Sequence => {
+  const fresh = (k: number): EngineSequence['seq'] => {
     const s = generateSequence(stream, freshIndex++, gen);
-    return makeSequence(s.config, s.ops);
+    return { ...makeSequence(s.config, s.ops), meta: { engine: 'guided', seed, index: k, from: 'random' } };
   };
 
-  // ----------------------------------------------------------------------------------------------
-  // Repair: valid, and legal in the legal domain; null when the candidate cannot be saved.
-
-  const repair = (raw: Op[]): Sequence | null => {
-    let ops: Op[] = [];
-    let finalized = false;
-    for (const op of raw) {
-      if (op.kind === 'finalize') { if (finalized) continue; finalized = true; }
-      ops.push(op);
-      if (op.kind === 'destroy') break;
-    }
-    if (legal) ops = legalizeTeardown(ops, config);
-    if (ops.length === 0 || ops.length > maxLength) return null;
-    let seq: Sequence;
-    try {
-      seq = makeSequence(config, ops);
-    } catch (e) {
-      if (e instanceof InputError) return null;
-      throw e;
-    }
-    if (!legal) return seq;
-    for (let tries = 0; tries < 8; tries++) {
-      const errs = legalityErrors(seq);
-      if (!errs.length) return seq;
-      const { index, reason } = errs[0];
-      const next = seq.ops.slice();
-      if (reason.startsWith('race.op') && next[index].race) {
-        const { race: _dropped, ...rest } = next[index];
-        next[index] = rest as Op;
-      } else {
-        next.splice(index, 1);
-      }
-      if (next.length === 0) return null;
-      seq = makeSequence(config, legalizeTeardown(next, config));
-    }
-    return legalityErrors(seq).length ? null : seq;
-  };
-
-  // ----------------------------------------------------------------------------------------------
-  // Mutations. Each works on a fresh copy of the op list and returns false when it does not apply.
-
-  /**
-   * Change one argument of op. `dict` holds the gfns the sequence already uses (its "dictionary"):
-   * moving an op onto one of them makes ops meet — a racing unmap on the huge page the split is
-   * splitting, a walker on the table a zap frees — which uniform gfns rarely do.
-   */
-  const tweakOp = (op: Op, state: GenState, dict: readonly number[]): boolean => {
-    const fan = GEOMETRY_FANOUT[config.geometry];
-    const total = totalGfns(config);
-    const fromDict = (): number | null => (dict.length ? pick(ch, dict) : null);
-    const newRange = (o: { start: number; end: number }): void => {
-      const r = ch.int(0, 4);
-      if (r === 0) { Object.assign(o, chooseRange(ch, config)); return; }
-      const g = r === 4 ? fromDict() : null;
-      if (g !== null) {
-        const nl = pick(ch, [1, 2, fan, fan * fan]);
-        o.start = ch.chance(0.7) ? g - (g % nl) : g;
-        o.end = Math.min(o.start + nl, total);
-        return;
-      }
-      const len = o.end - o.start;
-      if (r === 1) {
-        // shift by a little, or by a table
-        const start = Math.min(Math.max(nearbyGfn(ch, config, o.start), 0), total - 1);
-        o.start = start;
-        o.end = Math.min(start + len, total);
-      } else if (r === 2) {
-        // grow or shrink to an aligned size
-        const nl = pick(ch, [1, 2, fan, fan * fan]);
-        o.start = ch.chance(0.5) ? o.start - (o.start % nl) : o.start;
-        o.end = Math.min(o.start + nl, total);
-      } else {
-        o.start = 0;
-        o.end = total;
-      }
-    };
-    switch (op.kind) {
-      case 'fault': {
-        const r = ch.int(0, 5);
-        if (r === 5) op.gfn = fromDict() ?? op.gfn;
-        else if (r === 0) op.gfn = nearbyGfn(ch, config, op.gfn);
-        else if (r === 1) op.gfn = chooseGfn(ch, config);
-        else if (r === 2) op.vcpu = ch.int(0, config.vcpus - 1);
-        else if (r === 3) op.private = !op.private;
-        else op.maxLevel = op.private && legal ? (config.hugePages ? Math.max(1, 3 - op.maxLevel) : 1) : ch.int(1, LEVELS - 1);
-        if (op.private && legal) {
-          op.write = true;
-          if (op.maxLevel > (config.hugePages ? 2 : 1)) op.maxLevel = 1;
-        } else if (r === 4 && !op.private) {
-          op.write = ch.chance(0.5);
-        }
-        // a racing fault on the same vCPU would be illegal: retarget it
-        const nested = op.race?.op;
-        if (nested?.kind === 'fault' && nested.vcpu === op.vcpu && config.vcpus > 1) nested.vcpu = (op.vcpu + 1) % config.vcpus;
-        return true;
-      }
-      case 'zap': {
-        if (ch.chance(0.3)) op.attr = pick(ch, ['private', 'shared', 'both'] as const);
-        else newRange(op);
-        return true;
-      }
-      case 'split': {
-        const r = ch.int(0, 2);
-        if (r === 0) newRange(op);
-        else if (r === 1) op.targetLevel = op.targetLevel === 1 ? 2 : 1;
-        else if (legal) {
-          if (!config.hugePages) return false;
-          op.private = !op.private;
-          op.shared = !op.private;
-        } else {
-          op.private = ch.chance(0.5);
-          op.shared = ch.chance(0.7);
-        }
-        return true;
-      }
-      case 'age':
-        if (!legal && ch.chance(0.3)) op.mirror = !op.mirror;
-        else newRange(op);
-        return true;
-      case 'rcuRead':
-        if (ch.chance(0.6)) op.gfn = ch.chance(0.4) ? fromDict() ?? op.gfn : ch.chance(0.5) ? nearbyGfn(ch, config, op.gfn) : chooseGfn(ch, config);
-        else if (ch.chance(0.5)) op.private = !op.private;
-        else op.walker = ch.int(0, ENGINE_WALKERS - 1);
-        return true;
-      case 'rcuUnlock': {
-        const open = [...state.openWalkers].sort((a, b) => a - b);
-        op.walker = open.length ? pick(ch, open) : ch.int(0, ENGINE_WALKERS - 1);
-        return true;
-      }
-      case 'atomicZap':
-        if (ch.chance(0.5)) op.gfn = ch.chance(0.5) ? fromDict() ?? op.gfn : nearbyGfn(ch, config, op.gfn);
-        else if (ch.chance(0.5)) op.level = ch.int(1, LEVELS - 1);
-        else op.private = !op.private;
-        return true;
-      default:
-        return false;
-    }
-  };
-
-  /**
-   * Aim a racing op at what the outer op works on: a gfn the sequence uses that lies in the outer
-   * op's range (or the outer op's own gfn). The generator aims near the start of the range; the
-   * table that matters (the huge page being split, the leaf being zapped) is often further in.
-   */
-  const aimRace = (op: Op, dict: readonly number[]): void => {
-    const nested = op.race?.op;
-    if (!nested) return;
-    let targets: number[];
-    if (op.kind === 'zap' || op.kind === 'split' || op.kind === 'age') targets = dict.filter(g => g >= op.start && g < op.end);
-    else if (op.kind === 'fault' || op.kind === 'atomicZap') targets = [op.gfn];
-    else targets = [...dict];
-    if (!targets.length) return;
-    const g = pick(ch, targets);
-    if (nested.kind === 'fault' || nested.kind === 'rcuRead') nested.gfn = g;
-    else if (nested.kind === 'zap' || nested.kind === 'age') {
-      const len = nested.end - nested.start;
-      nested.start = g;
-      nested.end = Math.min(g + len, totalGfns(config));
-    }
-  };
-
-  /** Aim a new op at a gfn the sequence already uses (the op's race, if any, follows it). */
-  const aimOp = (op: Op, dict: readonly number[]): void => {
-    if (!dict.length) return;
-    const g = pick(ch, dict);
-    const fan = GEOMETRY_FANOUT[config.geometry];
-    switch (op.kind) {
-      case 'fault': case 'rcuRead': case 'atomicZap':
-        op.gfn = ch.chance(0.7) ? g : nearbyGfn(ch, config, g);
-        break;
-      case 'zap': case 'split': case 'age': {
-        const len = pick(ch, [1, 2, fan, fan, fan * fan]);
-        op.start = ch.chance(0.7) ? g - (g % len) : g;
-        op.end = Math.min(op.start + len, totalGfns(config));
-        break;
-      }
-      default:
-        return;
-    }
-    if (op.race) aimRace(op, dict);
-  };
-
-  const retargetRace = (op: Op, state: GenState, dict: readonly number[]): boolean => {
-    const race = op.race;
-    if (!race) return false;
-    const top = race.at === 'removedPt' ? LEVELS - 1 : LEVELS;
-    switch (ch.int(0, 4)) {
-      case 0:
-        if (ch.chance(0.15)) delete race.level;
-        else if (race.level !== undefined && ch.chance(0.6)) race.level = Math.max(1, Math.min(race.level + (ch.chance(0.5) ? 1 : -1), top));
-        else race.level = ch.int(1, top);
-        return true;
-      case 4: {
-        // re-roll the whole race (point, level, nth, racing op) as the generator would
-        const fresh = chooseRace(ch, op, state, policy);
-        if (!fresh) return false;
-        op.race = fresh;
-        if (ch.chance(0.5)) aimRace(op, dict);
-        return true;
-      }
-      case 1:
-        race.nth = Math.max(1, Math.min((race.nth ?? 1) + pick(ch, [-1, 1, 1, 2]), 8));
-        return true;
-      case 2: {
-        // a new racing op at the same point (the generator knows which ones make sense)
-        const fresh = chooseRace(ch, op, state, policy);
-        if (!fresh) return false;
-        race.op = fresh.op;
-        if (ch.chance(0.5)) aimRace(op, dict);
-        return true;
-      }
-      default:
-        // tweak the racing op's own arguments
-        return tweakOp(race.op, state, dict);
-    }
-  };
-
-  const mutateOnce = (ops: Op[], m: Mutation): boolean => {
-    const n = ops.length;
-    const lim = insertLimit(ops);
-    const body = (i: number): boolean => !POSITIONAL.has(ops[i].kind);
-    const anyIndex = (pred: (i: number) => boolean): number => {
-      const idx = [...Array(n).keys()].filter(pred);
-      return idx.length ? pick(ch, idx) : -1;
-    };
-    switch (m) {
-      case 'insert': {
-        const p = ch.int(0, lim);
-        // half the time the generator's kind mix (mostly faults), half the time any body kind alike
-        const state = stateAt(ops, p);
-        const op = ch.chance(0.5) || (legal && state.hkidReleased) ? generateRandomOp(ch, state, gen)
-          : randomOp(ch, state, policy, NO_POSITIONAL, pick(ch, BODY_KINDS[domain]));
-        if (ch.chance(0.4)) aimOp(op, gfnsOf(ops));
-        ops.splice(p, 0, op);
-        return true;
-      }
-      case 'insertPair': {
-        // "map, then act on it": a fault, and later an op on the same gfn — a zap, a split, aging,
-        // a lockless walker — so that the second op has something to work on
-        if (legal && stateAt(ops, lim).hkidReleased) return false;
-        const p = ch.int(0, lim);
-        const state = stateAt(ops, p);
-        const fault = randomOp(ch, state, policy, NO_POSITIONAL, 'fault');
-        const q = ch.int(p + 1, lim + 1);
-        ops.splice(p, 0, fault);
-        const later = stateAt(ops, q);
-        const kind = pick(ch, ['zap', 'split', 'split', 'age', 'rcuRead'] as const);
-        const op = randomOp(ch, later, policy, NO_POSITIONAL, kind);
-        if (op.kind === 'split' && legal && config.hugePages && fault.kind === 'fault') {
-          // mirror splits exist only with huge pages: split the side the fault mapped
-          op.private = fault.private;
-          op.shared = !fault.private;
-        }
-        aimOp(op, fault.kind === 'fault' ? [fault.gfn] : gfnsOf(ops));
-        ops.splice(q, 0, op);
-        return true;
-      }
-      case 'delete': {
-        if (n <= 1) return false;
-        // sometimes a whole chunk
-        const p = ch.int(0, n - 1);
-        const len = ch.chance(0.2) ? ch.int(2, Math.max(2, Math.min(4, n - 1))) : 1;
-        ops.splice(p, Math.min(len, n - 1));
-        return true;
-      }
-      case 'duplicate': {
-        const p = anyIndex(body);
-        if (p < 0) return false;
-        const q = ch.int(p + 1, Math.max(p + 1, lim));
-        ops.splice(q, 0, cloneOp(ops[p]));
-        return true;
-      }
-      case 'swap': {
-        const p = anyIndex(i => i + 1 < n && body(i) && body(i + 1));
-        if (p < 0) return false;
-        [ops[p], ops[p + 1]] = [ops[p + 1], ops[p]];
-        return true;
-      }
-      case 'splice': {
-        if (corpus.length < 2) return false;
-        const other = corpus[ch.int(0, corpus.length - 1)].seq.ops;
-        if (ch.chance(0.5)) {
-          // prefix of this one + suffix of the other
-          const a = ch.int(1, Math.max(1, lim));
-          const b = ch.int(0, other.length - 1);
-          ops.splice(a, n - a, ...cloneOps(other.slice(b)));
-        } else {
-          // insert a chunk of the other's body
-          const b = ch.int(0, other.length - 1);
-          const chunk = other.slice(b, b + ch.int(1, 4)).filter(o => !POSITIONAL.has(o.kind));
-          if (!chunk.length) return false;
-          ops.splice(ch.int(0, lim), 0, ...cloneOps(chunk));
-        }
-        return true;
-      }
-      case 'tweak': {
-        const p = weightedIndex(ch, ops, op => (tweakable(op) ? TWEAK_WEIGHT[op.kind] ?? 1 : 0));
-        if (p < 0) return false;
-        return tweakOp(ops[p], stateAt(ops, p), gfnsOf(ops));
-      }
-      case 'regen': {
-        // the op re-rolled as the generator would make it here: same kind, new arguments, fail and race
-        const p = weightedIndex(ch, ops, op => (POSITIONAL.has(op.kind) ? 0 : TWEAK_WEIGHT[op.kind] ?? 1));
-        if (p < 0) return false;
-        const fresh = randomOp(ch, stateAt(ops, p), { ...policy, faultRate: Math.max(policy.faultRate, 0.3), raceRate: Math.max(policy.raceRate, 0.3) }, NO_POSITIONAL, ops[p].kind);
-        ops[p] = fresh;
-        return true;
-      }
-      case 'addFail': {
-        const p = weightedIndex(ch, ops, op => FAIL_TARGET_WEIGHT[op.kind] ?? 0);
-        if (p < 0) return false;
-        const state = stateAt(ops, p);
-        if (!failCandidates(ops[p], state).length) return false;
-        const add = chooseFails(ch, ops[p], state);
-        const cur: FaultEntry[] = ops[p].fail ?? [];
-        const merged = [...cur];
-        for (const e of add) if (!merged.some(x => x.at === e.at && x.call === e.call)) merged.push(e);
-        if (merged.length === cur.length) return false;
-        ops[p].fail = merged;
-        return true;
-      }
-      case 'removeFail': {
-        const p = anyIndex(i => !!ops[i].fail?.length);
-        if (p < 0) return false;
-        const f = ops[p].fail!;
-        if (f.length === 1 || ch.chance(0.3)) delete ops[p].fail;
-        else f.splice(ch.int(0, f.length - 1), 1);
-        return true;
-      }
-      case 'tweakFail': {
-        const p = anyIndex(i => !!ops[i].fail?.length);
-        if (p < 0) return false;
-        const e = pick(ch, ops[p].fail!);
-        const max = e.at === 'reclaim' ? 10 : 4;
-        e.nth = Math.max(1, Math.min((e.nth ?? 1) + pick(ch, [-1, 1, 1, 2]), max));
-        if (e.at === 'seamcall' && ch.chance(0.3)) e.error = e.error === 'ERROR' ? 'BUSY' : 'ERROR';
-        return true;
-      }
-      case 'addRace': {
-        const targets: Array<readonly [number, number]> = [];
-        // an op that already races gets a new race (a re-roll of point, level, nth and racing op)
-        ops.forEach((o, i) => { if (RACE_TARGET_WEIGHT[o.kind]) targets.push([i, RACE_TARGET_WEIGHT[o.kind]! * (o.race ? 1 : 2)]); });
-        if (!targets.length) return false;
-        const p = weighted(ch, targets);
-        const race = chooseRace(ch, ops[p], stateAt(ops, p), policy);
-        if (!race) return false;
-        ops[p].race = race;
-        if (ch.chance(0.5)) aimRace(ops[p], gfnsOf(ops));
-        return true;
-      }
-      case 'removeRace': {
-        const p = anyIndex(i => !!ops[i].race);
-        if (p < 0) return false;
-        delete ops[p].race;
-        return true;
-      }
-      case 'retargetRace': {
-        const p = anyIndex(i => !!ops[i].race);
-        if (p < 0) return false;
-        return retargetRace(ops[p], stateAt(ops, p), gfnsOf(ops));
-      }
-      case 'finalize': {
-        const f = ops.findIndex(o => o.kind === 'finalize');
-        if (f >= 0) ops.splice(f, 1);
-        if (f < 0 || ch.chance(0.6)) ops.splice(ch.int(0, Math.min(lim, 3)), 0, { kind: 'finalize' });
-        return true;
-      }
-      case 'ending': {
-        // a new teardown tail: destroy, releaseHkid (+ what may follow it) with or without destroy,
-        // or none (the runner appends the real teardown); failures likelier than in the body
-        let cut = ops.findIndex(o => o.kind === 'releaseHkid' || o.kind === 'destroy');
-        if (cut < 0) cut = ops.length;
-        ops.splice(cut);
-        const ending = weighted(ch, [['none', 1], ['destroy', 4], ['release', 2], ['release+destroy', 3]] as const);
-        const state = stateAt(ops, ops.length);
-        const failing = (op: Op): Op => {
-          if (ch.chance(0.5)) { const f = chooseFails(ch, op, state); if (f.length) op.fail = f; }
-          return op;
-        };
-        if (ending.startsWith('release')) {
-          ops.push(failing({ kind: 'releaseHkid' }));
-          ops.push(state.openWalkers.size && ch.chance(0.5) ? { kind: 'rcuUnlock', walker: pick(ch, [...state.openWalkers].sort((a, b) => a - b)) } : { kind: 'gracePeriod' });
-        }
-        if (ending.endsWith('destroy')) ops.push(failing({ kind: 'destroy' }));
-        return true;
-      }
-    }
-  };
-
-  // ----------------------------------------------------------------------------------------------
-  // Corpus scheduling
-
-  const recomputeFavored = (): void => {
-    favored = [...new Set(holder.values())].sort((a, b) => a - b);
-    favoredDirty = false;
-  };
-
-  /**
-   * Rare-class targeting (FairFuzz/Entropic style): a class is drawn with weight 1/(runs that
-   * reached it), then a corpus entry that reaches it. The table is rebuilt every RARE_REFRESH runs.
-   */
-  const rebuildRare = (): void => {
-    rareClasses = [];
-    rareCum = [];
-    let acc = 0;
-    for (const [c, entries] of classEntries) {
-      if (!entries.length) continue;
-      acc += 1 / (hits.get(c) ?? 1);
-      rareClasses.push(c);
-      rareCum.push(acc);
-    }
-    rareStale = 0;
-  };
-  const drawRare = (): string | null => {
-    if (rareStale >= RARE_REFRESH || !rareClasses.length) rebuildRare();
-    if (!rareClasses.length) return null;
-    const total = rareCum[rareCum.length - 1];
-    // resolution of 2^-30 is plenty; ch.int keeps the choice on the seeded stream
-    const x = (ch.int(0, (1 << 30) - 1) / (1 << 30)) * total;
-    let lo = 0, hi = rareCum.length - 1;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (rareCum[mid] > x) hi = mid; else lo = mid + 1; }
-    return rareClasses[lo];
-  };
-
-  /** A parent: an entry reaching a rare class, or a favoured one, or any; of two draws, the shorter. */
-  const chooseParent = (): Entry => {
-    if (favoredDirty) recomputeFavored();
-    const r = ch.int(0, 99);
-    let pool: readonly number[] | null = null;
-    if (r < 60) {
-      const c = drawRare();
-      if (c) pool = classEntries.get(c)!;
-    } else if (r < 85 && favored.length) {
-      pool = favored;
-    }
-    const draw = (): Entry => corpus[pool ? pool[ch.int(0, pool.length - 1)] : ch.int(0, corpus.length - 1)];
-    const a = draw(), b = draw();
-    return b.seq.ops.length < a.seq.ops.length ? b : a;
-  };
-
-  const mutant = (): { seq: Sequence; parent: string; mutations: Mutation[] } | null => {
-    const parent = chooseParent();
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const ops = cloneOps(parent.seq.ops);
-      const stack = 1 + (ch.chance(0.5) ? 0 : ch.chance(0.6) ? 1 : ch.int(2, 3));
-      const applied: Mutation[] = [];
-      for (let i = 0; i < stack; i++) {
-        const m = weighted(ch, MUTATIONS);
-        if (mutateOnce(ops, m)) applied.push(m);
-      }
-      if (!applied.length) continue;
-      const seq = repair(ops);
-      if (!seq) continue;
-      return { seq, parent: parent.hash, mutations: applied };
-    }
-    return null;
-  };
-
-  /**
-   * The race sweep, a deterministic stage in the manner of AFL's: when an entry is kept, one of its
-   * ops whose kind its new classes name (other than faults: split > invalidateDirect, atomicZap >
-   * zap, drawn by weight) is raced at every level 1..3 and occurrence nth 1..3, with two racing ops
-   * each that the generator picks for that op and that are aimed at a gfn the sequence maps there.
-   * A race fires at one (point, level, nth) only: a space small enough to sweep, and too sparse to
-   * hit by random tweaks. The candidates are interleaved with havoc, half and half.
-   */
-  const planRaceSweep = (e: Entry, newClasses: readonly string[]): void => {
-    if (!sweepBudget) return;
-    // only ops of a kind the new classes name (spte|<op>|..., seam|<op>|...): the op that did something new
-    const kinds = new Set<string>();
-    for (const c of newClasses) if (c.startsWith('spte|') || c.startsWith('seam|')) kinds.add(c.split('|')[1]);
-    const ops = e.seq.ops;
-    const p = weightedIndex(ch, ops, op => (op.kind === 'fault' || !kinds.has(op.kind) ? 0 : RACE_TARGET_WEIGHT[op.kind] ?? 0));
-    if (p < 0) return;
-    const dict = gfnsOf(ops);
-    const state = stateAt(ops, p);
-    for (let level = 1; level <= 3; level++) {
-      for (let nth = 1; nth <= 3; nth++) {
-        for (let roll = 0; roll < SWEEP_ROLLS; roll++) {
-          const copy = cloneOps(ops);
-          const race = chooseRace(ch, copy[p], state, policy);
-          if (!race) continue;
-          copy[p].race = { ...race, level, nth };
-          aimRace(copy[p], dict);
-          const seq = repair(copy);
-          if (seq) planned.push({ seq, parent: e.hash, mutations: ['raceSweep'] });
-        }
-      }
-    }
-    sweepBudget--;
-  };
-
-  const persist = (e: Entry, meta: Record<string, unknown>): void => {
-    if (!outDir) return;
-    if (!outReady) { fs.mkdirSync(outDir, { recursive: true }); outReady = true; }
-    const file = path.join(outDir, `${e.hash}.json`);
-    if (fs.existsSync(file)) return;
-    writeFileAtomic(file, serializeSequence({ ...e.seq, meta }));
-  };
-
-  /** Keep seq when its run reached a class no earlier run reached; true when kept. */
-  const learn = (seq: Sequence, result: RunResult, meta: Record<string, unknown>): boolean => {
-    let added = 0;
-    const newList: string[] = [];
-    rareStale++;
-    for (const c of result.coverage) {
-      const h = hits.get(c);
-      if (h === undefined) { hits.set(c, 1); seen.add(c); added++; newList.push(c); } else hits.set(c, h + 1);
-    }
-    if (added === 0) return false;
-    const hash = sequenceHash(seq);
-    if (hashes.has(hash)) return false;
-    const entry: Entry = { seq: { format: seq.format, config: seq.config, ops: seq.ops }, hash, coverage: [...result.coverage], added };
-    const idx = corpus.length;
-    corpus.push(entry);
-    hashes.add(hash);
-    const len = seq.ops.length;
-    rareStale = RARE_REFRESH;
-    for (const c of entry.coverage) {
-      const list = classEntries.get(c);
-      if (list) list.push(idx); else classEntries.set(c, [idx]);
-      const h = holder.get(c);
-      if (h === undefined || corpus[h].seq.ops.length > len) { holder.set(c, idx); favoredDirty = true; }
-    }
-    persist(entry, { ...meta, newClasses: added });
-    planRaceSweep(entry, newList);
-    return true;
+  /** Keep seq when its run reached a class no earlier run reached; then persist it and plan its sweep. */
+  const learn = (seq: Sequence, result: RunResult, meta: Record<string, unknown>): void => {
+    const kept = corpus.learn(seq, result.coverage);
+    if (!kept) return;
+    writer.write(kept.entry.hash, kept.entry.seq, { ...meta, newClasses: kept.entry.added });
+    sweep.plan(kept.entry, kept.newClasses);
   };
 
   return {
@@ -706,69 +95,25 @@ export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): Guid
     next(k: number): EngineSequence {
       const source = { seed, index: k, engine: 'guided' };
       if (k < initial.length) return { seq: makeSequence(initial[k].config, initial[k].ops, { engine: 'guided', from: 'initial' }), source };
-      const plan = k >= initial.length + randomSeeds && planned.length && ch.chance(0.5) ? planned.shift() : undefined;
+      const seeding = k < initial.length + randomSeeds;
+      const plan = seeding ? undefined : sweep.take(ch);
       if (plan) return { seq: { ...plan.seq, meta: { engine: 'guided', seed, index: k, parent: plan.parent, mutations: plan.mutations } }, source };
-      if (k < initial.length + randomSeeds || corpus.length === 0 || ch.chance(freshRate)) {
-        return { seq: { ...fresh(), meta: { engine: 'guided', seed, index: k, from: 'random' } }, source };
-      }
-      const m = mutant();
-      if (!m) return { seq: { ...fresh(), meta: { engine: 'guided', seed, index: k, from: 'random' } }, source };
-      return { seq: { ...m.seq, meta: { engine: 'guided', seed, index: k, parent: m.parent, mutations: m.mutations } }, source };
+      if (seeding || corpus.size === 0 || ch.chance(freshRate)) return { seq: fresh(k), source };
+      const parent = corpus.chooseParent(ch);
+      const m = havoc(mc, parent.seq.ops, corpus.entries);
+      if (!m) return { seq: fresh(k), source };
+      return { seq: { ...m.seq, meta: { engine: 'guided', seed, index: k, parent: parent.hash, mutations: m.mutations } }, source };
     },
     feedback(item: EngineSequence, result: RunResult): void {
-      const meta = { ...(item.seq.meta ?? {}) };
-      learn(item.seq, result, meta);
+      learn(item.seq, result, { ...(item.seq.meta ?? {}) });
     },
     observe(item: EngineSequence, result: RunResult): void {
       // A corpus file the campaign ran: it joins the seed corpus if it reached something new.
-      if (!sameConfig(item.seq.config)) return;
-      if (legal && legalityErrors(item.seq).length) return;
+      if (!usable(item.seq)) return;
       learn(item.seq, result, { engine: 'guided', from: 'file' in item.source ? item.source.file : 'corpus' });
     },
-    corpusSize: () => corpus.length,
-    kept: () => corpus.map(e => e.seq),
-    seenClasses: () => seen.size,
+    corpusSize: () => corpus.size,
+    kept: () => corpus.entries.map(e => e.seq),
+    seenClasses: () => corpus.seenClasses,
   };
-}
-
-/**
- * The gfns a sequence's ops (and their racing ops) name — fault, walker and atomicZap gfns, range
- * starts — as a weighted list (repeats = weight): faults create the mappings other ops act on, so
- * their gfns count double, and huge-page faults (maxLevel >= 2) triple.
- */
-function gfnsOf(ops: readonly Op[]): number[] {
-  const out: number[] = [];
-  const add = (op: Op): void => {
-    switch (op.kind) {
-      case 'fault': {
-        const w = op.maxLevel >= 2 ? 3 : 2;
-        for (let i = 0; i < w; i++) out.push(op.gfn);
-        break;
-      }
-      case 'rcuRead': case 'atomicZap': out.push(op.gfn); break;
-      case 'zap': case 'split': case 'age': out.push(op.start); break;
-      default: break;
-    }
-    if (op.race) add(op.race.op);
-  };
-  ops.forEach(add);
-  return out;
-}
-
-const NO_POSITIONAL = { finalize: false, releaseHkid: false, destroy: false };
-
-const BODY_KINDS: Readonly<Record<Domain, readonly Op['kind'][]>> = {
-  legal: ['fault', 'zap', 'split', 'age', 'invalidateDirect', 'rcuRead', 'gracePeriod'],
-  extended: ['fault', 'zap', 'split', 'age', 'invalidateDirect', 'rcuRead', 'gracePeriod', 'atomicZap'],
-};
-
-/** An index drawn with the given weight per op; -1 when every weight is 0. */
-function weightedIndex(ch: Chooser, ops: readonly Op[], weight: (op: Op) => number): number {
-  const entries: Array<readonly [number, number]> = [];
-  ops.forEach((o, i) => { const w = weight(o); if (w > 0) entries.push([i, w]); });
-  return entries.length ? weighted(ch, entries) : -1;
-}
-
-function tweakable(op: Op): boolean {
-  return !POSITIONAL.has(op.kind) && op.kind !== 'invalidateDirect' && op.kind !== 'gracePeriod';
 }
