@@ -1,4 +1,4 @@
-// The guided engine (harness/engines/guided.ts) and `tdpfuzz mutants` (harness/cmd_mutants.ts).
+// The guided engine (harness/fuzz/engines/guided.ts; its mutation operators, harness/seq/mutate.ts, are tested on their own in mutate.test.ts) and `tdpfuzz mutants` (harness/cli/cmd_mutants.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -59,13 +59,13 @@ export const MUTATIONS: ReadonlyArray<readonly [Mutation, number]> = [
 const POSITIONAL = new Set<Op['kind']>(['finalize', 'releaseHkid', 'destroy']);
 
 /** A deep copy of an op (fail entries and race included); much cheaper than structuredClone. */
-export function cloneOp(op: Op): Op {
+function cloneOp(op: Op): Op {
   const c = { ...op } as Op;
   if (op.fail) c.fail = op.fail.map(e => ({ ...e }));
   if (op.race) c.race = { ...op.race, op: cloneOp(op.race.op) };
   return c;
 }
-export const cloneOps = (ops: readonly Op[]): Op[] => ops.map(cloneOp);
+const cloneOps = (ops: readonly Op[]): Op[] => ops.map(cloneOp);
 
 /** How much addFail prefers an op kind: teardown and zaps have the failure paths that matter most. */
 const FAIL_TARGET_WEIGHT: Partial<Record<Op['kind'], number>> = {
