@@ -1,7 +1,7 @@
 // report.junit.xml for CI: one testcase for equivalence, one per finding or explained signature.
 import { designsPhrase, num, reproducerLines, seedPhrase, type ReportData } from './data';
 
-export function xmlEscape(s: string): string {
+function xmlEscape(s: string): string {
   return s.replace(/[&<>"']/g, ch => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }[ch]!))
     // XML 1.0 forbids most control characters even escaped.
     // eslint-disable-next-line no-control-regex

@@ -89,7 +89,7 @@ const CONFIG_FIELDS = ['designs', 'designSpecs', 'equiv', 'domain', 'config', 'f
 function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
 
 /** Refuse to merge parts that compared different things. */
-export function checkCompatible(parts: readonly { from: string; scope: Pick<ReportScope, typeof CONFIG_FIELDS[number]> }[]): void {
+function checkCompatible(parts: readonly { from: string; scope: Pick<ReportScope, typeof CONFIG_FIELDS[number]> }[]): void {
   const first = parts[0];
   for (const p of parts.slice(1)) {
     for (const k of CONFIG_FIELDS) {
@@ -367,7 +367,7 @@ export function statsFromReport(r: ReportData): StatsFile {
 }
 
 /** Combine two crash files of the same signature, as the crash store would. */
-export function combineCrash(into: CrashFile, from: CrashFile): CrashFile {
+function combineCrash(into: CrashFile, from: CrashFile): CrashFile {
   const smaller = from.ops.length < into.ops.length;
   const base: CrashFile = smaller ? { ...from } : { ...into };
   const triaged = into.status !== 'open' ? into.status : from.status;

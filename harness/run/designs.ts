@@ -30,14 +30,14 @@ export function registerDesignResolver(resolve: DesignResolver, hint?: string): 
 }
 
 /** A Design object: a name and a create() factory (description is optional for user modules). */
-export function isDesign(x: unknown): x is Design {
+function isDesign(x: unknown): x is Design {
   return typeof x === 'object' && x !== null
     && typeof (x as Design).name === 'string' && (x as Design).name.length > 0
     && typeof (x as Design).create === 'function';
 }
 
 /** A list item is a path when it looks like one: ./x, ../x, /x, or ends in .js/.ts/.cjs. */
-export function looksLikePath(item: string): boolean {
+function looksLikePath(item: string): boolean {
   return item.startsWith('.') || item.startsWith('/') || path.isAbsolute(item) || /\.(c?js|ts)$/.test(item);
 }
 
@@ -79,7 +79,7 @@ function loadModule(item: string, cwd: string, flag: string): Design {
 }
 
 /** One item of the list: a name or a module path. */
-export function loadDesign(item: string, cwd: string = process.cwd(), flag = '--designs'): Design {
+function loadDesign(item: string, cwd: string = process.cwd(), flag = '--designs'): Design {
   if (Object.prototype.hasOwnProperty.call(BUILTIN_DESIGNS, item)) return BUILTIN_DESIGNS[item];
   for (const r of resolvers) {
     const d = r.resolve(item);

@@ -44,7 +44,7 @@ function fsyncDir(dir: string): void {
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Synchronous sleep (the campaign loop and the crash store are synchronous). */
-export function sleepSync(ms: number): void {
+function sleepSync(ms: number): void {
   if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
 }
 

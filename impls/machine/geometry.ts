@@ -2,7 +2,6 @@
 // fan-out ("compact") that makes table sharing, splits and collisions frequent. Same logic either way.
 import type { GeometryName } from '../api';
 
-export const PG_LEVEL_4K = 1;
 export const ROOT_LEVEL = 4;
 
 export class Geometry {

@@ -1,7 +1,7 @@
 // Cheap 32-bit mixing for the incremental state digests (DESIGN §4: keep digests, build canonical
 // dumps only when they differ). XOR-combinable: a digest is the XOR of its entries' hashes.
 
-export function mix(h: number, v: number): number {
+function mix(h: number, v: number): number {
   // v may exceed 2^32 (gfns on x86, host pfns): fold the high part in separately.
   const lo = v >>> 0;
   const hi = Math.floor(v / 4294967296) >>> 0;

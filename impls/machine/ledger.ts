@@ -4,7 +4,7 @@
 import type { LedgerCounts, Violation } from '../api';
 
 export type Pool = 'header' | 'shadow' | 'external' | 'split' | 'tdxPrealloc' | 'gmem' | 'tdxControl';
-export const POOLS: readonly Pool[] = ['header', 'shadow', 'external', 'split', 'tdxPrealloc', 'gmem', 'tdxControl'];
+const POOLS: readonly Pool[] = ['header', 'shadow', 'external', 'split', 'tdxPrealloc', 'gmem', 'tdxControl'];
 
 /** How a page is given back: free_page(), kmem_cache_free(mmu_page_header_cache), … */
 export type Allocator = 'page' | 'headerCache' | 'tdxPrealloc' | 'gmem' | 'tdxControl';

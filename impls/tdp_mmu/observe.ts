@@ -41,7 +41,7 @@ export function digests(vm: TdpMmuCore): Digests {
 }
 
 /** Visit every reachable entry (present or FROZEN) of a root, pre-order. */
-export function forEachReachable(vm: TdpMmuCore, root: KvmMmuPage,
+function forEachReachable(vm: TdpMmuCore, root: KvmMmuPage,
                                  visit: (sp: KvmMmuPage, index: number, gfn: number, spte: number) => void): void {
   const walk = (sp: KvmMmuPage): void => {
     const span = vm.geo.span(sp.level);

@@ -17,7 +17,7 @@ import { checkInvariants, digests, snapshot } from './observe';
 import type { KvmMmuPage } from './sp';
 
 /** TDX's local re-fault loop ends when an event or signal is pending; the model bounds it. */
-export const TDX_LOCAL_RETRY_MAX = 8;
+const TDX_LOCAL_RETRY_MAX = 8;
 
 /** Lock mode an op needs when it runs as a racing op. */
 function nestedLockMode(op: Op): LockMode {

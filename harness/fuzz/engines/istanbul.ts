@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 
 /** impls/ next to this module's harness/ (dist/impls for dist/harness/fuzz/engines/istanbul.js). */
-export const IMPLS_DIR = path.resolve(__dirname, '..', '..', '..', 'impls');
+const IMPLS_DIR = path.resolve(__dirname, '..', '..', '..', 'impls');
 
 interface FileCoverage {
   s: Record<string, number>;

@@ -52,7 +52,7 @@ export interface JsfuzzEngine extends Engine, ByteSharingEngine {
 }
 
 /** The byte seeds kept in a directory (sorted by name, so the order is deterministic). */
-export function loadByteSeeds(dir: string): Buffer[] {
+function loadByteSeeds(dir: string): Buffer[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter(n => !n.startsWith('.')).sort()
     .map(n => path.join(dir, n)).filter(f => fs.statSync(f).isFile()).map(f => fs.readFileSync(f));
