@@ -6,7 +6,7 @@ import type { VmConfig } from '../impls/api';
 import { before, after } from '../impls/designs';
 import { findMutant, MUTANTS } from '../impls/mutants/catalogue';
 import { main, parseArgs, type Io } from '../harness/cli/main';
-import { huntMutant, medianOf } from '../harness/cli/cmd_mutants';
+import { huntMutant, medianOf } from '../harness/fuzz/mutant_hunt';
 import type { EngineSequence } from '../harness/fuzz/engines/engine';
 import { guidedEngine } from '../harness/fuzz/engines/guided';
 import { ENGINES } from '../harness/fuzz/engines/index';

@@ -3,25 +3,20 @@
 // diagnostics side by side, and at the first divergence the trace diff and the unified state diff.
 // Exit codes as replay: 0 nothing found (or an accepted crash file reproduced: XFAIL), 1 a finding
 // reproduced, 2 bad input.
-import type { Io } from './main';
-import { parseFlags, UsageError } from './main';
-import { registerCommand } from './commands';
-import { EQUIVALENCES, type Equivalence } from '../run/compare';
+import { flagTable, parseFlags, UsageError, type Command } from './flags';
+import { EQUIVALENCES } from '../run/compare';
 import { describeOp, type Finding, type FirstDivergence } from '../run/findings';
-import type { Domain } from '../seq/domain';
 import { designsPhrase, geometryPhrase } from '../report/data';
 import { acceptedSignatures, judge, loadInputFile, settingsFor, type InputFile, type RunSettings } from '../store/inputs';
 import { runSequence, type RunResult } from '../run/runner';
 import { formatTrace, traceSequence } from '../run/trace';
 
-type Specs = Parameters<typeof parseFlags>[1];
-
-const FLAGS: Specs = [
+const FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in a crash file; before,after for a sequence file)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for a sequence file)' },
   { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'domain (default: recorded; legal for a sequence file)' },
-  { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
-];
+  { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
+]);
 
 const HELP = `usage: tdpfuzz explain [flags] FILE
 
@@ -120,23 +115,23 @@ export function explainText(item: InputFile, settings: RunSettings): { text: str
   return { text: `${out.join('\n')}\n`, exitCode: j.verdict === 'FAIL' ? 1 : 0 };
 }
 
-registerCommand({
+export const explainCommand: Command = {
   name: 'explain',
   summary: 'print a sequence or crash file as readable ops, side-by-side traces and the first-divergence diff',
   help: HELP,
-  async run(argv: readonly string[], io: Io): Promise<number> {
+  async run(argv, io) {
     const { flags, positional } = parseFlags('explain', FLAGS, argv);
-    if (flags.get('help')) { io.out(`${HELP}\n`); return 0; }
+    if (flags.help) { io.out(`${HELP}\n`); return 0; }
     if (positional.length === 0) throw new UsageError('explain: missing FILE (a sequence file or a crash file)');
     if (positional.length > 1) throw new UsageError(`explain: expected one FILE, got ${positional.length} (${positional.join(' ')})`);
     const item = loadInputFile(positional[0], io.cwd);
     const settings = settingsFor(item, {
-      designs: (flags.get('designs') as string | undefined) ?? null,
-      equiv: (flags.get('equiv') as Equivalence | undefined) ?? null,
-      domain: (flags.get('domain') as Domain | undefined) ?? null,
+      designs: flags.designs ?? null,
+      equiv: flags.equiv ?? null,
+      domain: flags.domain ?? null,
     }, io.cwd);
     const { text, exitCode } = explainText(item, settings);
     io.out(text);
     return exitCode;
   },
-});
+};

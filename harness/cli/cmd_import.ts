@@ -7,20 +7,15 @@
 // Exit codes: 0 nothing reproduced, 1 at least one finding recorded, 2 bad input (and nothing found).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Io } from './main';
-import { parseFlags, UsageError } from './main';
-import { registerCommand } from './commands';
-import { EQUIVALENCES, type Equivalence } from '../run/compare';
+import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
+import { EQUIVALENCES } from '../run/compare';
 import { CrashStore } from '../store/crash_store';
 import { describeOp } from '../run/findings';
 import { displayPath } from '../store/fsutil';
 import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from '../fuzz/fuzz_bytes';
-import type { Domain } from '../seq/domain';
 import { InputError, MAX_VCPUS, readInputFile } from '../seq/sequence';
 
-type Specs = Parameters<typeof parseFlags>[1];
-
-const FLAGS: Specs = [
+const FLAGS = flagTable([
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs the inputs were fuzzed with (default $TDPFUZZ_DESIGNS, else before,after)' },
   { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'decoder domain (default $TDPFUZZ_DOMAIN, else legal)' },
@@ -29,8 +24,8 @@ const FLAGS: Specs = [
   { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages (default $TDPFUZZ_HUGE_PAGES)' },
   { name: 'prove-mmu', kind: { type: 'bool' }, help: 'model CONFIG_KVM_PROVE_MMU (default $TDPFUZZ_PROVE_MMU)' },
   { name: 'vcpus', kind: { type: 'int', min: 1, max: MAX_VCPUS }, metavar: 'N', help: 'vCPUs per VM (default $TDPFUZZ_VCPUS, else 2)' },
-  { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
-];
+  { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
+]);
 
 const HELP = `usage: tdpfuzz import [flags] FILE|DIR...
 
@@ -45,7 +40,7 @@ input means something else.
 Exit 0 when nothing reproduces, 1 when a finding was recorded, 2 on bad input (one line per file).
 
 flags:
-${FLAGS.map(f => `  ${`--${f.name}${f.metavar ? ` ${f.metavar}` : ''}`.padEnd(16)}  ${f.help}`).join('\n')}
+${flagHelp(FLAGS, 16)}
 
 example: TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation npm run fuzz:jsfuzz
          TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation npx tdpfuzz import crashes-jsfuzz/`;
@@ -74,24 +69,24 @@ function expand(args: readonly string[], cwd: string, errors: string[]): string[
 }
 
 async function runImport(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positional } = parseFlags('import', FLAGS, argv);
+  const { flags, given, positional } = parseFlags('import', FLAGS, argv);
   if (positional.length === 0) throw new UsageError('import: missing FILE (a jsfuzz crash file, or a directory of crash-* files)');
   const env = targetOptionsFromEnv(io.env);
   const opts = resolveTargetOptions({
-    designs: (flags.get('designs') as string | undefined) ?? (env.designs as string),
-    domain: (flags.get('domain') as Domain | undefined) ?? env.domain,
-    equiv: (flags.get('equiv') as Equivalence | undefined) ?? env.equiv,
+    designs: flags.designs ?? env.designs,
+    domain: flags.domain ?? env.domain,
+    equiv: flags.equiv ?? env.equiv,
     config: {
       ...env.config,
-      ...(flags.has('geometry') ? { geometry: flags.get('geometry') as 'compact' | 'x86' } : {}),
-      ...(flags.has('huge-pages') ? { hugePages: flags.get('huge-pages') as boolean } : {}),
-      ...(flags.get('prove-mmu') ? { proveMmu: true } : {}),
-      ...(flags.has('vcpus') ? { vcpus: flags.get('vcpus') as number } : {}),
+      ...(flags.geometry !== undefined ? { geometry: flags.geometry } : {}),
+      ...(flags['huge-pages'] !== undefined ? { hugePages: flags['huge-pages'] } : {}),
+      ...(flags['prove-mmu'] ? { proveMmu: true } : {}),
+      ...(flags.vcpus !== undefined ? { vcpus: flags.vcpus } : {}),
     },
     // Design module paths are relative to where tdpfuzz runs (the flag) or npm started (the env).
-    cwd: flags.has('designs') ? io.cwd : env.cwd,
+    cwd: given.has('designs') ? io.cwd : env.cwd,
   });
-  const store = new CrashStore((flags.get('crashes') as string | undefined) ?? 'crashes', {
+  const store = new CrashStore(flags.crashes ?? 'crashes', {
     cwd: io.cwd, warn: m => io.err(`WARNING: ${m}\n`),
   });
   const errors: string[] = [];
@@ -137,9 +132,9 @@ async function runImport(argv: readonly string[], io: Io): Promise<number> {
   return recorded ? 1 : errors.length ? 2 : 0;
 }
 
-registerCommand({
+export const importCommand: Command = {
   name: 'import',
   summary: 'convert jsfuzz crash files (raw bytes) into tdpfuzz crash files',
   help: HELP,
   run: runImport,
-});
+};

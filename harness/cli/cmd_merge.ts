@@ -7,9 +7,7 @@
 // Exit codes as run: 0 no unexplained finding, 1 otherwise, 2 bad input.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Io } from './main';
-import { parseFlags, UsageError } from './main';
-import { registerCommand } from './commands';
+import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
 import { displayPath, writeFileAtomic } from '../store/fsutil';
 import {
   combineShards, crashFilesOf, mergeCrashFiles, mergeReports, mergeStats, readOutputDir, statsFromReport,
@@ -17,13 +15,11 @@ import {
 import { writeReports } from '../report/index';
 import { InputError } from '../seq/sequence';
 
-type Specs = Parameters<typeof parseFlags>[1];
-
-const FLAGS: Specs = [
+const FLAGS = flagTable([
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'where the merged report.{md,json,junit.xml} and stats.json go (required)' },
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'merged crash directory (default OUT/crashes, rebuilt on every merge; an explicit DIR is added to, like a campaign records)' },
-  { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
-];
+  { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
+]);
 
 const HELP = `usage: tdpfuzz merge DIR... --out DIR [--crashes DIR]
 
@@ -38,7 +34,7 @@ Crash files are taken from DIR/crashes/ and from the paths each report names. Me
 OUT/crashes/ (rebuilt on every merge), or into --crashes DIR (added to, hits accumulate).
 
 flags:
-${FLAGS.map(f => `  ${`--${f.name}${f.metavar ? ` ${f.metavar}` : ''}`.padEnd(14)}  ${f.help}`).join('\n')}
+${flagHelp(FLAGS, 14)}
 
 example: tdpfuzz run --shard 0/2 --time 3600 --out m0 --crashes m0/crashes     (machine 0)
          tdpfuzz run --shard 1/2 --time 3600 --out m1 --crashes m1/crashes     (machine 1)
@@ -47,8 +43,8 @@ example: tdpfuzz run --shard 0/2 --time 3600 --out m0 --crashes m0/crashes     (
 async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   const { flags, positional } = parseFlags('merge', FLAGS, argv);
   if (positional.length === 0) throw new UsageError('merge: missing DIR (output directories of tdpfuzz run)');
-  if (!flags.has('out')) throw new UsageError('--out: required (where the merged report goes)');
-  const out = path.resolve(io.cwd, flags.get('out') as string);
+  if (flags.out === undefined) throw new UsageError('--out: required (where the merged report goes)');
+  const out = path.resolve(io.cwd, flags.out);
   const inputs = positional.map(d => readOutputDir(d, io.cwd));
   const seen = new Set<string>();
   for (const i of inputs) {
@@ -58,7 +54,7 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   }
 
   // Crash files first, so the report can point at the merged ones.
-  const explicitCrashes = flags.get('crashes') as string | undefined;
+  const explicitCrashes = flags.crashes;
   const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
   const files = inputs.flatMap(i => crashFilesOf(i, io.cwd));
   if (!explicitCrashes && fs.existsSync(crashDir)) {
@@ -84,9 +80,9 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   return report.verdict.unexplained ? 1 : 0;
 }
 
-registerCommand({
+export const mergeCommand: Command = {
   name: 'merge',
   summary: 'merge shard or worker outputs (reports, stats, crash files) into one report',
   help: HELP,
   run: runMerge,
-});
+};

@@ -11,34 +11,30 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Op } from '../../impls/api';
-import type { Io } from './main';
-import { parseFlags, UsageError } from './main';
-import { registerCommand } from './commands';
-import { EQUIVALENCES, type Equivalence } from '../run/compare';
+import { flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
+import { EQUIVALENCES } from '../run/compare';
 import { serializeCrash, updateCrashFile, validateCrash, type CrashFile, type CrashFinding } from '../store/crash_store';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, writeFileAtomic } from '../store/fsutil';
 import { minimizeSequence } from '../run/minimize';
 import { DEFAULT_MAX_RUNS, statsRecord, type MinimizeResult } from '../seq/ddmin';
-import type { Domain } from '../seq/domain';
 import { explainedIds, loadInputFile, settingsFor, type InputFile, type RunSettings } from '../store/inputs';
 import { runSequence } from '../run/runner';
 import { makeSequence, serializeSequence, type Sequence } from '../seq/sequence';
 
-type Specs = Parameters<typeof parseFlags>[1];
 
 const DEFAULT_TIME_SEC = 60;
 
-const FLAGS: Specs = [
+const FLAGS = flagTable([
   { name: 'out', kind: { type: 'string', what: 'a file' }, metavar: 'FILE', help: 'where to write the result (default: the crash file itself; FILE.min.json for a sequence file)' },
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in a crash file; before,after for a sequence file)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state)' },
   { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'domain (default: recorded; legal)' },
   { name: 'signature', kind: { type: 'string', what: 'a finding signature' }, metavar: 'SIG', help: "the finding to keep (default: the crash file's; the first unexplained finding of a sequence file)" },
-  { name: 'max-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', help: `most predicate runs (default ${DEFAULT_MAX_RUNS}; the deterministic bound)` },
-  { name: 'time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S', help: `wall-clock safety net in seconds (default ${DEFAULT_TIME_SEC})` },
-  { name: 'help', kind: { type: 'bool' }, help: 'show this help' },
-];
+  { name: 'max-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', default: DEFAULT_MAX_RUNS, help: `most predicate runs (default ${DEFAULT_MAX_RUNS}; the deterministic bound)` },
+  { name: 'time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S', default: DEFAULT_TIME_SEC, help: `wall-clock safety net in seconds (default ${DEFAULT_TIME_SEC})` },
+  { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
+]);
 
 const HELP = `usage: tdpfuzz minimize [flags] FILE
 
@@ -202,28 +198,28 @@ function minimizeSequenceFile(item: InputFile, settings: RunSettings, o: Options
   return 0;
 }
 
-registerCommand({
+export const minimizeCommand: Command = {
   name: 'minimize',
   summary: 'reduce a crash or sequence file to a 1-minimal reproducer of the same signature',
   help: HELP,
-  async run(argv: readonly string[], io: Io): Promise<number> {
+  async run(argv, io) {
     const { flags, positional } = parseFlags('minimize', FLAGS, argv);
-    if (flags.get('help')) { io.out(`${HELP}\n`); return 0; }
+    if (flags.help) { io.out(`${HELP}\n`); return 0; }
     if (positional.length === 0) throw new UsageError('minimize: missing FILE (a crash file or a sequence file)');
     if (positional.length > 1) throw new UsageError(`minimize: expected one FILE, got ${positional.length} (${positional.join(' ')})`);
     const item = loadInputFile(positional[0], io.cwd);
     const overrides = {
-      designs: (flags.get('designs') as string | undefined) ?? null,
-      equiv: (flags.get('equiv') as Equivalence | undefined) ?? null,
-      domain: (flags.get('domain') as Domain | undefined) ?? null,
+      designs: flags.designs ?? null,
+      equiv: flags.equiv ?? null,
+      domain: flags.domain ?? null,
     };
     const settings = settingsFor(item, overrides, io.cwd);
     const o: Options = {
-      out: flags.get('out') as string | undefined,
-      signature: flags.get('signature') as string | undefined,
-      maxRuns: (flags.get('max-runs') as number | undefined) ?? DEFAULT_MAX_RUNS,
-      timeLimitMs: ((flags.get('time') as number | undefined) ?? DEFAULT_TIME_SEC) * 1000,
+      out: flags.out,
+      signature: flags.signature,
+      maxRuns: flags['max-runs'],
+      timeLimitMs: flags.time * 1000,
     };
     return item.kind === 'crash' ? minimizeCrashFile(item, settings, o, io) : minimizeSequenceFile(item, settings, o, io);
   },
-});
+};

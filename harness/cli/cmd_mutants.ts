@@ -1,171 +1,17 @@
-// `tdpfuzz mutants` (DESIGN §8, oracle power): for each seeded-bug mutant × engine × seed, a
-// time-budgeted hunt of the mutant against its base design, until the first unexplained finding.
-// Prints a table (found in how many seeds, median time and executions to the first finding, the
-// signature found) and each engine's mutation score (mutants found / total); --json for machines;
-// --list prints the catalogue.
-//
-// A hunt is a campaign reduced to its loop: engine.next → runSequence → engine.feedback, no crash
-// store, no reports, no corpus files, so the numbers measure the engine and the oracles, not I/O.
-// Each mutant runs in the configuration it needs (huge pages, CONFIG_KVM_PROVE_MMU), compact
-// geometry, legal domain, state equivalence, the generator's default rates.
-//
-// Medians are over all K seeds with "not found" counted as infinitely late, so a median is finite
-// only when more than half of the seeds found the mutant. Exit code 0 unless the arguments are bad
-// (2): this is a measurement, not a test.
+// `tdpfuzz mutants` (DESIGN §8, oracle power): the flags and the printing of the mutant hunt
+// (fuzz/mutant_hunt.ts): a table (found in how many seeds, median time and executions to the first
+// finding, the signature found) and each engine's mutation score (mutants found / total); --json
+// for machines; --list prints the catalogue. Exit code 0 unless the arguments are bad (2): this is
+// a measurement, not a test.
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { Design, VmConfig } from '../../impls/api';
-import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { MUTANTS, findMutant, type MutantInfo } from '../../impls/mutants/catalogue';
-import { parseFlags, UsageError, type Io } from './main';
-import { registerCommand } from './commands';
+import { flagTable, parseFlags, splitList, UsageError, type Command, type Io } from './flags';
 import { ENGINES } from '../fuzz/engines/index';
-import type { EngineContext } from '../fuzz/engines/engine';
+import {
+  DEFAULT_MUTANT_ENGINES, MUTANTS_FORMAT, huntMutants, medianOf, summarize, type EngineScore, type MutantRow,
+} from '../fuzz/mutant_hunt';
 import { toolVersion, writeFileAtomic } from '../store/fsutil';
-import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE } from '../seq/generate';
-import { runSequence } from '../run/runner';
 import { InputError } from '../seq/sequence';
-
-export const MUTANTS_FORMAT = 'tdpfuzz-mutants/1';
-/** Engines the command compares by default, in this order (those registered in this build). */
-export const DEFAULT_MUTANT_ENGINES = ['random', 'guided', 'jsfuzz'] as const;
-
-export interface HuntOptions {
-  mutant: MutantInfo;
-  engine: string;
-  seed: number;
-  /** time budget in milliseconds */
-  timeMs: number;
-  /** stop after this many sequences even if time is left */
-  maxExecs?: number;
-  geometry?: VmConfig['geometry'];
-}
-
-export interface HuntResult {
-  mutant: string;
-  engine: string;
-  seed: number;
-  found: boolean;
-  /** milliseconds from the hunt's start (engine creation included) to the first finding */
-  ms: number | null;
-  /** sequences executed up to and including the first finding */
-  execs: number | null;
-  /** sequences executed in total */
-  totalExecs: number;
-  signature: string | null;
-  kind: string | null;
-}
-
-/** The configuration a mutant needs to be reachable. */
-export function mutantConfig(m: MutantInfo, geometry: VmConfig['geometry'] = 'compact'): VmConfig {
-  return { geometry, hugePages: !!m.needs?.hugePages, vcpus: 2, ...(m.needs?.proveMmu ? { proveMmu: true } : {}) };
-}
-
-/** The designs of a mutant's hunt: its base design first, the mutant second. */
-export function mutantDesigns(m: MutantInfo): Design[] {
-  return [BUILTIN_DESIGNS[m.base], m.design];
-}
-
-/** One hunt: run the engine's sequences on [base, mutant] until the first unexplained finding or the budget. */
-export function huntMutant(o: HuntOptions): HuntResult {
-  const factory = ENGINES.get(o.engine);
-  if (!factory) throw new InputError(`unknown engine ${JSON.stringify(o.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
-  const config = mutantConfig(o.mutant, o.geometry);
-  const designs = mutantDesigns(o.mutant);
-  const t0 = performance.now();
-  const ctx: EngineContext = {
-    seed: o.seed, shard: null, designs, equiv: 'state', domain: 'legal', corpusOut: null,
-    gen: { config, domain: 'legal', faultRate: DEFAULT_FAULT_RATE, raceRate: DEFAULT_RACE_RATE, maxOps: DEFAULT_MAX_OPS },
-  };
-  const engine = factory(ctx);
-  const run = { designs, equiv: 'state' as const, domain: 'legal' as const };
-  const maxExecs = o.maxExecs ?? Infinity;
-  let execs = 0;
-  for (let k = 0; execs < maxExecs && performance.now() - t0 < o.timeMs; k++) {
-    const item = engine.next(k);
-    const r = runSequence(item.seq, run);
-    execs++;
-    if (r.findings.length) {
-      const f = r.findings[0];
-      return {
-        mutant: o.mutant.id, engine: o.engine, seed: o.seed, found: true, ms: Math.round(performance.now() - t0),
-        execs, totalExecs: execs, signature: f.signature, kind: f.kind,
-      };
-    }
-    engine.feedback(item, r);
-  }
-  return { mutant: o.mutant.id, engine: o.engine, seed: o.seed, found: false, ms: null, execs: null, totalExecs: execs, signature: null, kind: null };
-}
-
-/** Median with null = not found = +Infinity; null when the median itself is "not found". */
-export function medianOf(xs: ReadonlyArray<number | null>): number | null {
-  if (!xs.length) return null;
-  const v = xs.map(x => (x === null ? Infinity : x)).sort((a, b) => a - b);
-  const mid = v.length / 2;
-  const m = v.length % 2 ? v[Math.floor(mid)] : (v[mid - 1] + v[mid]) / 2;
-  return Number.isFinite(m) ? m : null;
-}
-
-export interface MutantRow {
-  mutant: string;
-  base: string;
-  expect: string;
-  engine: string;
-  found: number;
-  seeds: number;
-  medianMs: number | null;
-  medianExecs: number | null;
-  /** the signature most seeds found (ties: the first seed's) */
-  signature: string | null;
-}
-
-export interface EngineScore {
-  engine: string;
-  /** mutants found by at least one seed */
-  found: number;
-  total: number;
-  /** found / total */
-  score: number;
-  /** mutants found in at least 4 of 5 seeds (80% of the seeds, rounded up) */
-  robust: number;
-  /** the median over mutants of their median time to first finding (null if any median is "not found") */
-  medianMs: number | null;
-  /** the largest per-mutant median (null if any is "not found") */
-  worstMedianMs: number | null;
-}
-
-export function summarize(results: readonly HuntResult[], mutants: readonly MutantInfo[], engines: readonly string[], seeds: number): { rows: MutantRow[]; scores: EngineScore[] } {
-  const rows: MutantRow[] = [];
-  for (const m of mutants) {
-    for (const e of engines) {
-      const rs = results.filter(r => r.mutant === m.id && r.engine === e);
-      const sigs = new Map<string, number>();
-      for (const r of rs) if (r.signature) sigs.set(r.signature, (sigs.get(r.signature) ?? 0) + 1);
-      let signature: string | null = null;
-      for (const [s, n] of sigs) if (signature === null || n > sigs.get(signature)!) signature = s;
-      rows.push({
-        mutant: m.id, base: m.base, expect: m.expect, engine: e, found: rs.filter(r => r.found).length, seeds: rs.length,
-        medianMs: medianOf(rs.map(r => r.ms)), medianExecs: medianOf(rs.map(r => r.execs)), signature,
-      });
-    }
-  }
-  const need = Math.ceil(0.8 * seeds);
-  const scores = engines.map((e): EngineScore => {
-    const mine = rows.filter(r => r.engine === e);
-    const found = mine.filter(r => r.found > 0).length;
-    const medians = mine.map(r => r.medianMs);
-    return {
-      engine: e, found, total: mine.length, score: mine.length ? found / mine.length : 0,
-      robust: mine.filter(r => r.found >= need).length,
-      medianMs: medianOf(medians),
-      worstMedianMs: medians.some(x => x === null) ? null : Math.max(...(medians as number[])),
-    };
-  });
-  return { rows, scores };
-}
-
-// ------------------------------------------------------------------------------------------------
-// The command
 
 const HELP = `usage: tdpfuzz mutants [flags]
 
@@ -202,60 +48,41 @@ interface MutantsArgs {
   out: string | null;
 }
 
-function splitList(flag: string, v: string): string[] {
-  const items = v.split(',').map(s => s.trim());
-  if (items.some(s => s === '')) throw usage(`${flag}: expected a comma-separated list, got ${JSON.stringify(v)}`);
-  const dup = items.find((s, i) => items.indexOf(s) !== i);
-  if (dup) throw usage(`${flag}: ${JSON.stringify(dup)} given more than once`);
-  return items;
-}
-
-// cli.ts imports this module (through commands_all.ts): its exports are used only inside
-// functions, when the import cycle has long been resolved.
-function usage(message: string): InputError {
-  return new UsageError(message);
-}
+const FLAGS = flagTable([
+  { name: 'list', kind: { type: 'bool' }, default: false, help: '' },
+  { name: 'engines', kind: { type: 'string', what: 'a comma-separated list of engine names' }, help: '' },
+  { name: 'seeds', kind: { type: 'int', min: 1, max: 1000 }, default: 5, help: '' },
+  { name: 'time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, default: 10, help: '' },
+  { name: 'ids', kind: { type: 'string', what: 'a comma-separated list of mutant ids' }, help: '' },
+  { name: 'json', kind: { type: 'bool' }, default: false, help: '' },
+  { name: 'out', kind: { type: 'string', what: 'a file' }, help: '' },
+  { name: 'help', kind: { type: 'bool' }, default: false, help: '' },
+]);
 
 export function parseMutantsArgs(argv: readonly string[]): MutantsArgs {
-  const specs: Parameters<typeof parseFlags>[1] = [
-    { name: 'list', kind: { type: 'bool' }, help: '' },
-    { name: 'engines', kind: { type: 'string', what: 'a comma-separated list of engine names' }, help: '' },
-    { name: 'seeds', kind: { type: 'int', min: 1, max: 1000 }, help: '' },
-    { name: 'time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, help: '' },
-    { name: 'ids', kind: { type: 'string', what: 'a comma-separated list of mutant ids' }, help: '' },
-    { name: 'json', kind: { type: 'bool' }, help: '' },
-    { name: 'out', kind: { type: 'string', what: 'a file' }, help: '' },
-    { name: 'help', kind: { type: 'bool' }, help: '' },
-  ];
-  const { flags, positional } = parseFlags('mutants', specs, argv);
-  if (positional.length) throw usage(`mutants: unexpected argument ${JSON.stringify(positional[0])} (mutants takes only flags; see tdpfuzz mutants --help)`);
+  const { flags, positional } = parseFlags('mutants', FLAGS, argv);
+  if (positional.length) throw new UsageError(`mutants: unexpected argument ${JSON.stringify(positional[0])} (mutants takes only flags; see tdpfuzz mutants --help)`);
   const known = [...ENGINES.keys()];
   let engines: string[];
   let missing: string[] = [];
-  if (flags.has('engines')) {
-    engines = splitList('--engines', flags.get('engines') as string);
+  if (flags.engines !== undefined) {
+    engines = splitList('--engines', flags.engines);
     for (const e of engines) {
-      if (!ENGINES.has(e)) throw usage(`--engines: unknown engine ${JSON.stringify(e)} (known: ${known.join(', ')})`);
+      if (!ENGINES.has(e)) throw new UsageError(`--engines: unknown engine ${JSON.stringify(e)} (known: ${known.join(', ')})`);
     }
   } else {
     engines = DEFAULT_MUTANT_ENGINES.filter(e => ENGINES.has(e));
     missing = DEFAULT_MUTANT_ENGINES.filter(e => !ENGINES.has(e));
   }
   let ids = [...MUTANTS];
-  if (flags.has('ids')) {
-    ids = splitList('--ids', flags.get('ids') as string).map((id) => {
+  if (flags.ids !== undefined) {
+    ids = splitList('--ids', flags.ids).map((id) => {
       const m = findMutant(id);
-      if (!m) throw usage(`--ids: unknown mutant ${JSON.stringify(id)} (see tdpfuzz mutants --list)`);
+      if (!m) throw new UsageError(`--ids: unknown mutant ${JSON.stringify(id)} (see tdpfuzz mutants --list)`);
       return m;
     });
   }
-  return {
-    list: !!flags.get('list'), engines, missing, ids,
-    seeds: (flags.get('seeds') as number | undefined) ?? 5,
-    timeSec: (flags.get('time') as number | undefined) ?? 10,
-    json: !!flags.get('json'),
-    out: (flags.get('out') as string | undefined) ?? null,
-  };
+  return { list: flags.list, engines, missing, ids, seeds: flags.seeds, timeSec: flags.time, json: flags.json, out: flags.out ?? null };
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -299,20 +126,12 @@ async function runMutants(argv: readonly string[], io: Io): Promise<number> {
   if (!a.engines.length) throw new InputError('mutants: no engine is registered');
   for (const e of a.missing) io.err(`note: engine ${e} is not registered in this build; skipped\n`);
   io.err(`INFO: tdpfuzz ${toolVersion()} mutants: ${a.ids.length} mutants × ${a.engines.join(',')} × ${a.seeds} seeds, ${a.timeSec} s per hunt\n`);
-  const results: HuntResult[] = [];
   const started = new Date();
-  a.ids.forEach((m, i) => {
-    const parts: string[] = [];
-    for (const engine of a.engines) {
-      const mine: HuntResult[] = [];
-      for (let seed = 1; seed <= a.seeds; seed++) {
-        const r = huntMutant({ mutant: m, engine, seed, timeMs: a.timeSec * 1000 });
-        results.push(r);
-        mine.push(r);
-      }
-      parts.push(`${engine} ${mine.filter(r => r.found).length}/${a.seeds} (median ${fmtMs(medianOf(mine.map(r => r.ms)), a.timeSec)})`);
-    }
-    io.err(`[${i + 1}/${a.ids.length}] ${m.id}: ${parts.join(', ')}\n`);
+  const results = huntMutants(a.ids, a.engines, a.seeds, a.timeSec, {
+    onMutant(m, i, byEngine) {
+      const parts = byEngine.map(({ engine, results: mine }) => `${engine} ${mine.filter(r => r.found).length}/${a.seeds} (median ${fmtMs(medianOf(mine.map(r => r.ms)), a.timeSec)})`);
+      io.err(`[${i + 1}/${a.ids.length}] ${m.id}: ${parts.join(', ')}\n`);
+    },
   });
   const { rows, scores } = summarize(results, a.ids, a.engines, a.seeds);
   const json = {
@@ -325,9 +144,9 @@ async function runMutants(argv: readonly string[], io: Io): Promise<number> {
   return 0;
 }
 
-registerCommand({
+export const mutantsCommand: Command = {
   name: 'mutants',
   summary: 'oracle power: find each seeded-bug mutant per engine; mutation score (--list: catalogue)',
   help: HELP,
   run: runMutants,
-});
+};

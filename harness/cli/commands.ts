@@ -1,17 +1,15 @@
-// Subcommands beyond run and replay register here, each in its own file (cmd_*.ts), so the CLI
-// entry point stays small: `tdpfuzz <name> ...` → COMMANDS.get(name).run(argv, io).
-import type { Io } from './main';
+// The command registry: `tdpfuzz <name> ...` → COMMANDS.get(name).run(argv, io). One file per
+// command (cmd_<name>.ts); adding a command = that file + one line here. The order is the order of
+// `tdpfuzz --help`.
+import type { Command } from './flags';
+import { runCommand } from './cmd_run';
+import { replayCommand } from './cmd_replay';
+import { mutantsCommand } from './cmd_mutants';
+import { minimizeCommand } from './cmd_minimize';
+import { explainCommand } from './cmd_explain';
+import { importCommand } from './cmd_import';
+import { mergeCommand } from './cmd_merge';
 
-export interface Command {
-  name: string;
-  /** one line for `tdpfuzz --help` */
-  summary: string;
-  /** full `tdpfuzz <name> --help` text */
-  help: string;
-  /** parse argv (everything after the command name) and run; returns the exit code. Throw InputError on bad input. */
-  run(argv: readonly string[], io: Io): Promise<number>;
-}
-
-export const COMMANDS = new Map<string, Command>();
-
-export function registerCommand(c: Command): void { COMMANDS.set(c.name, c); }
+export const COMMANDS: ReadonlyMap<string, Command> = new Map(
+  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand].map(c => [c.name, c]),
+);

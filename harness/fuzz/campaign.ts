@@ -11,27 +11,33 @@
 // The loop is synchronous per sequence and yields to the event loop every few milliseconds, so that
 // SIGINT/SIGTERM handlers (the CLI's) can call stop(): the current sequence finishes, pending hit
 // counts are flushed, stats and reports are written.
+//
+// The parts, one job each: loadCampaignCorpus (the corpus phase's files), FindingTracker (findings,
+// their crash files and minimization), ExplainedTally (by-design differences), CampaignProgress
+// (counters, budget, series, stats.json, status), and Campaign (the corpus phase, the engine phase,
+// the report).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_CONFIG, type Design, type Op, type VmConfig } from '../../impls/api';
-import type { Equivalence } from '../run/compare';
+import type { Design, Op } from '../../impls/api';
+import { campaignParams, generatorOptions, timeBudget, type CampaignParams, type GivenParams, type RunParams } from '../run/campaign_params';
 import { summarizeCoverage } from '../run/coverage_classes';
 import { CrashStore, type CrashSource, type CrashStatus } from '../store/crash_store';
 import { UNOBSERVABLE } from '../run/explained';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
-import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE, generateSequence } from '../seq/generate';
+import { generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
-import type { SeriesPoint } from '../report/stats';
+import { appendSeriesPoint, buildStats, type SeriesPoint } from '../report/stats';
 import { randomEngine } from './engines/random';
-import type { Domain } from '../seq/domain';
 import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope } from '../report/data';
 import { writeReports, type ReportPaths } from '../report/index';
-import { designLabels, runSequence, type RunResult } from '../run/runner';
+import { designLabels, runSequence, type RunOptions, type RunResult } from '../run/runner';
 import { InputError, makeSequence, parseSequence, type Sequence } from '../seq/sequence';
 import { legalityErrors } from '../seq/legality';
-import type { Minimizer, MinimizerOutput } from '../run/minimize';
+import { campaignMinimizer, type Minimizer, type MinimizerOutput } from '../run/minimize';
+
+export type { Minimizer };
 
 export interface CampaignStatus {
   execs: number;
@@ -50,23 +56,15 @@ export type CampaignEvent =
   | { type: 'new-finding'; execs: number; signature: string; message: string; crashFile: string | null; status: CrashStatus }
   | { type: 'warning'; message: string };
 
-export interface CampaignOptions {
+/** The campaign parameters (defaults: run/campaign_params.ts) and what an in-process campaign runs with. */
+export interface CampaignOptions extends GivenParams<CampaignParams> {
   designs: readonly Design[];
   /** as given on the command line (names or module paths); default: the designs' names */
   designSpecs?: string[];
-  seed?: string | number;
   /** total sequences to execute, corpus included (libFuzzer -runs) */
-  runs?: number;
+  runs?: number | null;
   /** time budget in seconds (libFuzzer -max_total_time) */
-  timeSec?: number;
-  equiv?: Equivalence;
-  domain?: Domain;
-  config?: Partial<VmConfig>;
-  faultRate?: number;
-  raceRate?: number;
-  maxOps?: number;
-  /** run only generated indices i ≡ index (mod count), and every count-th corpus file */
-  shard?: { index: number; count: number };
+  timeSec?: number | null;
   /** base for relative paths and displayed paths (default process.cwd()) */
   cwd?: string;
   /** where stats.json and the reports go; null writes nothing (default "out") */
@@ -101,6 +99,85 @@ export interface CampaignResult {
   statsPath: string | null;
 }
 
+const YIELD_EVERY_MS = 25;
+
+function isSeqFile(name: string): boolean {
+  return name.endsWith('.json') && !name.startsWith('.');
+}
+
+/** Load the corpus directory's sequence files (sorted by name). Bad files are InputErrors. */
+export function loadCorpus(dir: string, cwd: string): { file: string; seq: Sequence }[] {
+  const abs = path.resolve(cwd, dir);
+  if (!fs.existsSync(abs)) throw new InputError(`--corpus: ${dir}: no such directory`);
+  if (!fs.statSync(abs).isDirectory()) throw new InputError(`--corpus: ${dir}: not a directory`);
+  return fs.readdirSync(abs).filter(isSeqFile).sort().map((name) => {
+    const file = path.join(abs, name);
+    const shown = displayPath(file, cwd);
+    return { file: shown, seq: parseSequence(fs.readFileSync(file, 'utf8'), shown) };
+  });
+}
+
+interface CampaignCorpus {
+  /** the directory as shown; null when no corpus runs */
+  dir: string | null;
+  files: { file: string; seq: Sequence }[];
+  skipped: { file: string; reason: string }[];
+}
+
+/**
+ * The corpus phase's files (named scenario seeds), sharded like the generated sequences; in the
+ * legal domain a file with illegal ops is skipped (its WARNs would be false findings), and said so
+ * in the report.
+ */
+export function loadCampaignCorpus(corpusDir: string | null | undefined, p: CampaignParams, cwd: string): CampaignCorpus {
+  const out: CampaignCorpus = { dir: null, files: [], skipped: [] };
+  if (corpusDir === null) return out;
+  const dir = corpusDir ?? 'corpus';
+  if (corpusDir === undefined && !fs.existsSync(path.resolve(cwd, dir))) return out;
+  out.dir = displayPath(dir, cwd);
+  out.files = loadCorpus(dir, cwd).filter((_, k) => !p.shard || k % p.shard.count === p.shard.index).filter(({ file, seq }) => {
+    if (p.domain !== 'legal') return true;
+    const errs = legalityErrors(seq);
+    if (errs.length) out.skipped.push({ file, reason: `not legal: op ${errs[0].index}: ${errs[0].reason}` });
+    return errs.length === 0;
+  });
+  return out;
+}
+
+/** A running campaign: stop() makes it finish the current sequence and write everything. */
+export interface CampaignHandle {
+  stop(): void;
+  readonly done: Promise<CampaignResult>;
+}
+
+/** The in-process campaign options of a run's parameters (the engine, callbacks and signal are the caller's). */
+export function campaignOptionsOf(p: RunParams, designs: readonly Design[], cwd: string): CampaignOptions {
+  return {
+    seed: p.seed, shard: p.shard, equiv: p.equiv, domain: p.domain, config: p.config,
+    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps,
+    designs, designSpecs: p.designs, runs: p.runs, timeSec: p.timeSec,
+    cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus,
+    ...(p.minimize ? { minimize: campaignMinimizer({ maxRuns: p.minimize.maxRuns }), minimizeTimeMs: p.minimize.timeMs } : {}),
+  };
+}
+
+export function startCampaign(opts: CampaignOptions): CampaignHandle {
+  const ctl = new AbortController();
+  if (opts.signal) {
+    if (opts.signal.aborted) ctl.abort();
+    else opts.signal.addEventListener('abort', () => ctl.abort(), { once: true });
+  }
+  const done = runCampaign({ ...opts, signal: ctl.signal });
+  return { stop: () => ctl.abort(), done };
+}
+
+export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
+  if (opts.designs.length < 2) throw new InputError(`--designs: need at least two designs to compare, got ${opts.designs.length}`);
+  return new Campaign(opts).run();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Findings
 
 interface Tracked {
   finding: Finding;
@@ -120,154 +197,73 @@ interface Tracked {
   crashFile: string | null;
 }
 
-const DEFAULT_TIME_WHEN_NO_BUDGET = 60;
-const YIELD_EVERY_MS = 25;
-const MAX_SERIES = 2000;
-
-function isSeqFile(name: string): boolean {
-  return name.endsWith('.json') && !name.startsWith('.');
+interface FindingTrackerContext {
+  run: RunOptions;
+  designSpecs: string[];
+  store: CrashStore | null;
+  cwd: string;
+  clock: () => number;
+  minimize?: Minimizer;
+  minimizeTimeMs?: number;
+  onEvent?: (e: CampaignEvent) => void;
 }
 
-/** Load the corpus directory's sequence files (sorted by name). Bad files are InputErrors. */
-export function loadCorpus(dir: string, cwd: string): { file: string; seq: Sequence }[] {
-  const abs = path.resolve(cwd, dir);
-  if (!fs.existsSync(abs)) throw new InputError(`--corpus: ${dir}: no such directory`);
-  if (!fs.statSync(abs).isDirectory()) throw new InputError(`--corpus: ${dir}: not a directory`);
-  return fs.readdirSync(abs).filter(isSeqFile).sort().map((name) => {
-    const file = path.join(abs, name);
-    const shown = displayPath(file, cwd);
-    return { file: shown, seq: parseSequence(fs.readFileSync(file, 'utf8'), shown) };
-  });
-}
+/** Each finding signature of the campaign: hits, reproducer (minimized when new), crash file. */
+class FindingTracker {
+  private readonly tracked = new Map<string, Tracked>();
+  constructor(private readonly c: FindingTrackerContext) {}
 
-/** A running campaign: stop() makes it finish the current sequence and write everything. */
-export interface CampaignHandle {
-  stop(): void;
-  readonly done: Promise<CampaignResult>;
-}
+  get size(): number { return this.tracked.size; }
+  openCount(): number { return [...this.tracked.values()].filter(t => t.status === 'open').length; }
 
-export function startCampaign(opts: CampaignOptions): CampaignHandle {
-  const ctl = new AbortController();
-  if (opts.signal) {
-    if (opts.signal.aborted) ctl.abort();
-    else opts.signal.addEventListener('abort', () => ctl.abort(), { once: true });
-  }
-  const done = runCampaign({ ...opts, signal: ctl.signal });
-  return { stop: () => ctl.abort(), done };
-}
-
-export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
-  if (opts.designs.length < 2) throw new InputError(`--designs: need at least two designs to compare, got ${opts.designs.length}`);
-  const cwd = opts.cwd ?? process.cwd();
-  const clock = opts.clock ?? (() => performance.now());
-  const now = opts.now ?? (() => new Date());
-  const seed = opts.seed ?? 1;
-  const equiv = opts.equiv ?? 'state';
-  const domain = opts.domain ?? 'legal';
-  const config: VmConfig = { ...DEFAULT_CONFIG, ...opts.config };
-  const faultRate = opts.faultRate ?? DEFAULT_FAULT_RATE;
-  const raceRate = opts.raceRate ?? DEFAULT_RACE_RATE;
-  const maxOps = opts.maxOps ?? DEFAULT_MAX_OPS;
-  const shard = opts.shard ?? null;
-  if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
-    throw new InputError(`--shard: expected i/N with 0 <= i < N, got ${shard.index}/${shard.count}`);
-  }
-  const runs = opts.runs ?? null;
-  const timeSec = opts.timeSec ?? (runs === null ? DEFAULT_TIME_WHEN_NO_BUDGET : null);
-  const labels = designLabels(opts.designs);
-  const designSpecs = opts.designSpecs ?? opts.designs.map(d => d.name);
-  const genOpts = { config, domain, faultRate, raceRate, maxOps };
-  // Fail on bad generator options before anything is written.
-  generateSequence(seed, 0, genOpts);
-  const engine = opts.engine ?? randomEngine(seed, genOpts, shard);
-
-  const outDir = opts.outDir === undefined ? path.resolve(cwd, 'out') : opts.outDir === null ? null : path.resolve(cwd, opts.outDir);
-  const store = opts.crashDir === null ? null
-    : new CrashStore(opts.crashDir ?? 'crashes', { cwd, now, warn: message => opts.onEvent?.({ type: 'warning', message }) });
-
-  // Corpus first (named scenario seeds), sharded like the generated sequences; in the legal domain
-  // a file with illegal ops is skipped (its WARNs would be false findings), and said so in the report.
-  let corpusDir: string | null = null;
-  let corpus: { file: string; seq: Sequence }[] = [];
-  const skipped: { file: string; reason: string }[] = [];
-  if (opts.corpusDir !== null) {
-    const dir = opts.corpusDir ?? 'corpus';
-    if (opts.corpusDir !== undefined || fs.existsSync(path.resolve(cwd, dir))) {
-      corpusDir = displayPath(dir, cwd);
-      corpus = loadCorpus(dir, cwd).filter((_, k) => !shard || k % shard.count === shard.index).filter(({ file, seq }) => {
-        if (domain !== 'legal') return true;
-        const errs = legalityErrors(seq);
-        if (errs.length) skipped.push({ file, reason: `not legal: op ${errs[0].index}: ${errs[0].reason}` });
-        return errs.length === 0;
+  async onFinding(seq: Sequence, source: CrashSource, f: Finding, execs: number): Promise<void> {
+    const { store } = this.c;
+    const t = this.tracked.get(f.signature);
+    if (t) {
+      t.hits++;
+      t.pendingHits++;
+      if (seq.ops.length < (t.candidate?.seq.ops.length ?? t.reproducer.length)) {
+        t.candidate = { seq, source, finding: f };
+        if (!store) { t.reproducer = seq.ops; t.reproducerFinding = f; t.originalOps = seq.ops.length; t.minimized = false; t.candidate = null; }
+      }
+      return;
+    }
+    const min = await this.minimizeNew(seq, f);
+    const entry: Tracked = {
+      finding: f, firstSource: source, hits: 1, pendingHits: 0, candidate: null,
+      reproducer: min?.ops ?? seq.ops, originalOps: seq.ops.length, minimized: !!min,
+      reproducerFinding: min?.finding ?? f, status: 'open', crashFile: null,
+    };
+    this.tracked.set(f.signature, entry);
+    if (store) {
+      const { equiv, domain } = this.c.run;
+      const r = store.record({
+        finding: entry.reproducerFinding, config: seq.config, designs: this.c.designSpecs, equiv, domain, source,
+        ops: entry.reproducer, originalOps: seq.ops, ...(min?.stats ? { minimization: min.stats } : {}),
       });
+      entry.status = r.crash.status;
+      entry.crashFile = displayPath(r.file, this.c.cwd);
+      if (!r.reproducerReplaced) {
+        // An earlier campaign stored a smaller reproducer: report that one.
+        entry.reproducer = r.crash.ops;
+        entry.originalOps = r.crash.originalOps.length;
+        entry.minimized = r.crash.minimization !== undefined;
+        entry.reproducerFinding = { ...f, ...r.crash.finding, signature: f.signature, divergence: r.crash.firstDivergence ?? undefined };
+      }
     }
+    this.c.onEvent?.({ type: 'new-finding', execs, signature: f.signature, message: f.message, crashFile: entry.crashFile, status: entry.status });
   }
-
-  const startedAt = now();
-  const t0 = clock();
-  const elapsed = (): number => (clock() - t0) / 1000;
-  let execs = 0;
-  let generated = 0;
-  let opsTotal = 0;
-  let stoppedBy: 'runs' | 'time' | 'signal' = 'runs';
-  const coverage = new Set<string>();
-  const tracked = new Map<string, Tracked>();
-  const explained = new Map<string, { e: ReportExplained; seen: Map<string, { message: string; sequences: number }> }>();
-  const series: SeriesPoint[] = [];
-  let seriesStep = 1;
-  let nextSample = 0;
-  let nextStats = 0;
-  let nextStatus = 0;
-  let lastYield = clock();
-  const statsPath = outDir ? path.join(outDir, 'stats.json') : null;
-  const statusEvery = opts.statusIntervalMs ?? 1000;
-  const statsEvery = opts.statsIntervalMs ?? 1000;
-
-  const openFindings = (): number => [...tracked.values()].filter(t => t.status === 'open').length;
-
-  const status = (done: boolean): CampaignStatus => {
-    const el = Math.max(elapsed(), 1e-9);
-    return {
-      execs, ops: opsTotal, execsPerSec: execs / el, opsPerSec: opsTotal / el, coverage: coverage.size,
-      corpus: engine.corpusSize() || corpus.length, findings: tracked.size, explained: explained.size, elapsedSec: elapsed(), done,
-    };
-  };
-
-  const sample = (): void => {
-    const t = Math.round(elapsed() * 10) / 10;
-    series.push({ t, execs, ops: opsTotal, coverage: coverage.size, findings: tracked.size });
-    if (series.length > MAX_SERIES) {
-      // Keep the series bounded on long runs: drop every other point and sample half as often.
-      for (let i = series.length - 2; i > 0; i -= 2) series.splice(i, 1);
-      seriesStep *= 2;
-    }
-  };
-
-  const writeStats = (done: boolean): void => {
-    if (!statsPath || !outDir) return;
-    fs.mkdirSync(outDir, { recursive: true });
-    const s = status(done);
-    const stats = {
-      format: 'tdpfuzz-stats/1', toolVersion: toolVersion(), done, stoppedBy: done ? stoppedBy : null,
-      startedAt: startedAt.toISOString(), updatedAt: now().toISOString(),
-      seed, shard, designs: designSpecs, equiv, domain, config, faultRate, raceRate, maxOps, engine: engine.name,
-      elapsedSec: s.elapsedSec, execs, generated, corpus: corpus.length, ops: opsTotal,
-      execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec, coverage: coverage.size,
-      findings: tracked.size, openFindings: openFindings(), explained: explained.size,
-      series,
-    };
-    writeFileAtomic(statsPath, `${JSON.stringify(stats)}\n`);
-  };
 
   /** Write pending hits and smaller reproducers to the crash store. */
-  const flush = (): void => {
-    for (const t of tracked.values()) {
+  flush(): void {
+    const { store } = this.c;
+    for (const t of this.tracked.values()) {
       if (!store || (t.pendingHits === 0 && !t.candidate)) continue;
       if (t.candidate) {
         const c = t.candidate;
         const r = store.record({
-          finding: c.finding, config: c.seq.config, designs: designSpecs, equiv, domain, source: c.source,
-          ops: c.seq.ops, originalOps: c.seq.ops, hits: t.pendingHits,
+          finding: c.finding, config: c.seq.config, designs: this.c.designSpecs, equiv: this.c.run.equiv, domain: this.c.run.domain,
+          source: c.source, ops: c.seq.ops, originalOps: c.seq.ops, hits: t.pendingHits,
         });
         if (r.reproducerReplaced) { t.reproducer = c.seq.ops; t.reproducerFinding = c.finding; t.originalOps = c.seq.ops.length; t.minimized = false; }
         t.status = r.crash.status;
@@ -278,176 +274,275 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       t.pendingHits = 0;
       t.candidate = null;
     }
-  };
+  }
 
-  const minimizeNew = async (seq: Sequence, f: Finding): Promise<{ ops: Op[]; finding: Finding; stats?: Record<string, unknown> } | null> => {
-    if (!opts.minimize) return null;
-    const timeLimitMs = opts.minimizeTimeMs ?? 10_000;
+  private async minimizeNew(seq: Sequence, f: Finding): Promise<{ ops: Op[]; finding: Finding; stats?: Record<string, unknown> } | null> {
+    const { minimize, run, clock } = this.c;
+    const warn = (message: string): void => this.c.onEvent?.({ type: 'warning', message });
+    if (!minimize) return null;
+    const timeLimitMs = this.c.minimizeTimeMs ?? 10_000;
     const m0 = clock();
     let res: MinimizerOutput;
     try {
-      res = await opts.minimize(seq, f, { designs: opts.designs, equiv, domain, timeLimitMs });
+      res = await minimize(seq, f, { designs: run.designs, equiv: run.equiv, domain: run.domain, timeLimitMs });
     } catch (e) {
-      opts.onEvent?.({ type: 'warning', message: `minimizer failed on ${f.signature}: ${(e as Error).message.split('\n')[0]}` });
+      warn(`minimizer failed on ${f.signature}: ${(e as Error).message.split('\n')[0]}`);
       return null;
     }
     if (res.ops.length >= seq.ops.length) return null;
     // Keep the reduction only if it reproduces the same signature (and take that run's divergence).
     let again: RunResult;
     try {
-      again = runSequence(makeSequence(seq.config, res.ops), { designs: opts.designs, equiv, domain });
+      again = runSequence(makeSequence(seq.config, res.ops), run);
     } catch (e) {
-      opts.onEvent?.({ type: 'warning', message: `minimized ops of ${f.signature} are invalid: ${(e as Error).message.split('\n')[0]}` });
+      warn(`minimized ops of ${f.signature} are invalid: ${(e as Error).message.split('\n')[0]}`);
       return null;
     }
     const same = again.findings.find(x => x.signature === f.signature);
     if (!same) {
-      opts.onEvent?.({ type: 'warning', message: `minimized ops of ${f.signature} do not reproduce it; keeping the original` });
+      warn(`minimized ops of ${f.signature} do not reproduce it; keeping the original`);
       return null;
     }
     return { ops: again.ops.slice(0, res.ops.length), finding: same, stats: { ...res.stats, originalOps: seq.ops.length, minimizedOps: res.ops.length, ms: Math.round(clock() - m0) } };
-  };
+  }
 
-  const onFinding = async (seq: Sequence, source: CrashSource, f: Finding): Promise<void> => {
-    const t = tracked.get(f.signature);
-    if (t) {
-      t.hits++;
-      t.pendingHits++;
-      if (seq.ops.length < (t.candidate?.seq.ops.length ?? t.reproducer.length)) {
-        t.candidate = { seq, source, finding: f };
-        if (!store) { t.reproducer = seq.ops; t.reproducerFinding = f; t.originalOps = seq.ops.length; t.minimized = false; t.candidate = null; }
-      }
-      return;
-    }
-    const min = await minimizeNew(seq, f);
-    const entry: Tracked = {
-      finding: f, firstSource: source, hits: 1, pendingHits: 0, candidate: null,
-      reproducer: min?.ops ?? seq.ops, originalOps: seq.ops.length, minimized: !!min,
-      reproducerFinding: min?.finding ?? f, status: 'open', crashFile: null,
-    };
-    tracked.set(f.signature, entry);
-    if (store) {
-      const r = store.record({
-        finding: entry.reproducerFinding, config: seq.config, designs: designSpecs, equiv, domain, source,
-        ops: entry.reproducer, originalOps: seq.ops, ...(min?.stats ? { minimization: min.stats } : {}),
-      });
-      entry.status = r.crash.status;
-      entry.crashFile = displayPath(r.file, cwd);
-      if (!r.reproducerReplaced) {
-        // An earlier campaign stored a smaller reproducer: report that one.
-        entry.reproducer = r.crash.ops;
-        entry.originalOps = r.crash.originalOps.length;
-        entry.minimized = r.crash.minimization !== undefined;
-        entry.reproducerFinding = { ...f, ...r.crash.finding, signature: f.signature, divergence: r.crash.firstDivergence ?? undefined };
-      }
-    }
-    opts.onEvent?.({ type: 'new-finding', execs, signature: f.signature, message: f.message, crashFile: entry.crashFile, status: entry.status });
-  };
+  /** The findings as the report lists them. */
+  reportFindings(seed: string | number): ReportFinding[] {
+    return [...this.tracked.values()].map((t) => {
+      const f = t.reproducerFinding;
+      return {
+        signature: t.finding.signature, kind: t.finding.kind, designs: t.finding.designs, opKind: t.finding.opKind,
+        component: t.finding.component, message: f.message, hits: t.hits, firstSource: t.firstSource, status: t.status,
+        crashFile: t.crashFile, reproducer: t.reproducer.map(describeOp), originalOpCount: t.originalOps, minimized: t.minimized,
+        opIndex: f.opIndex, firstDivergence: f.divergence ?? null,
+        replay: t.crashFile ? `npx tdpfuzz replay ${t.crashFile}` : `npx tdpfuzz run --seed ${seed} (sequence ${'file' in t.firstSource ? t.firstSource.file : t.firstSource.index})`,
+      };
+    });
+  }
+}
 
-  const onExplained = (xs: Finding[]): void => {
+// ------------------------------------------------------------------------------------------------
+// Explained differences
+
+/** The by-design differences seen, per D-id: in how many sequences, with which signatures. */
+class ExplainedTally {
+  private readonly byId = new Map<string, { e: ReportExplained; seen: Map<string, { message: string; sequences: number }> }>();
+
+  get size(): number { return this.byId.size; }
+
+  /** The explained findings of one run. */
+  add(xs: readonly Finding[]): void {
     const idsThisRun = new Set<string>();
     for (const x of xs) {
       const ex = x.explained!;
-      let agg = explained.get(ex.id);
+      let agg = this.byId.get(ex.id);
       if (!agg) {
         agg = { e: { id: ex.id, title: ex.title, reason: ex.reason, sequences: 0, signatures: [] }, seen: new Map() };
-        explained.set(ex.id, agg);
+        this.byId.set(ex.id, agg);
       }
       if (!idsThisRun.has(ex.id)) { agg.e.sequences++; idsThisRun.add(ex.id); }
       const s = agg.seen.get(x.signature);
       if (s) s.sequences++; else agg.seen.set(x.signature, { message: x.message, sequences: 1 });
     }
-  };
-
-  const budgetLeft = (): boolean => {
-    if (opts.signal?.aborted) { stoppedBy = 'signal'; return false; }
-    if (runs !== null && execs >= runs) { stoppedBy = 'runs'; return false; }
-    if (timeSec !== null && elapsed() >= timeSec) { stoppedBy = 'time'; return false; }
-    return true;
-  };
-
-  const runOne = async (seq: Sequence, source: CrashSource): Promise<RunResult> => {
-    const r = runSequence(seq, { designs: opts.designs, equiv, domain });
-    execs++;
-    opsTotal += r.ops.length;
-    for (const c of r.coverage) coverage.add(c);
-    if (r.explained.length) onExplained(r.explained);
-    for (const f of r.findings) await onFinding(seq, source, f);
-    return r;
-  };
-
-  const periodic = async (): Promise<void> => {
-    const ms = elapsed() * 1000;
-    if (ms >= nextSample) { sample(); nextSample += 1000 * seriesStep; }
-    if (ms >= nextStats) { flush(); writeStats(false); nextStats = ms + statsEvery; }
-    if (opts.onStatus && ms >= nextStatus) { opts.onStatus(status(false)); nextStatus = ms + statusEvery; }
-    if (clock() - lastYield >= YIELD_EVERY_MS) {
-      await new Promise<void>(resolve => setImmediate(resolve));
-      lastYield = clock();
-    }
-  };
-
-  await periodic();
-  for (const { file, seq } of corpus) {
-    if (!budgetLeft()) break;
-    const r = await runOne(seq, { file });
-    engine.observe?.({ seq, source: { file } }, r);
-    await periodic();
-  }
-  for (let k = 0; budgetLeft(); k++) {
-    const item = engine.next(k);
-    engine.feedback(item, await runOne(item.seq, item.source));
-    generated++;
-    await periodic();
   }
 
-  // Wrap up: flush hits, last sample, report, final stats.
-  flush();
-  sample();
-  const finishedAt = now();
-  const el = Math.max(elapsed(), 1e-9);
-  const findings: ReportFinding[] = [...tracked.values()].map((t) => {
-    const f = t.reproducerFinding;
-    return {
-      signature: t.finding.signature, kind: t.finding.kind, designs: t.finding.designs, opKind: t.finding.opKind,
-      component: t.finding.component, message: f.message, hits: t.hits, firstSource: t.firstSource, status: t.status,
-      crashFile: t.crashFile, reproducer: t.reproducer.map(describeOp), originalOpCount: t.originalOps, minimized: t.minimized,
-      opIndex: f.opIndex, firstDivergence: f.divergence ?? null,
-      replay: t.crashFile ? `npx tdpfuzz replay ${t.crashFile}` : `npx tdpfuzz run --seed ${seed} (sequence ${'file' in t.firstSource ? t.firstSource.file : t.firstSource.index})`,
-    };
-  });
-  const unexplained = findings.filter(f => f.status === 'open').length;
-  const scope: ReportScope = {
-    designs: labels, designSpecs, seed, shard, sequences: execs, generated,
-    corpus: { dir: corpusDir, files: corpus.length, skipped }, ops: opsTotal, equiv, domain, config,
-    faultRate, raceRate, maxOps, budget: { runs, timeSec },
-  };
-  const explainedList = [...explained.values()].map(({ e, seen }) => ({
-    ...e, signatures: [...seen].map(([signature, v]) => ({ signature, message: v.message, sequences: v.sequences })),
-  })).sort((a, b) => dNumber(a.id) - dNumber(b.id) || a.id.localeCompare(b.id));
-  const report: ReportData = {
-    format: REPORT_FORMAT,
-    toolVersion: toolVersion(),
-    verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained) },
-    scope,
-    coverage: summarizeCoverage(coverage, config, domain),
-    findings,
-    explained: explainedList,
-    unobservable: [...UNOBSERVABLE],
-    timing: {
-      startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), elapsedSec: elapsed(),
-      execsPerSec: execs / el, opsPerSec: opsTotal / el, stoppedBy,
-    },
-  };
-  const reportPaths = outDir ? writeReports(outDir, report, series) : null;
-  writeStats(true);
-  opts.onStatus?.(status(true));
-  return { report, exitCode: unexplained ? 1 : 0, reportPaths, statsPath };
+  list(): ReportExplained[] {
+    return [...this.byId.values()].map(({ e, seen }) => ({
+      ...e, signatures: [...seen].map(([signature, v]) => ({ signature, message: v.message, sequences: v.sequences })),
+    })).sort((a, b) => dNumber(a.id) - dNumber(b.id) || a.id.localeCompare(b.id));
+  }
 }
 
 function dNumber(id: string): number {
   const m = /^D(\d+)$/.exec(id);
   return m ? Number(m[1]) : 1e9;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The campaign
+
+/** One in-process campaign: parameters resolved once, then the corpus phase, the engine phase, the report. */
+class Campaign {
+  private readonly p: CampaignParams;
+  private readonly cwd: string;
+  private readonly clock: () => number;
+  private readonly now: () => Date;
+  private readonly runs: number | null;
+  private readonly timeSec: number | null;
+  private readonly designSpecs: string[];
+  private readonly runOpts: RunOptions;
+  private readonly engine: Engine;
+  private readonly outDir: string | null;
+  private readonly corpus: CampaignCorpus;
+  private readonly findings: FindingTracker;
+  private readonly explained = new ExplainedTally();
+  private readonly coverage = new Set<string>();
+  private readonly series: SeriesPoint[] = [];
+  private startedAt!: Date;
+  private t0 = 0;
+  private execs = 0;
+  private generated = 0;
+  private opsTotal = 0;
+  private stoppedBy: 'runs' | 'time' | 'signal' = 'runs';
+  private seriesStep = 1;
+  private nextSample = 0;
+  private nextStats = 0;
+  private nextStatus = 0;
+  private lastYield = 0;
+
+  constructor(private readonly opts: CampaignOptions) {
+    this.cwd = opts.cwd ?? process.cwd();
+    this.clock = opts.clock ?? (() => performance.now());
+    this.now = opts.now ?? (() => new Date());
+    this.p = campaignParams(opts);
+    this.runs = opts.runs ?? null;
+    this.timeSec = timeBudget(this.runs, opts.timeSec);
+    this.designSpecs = opts.designSpecs ?? opts.designs.map(d => d.name);
+    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain };
+    const genOpts = generatorOptions(this.p);
+    // Fail on bad generator options before anything is written.
+    generateSequence(this.p.seed, 0, genOpts);
+    this.engine = opts.engine ?? randomEngine(this.p.seed, genOpts, this.p.shard);
+    this.outDir = opts.outDir === undefined ? path.resolve(this.cwd, 'out') : opts.outDir === null ? null : path.resolve(this.cwd, opts.outDir);
+    const store = opts.crashDir === null ? null
+      : new CrashStore(opts.crashDir ?? 'crashes', { cwd: this.cwd, now: this.now, warn: message => opts.onEvent?.({ type: 'warning', message }) });
+    this.findings = new FindingTracker({
+      run: this.runOpts, designSpecs: this.designSpecs, store, cwd: this.cwd, clock: this.clock,
+      minimize: opts.minimize, minimizeTimeMs: opts.minimizeTimeMs, onEvent: opts.onEvent,
+    });
+    this.corpus = loadCampaignCorpus(opts.corpusDir, this.p, this.cwd);
+  }
+
+  private get statsPath(): string | null { return this.outDir ? path.join(this.outDir, 'stats.json') : null; }
+  private elapsed(): number { return (this.clock() - this.t0) / 1000; }
+
+  async run(): Promise<CampaignResult> {
+    this.startedAt = this.now();
+    this.t0 = this.clock();
+    this.lastYield = this.clock();
+    await this.periodic();
+    await this.corpusPhase();
+    await this.enginePhase();
+    return this.finish();
+  }
+
+  /** Corpus files first (named scenario seeds); coverage-guided engines observe their results. */
+  private async corpusPhase(): Promise<void> {
+    for (const { file, seq } of this.corpus.files) {
+      if (!this.budgetLeft()) break;
+      const r = await this.runOne(seq, { file });
+      this.engine.observe?.({ seq, source: { file } }, r);
+      await this.periodic();
+    }
+  }
+
+  /** Then the engine's sequences until the budget is spent or the campaign is stopped. */
+  private async enginePhase(): Promise<void> {
+    for (let k = 0; this.budgetLeft(); k++) {
+      const item = this.engine.next(k);
+      this.engine.feedback(item, await this.runOne(item.seq, item.source));
+      this.generated++;
+      await this.periodic();
+    }
+  }
+
+  private budgetLeft(): boolean {
+    if (this.opts.signal?.aborted) { this.stoppedBy = 'signal'; return false; }
+    if (this.runs !== null && this.execs >= this.runs) { this.stoppedBy = 'runs'; return false; }
+    if (this.timeSec !== null && this.elapsed() >= this.timeSec) { this.stoppedBy = 'time'; return false; }
+    return true;
+  }
+
+  private async runOne(seq: Sequence, source: CrashSource): Promise<RunResult> {
+    const r = runSequence(seq, this.runOpts);
+    this.execs++;
+    this.opsTotal += r.ops.length;
+    for (const c of r.coverage) this.coverage.add(c);
+    if (r.explained.length) this.explained.add(r.explained);
+    for (const f of r.findings) await this.findings.onFinding(seq, source, f, this.execs);
+    return r;
+  }
+
+  /** Series samples, stats.json and crash-store flushes, status callbacks, yields to the event loop. */
+  private async periodic(): Promise<void> {
+    const ms = this.elapsed() * 1000;
+    if (ms >= this.nextSample) { this.sample(); this.nextSample += 1000 * this.seriesStep; }
+    if (ms >= this.nextStats) { this.findings.flush(); this.writeStats(false); this.nextStats = ms + (this.opts.statsIntervalMs ?? 1000); }
+    if (this.opts.onStatus && ms >= this.nextStatus) { this.opts.onStatus(this.status(false)); this.nextStatus = ms + (this.opts.statusIntervalMs ?? 1000); }
+    if (this.clock() - this.lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>(resolve => setImmediate(resolve));
+      this.lastYield = this.clock();
+    }
+  }
+
+  private status(done: boolean): CampaignStatus {
+    const el = Math.max(this.elapsed(), 1e-9);
+    return {
+      execs: this.execs, ops: this.opsTotal, execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, coverage: this.coverage.size,
+      corpus: this.engine.corpusSize() || this.corpus.files.length, findings: this.findings.size, explained: this.explained.size,
+      elapsedSec: this.elapsed(), done,
+    };
+  }
+
+  private sample(): void {
+    const t = Math.round(this.elapsed() * 10) / 10;
+    // Keep the series bounded on long runs: when it thins, sample half as often.
+    if (appendSeriesPoint(this.series, { t, execs: this.execs, ops: this.opsTotal, coverage: this.coverage.size, findings: this.findings.size })) this.seriesStep *= 2;
+  }
+
+  private writeStats(done: boolean): void {
+    const statsPath = this.statsPath;
+    if (!statsPath || !this.outDir) return;
+    fs.mkdirSync(this.outDir, { recursive: true });
+    const s = this.status(done);
+    const stats = buildStats({
+      done, stoppedBy: done ? this.stoppedBy : null, startedAt: this.startedAt.toISOString(), updatedAt: this.now().toISOString(),
+      params: this.p, designs: this.designSpecs, engine: this.engine.name,
+      totals: {
+        elapsedSec: s.elapsedSec, execs: this.execs, generated: this.generated, corpus: this.corpus.files.length, ops: this.opsTotal,
+        execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec, coverage: this.coverage.size,
+        findings: this.findings.size, openFindings: this.findings.openCount(), explained: this.explained.size,
+      },
+      series: this.series,
+    });
+    writeFileAtomic(statsPath, `${JSON.stringify(stats)}\n`);
+  }
+
+  /** Wrap up: flush hits, last sample, report, final stats. */
+  private finish(): CampaignResult {
+    this.findings.flush();
+    this.sample();
+    const finishedAt = this.now();
+    const el = Math.max(this.elapsed(), 1e-9);
+    const p = this.p;
+    const findings = this.findings.reportFindings(p.seed);
+    const unexplained = findings.filter(f => f.status === 'open').length;
+    const scope: ReportScope = {
+      designs: designLabels(this.opts.designs), designSpecs: this.designSpecs, seed: p.seed, shard: p.shard,
+      sequences: this.execs, generated: this.generated,
+      corpus: { dir: this.corpus.dir, files: this.corpus.files.length, skipped: this.corpus.skipped }, ops: this.opsTotal,
+      equiv: p.equiv, domain: p.domain, config: p.config,
+      faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, budget: { runs: this.runs, timeSec: this.timeSec },
+    };
+    const report: ReportData = {
+      format: REPORT_FORMAT,
+      toolVersion: toolVersion(),
+      verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained) },
+      scope,
+      coverage: summarizeCoverage(this.coverage, p.config, p.domain),
+      findings,
+      explained: this.explained.list(),
+      unobservable: [...UNOBSERVABLE],
+      timing: {
+        startedAt: this.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), elapsedSec: this.elapsed(),
+        execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, stoppedBy: this.stoppedBy,
+      },
+    };
+    const reportPaths = this.outDir ? writeReports(this.outDir, report, this.series) : null;
+    this.writeStats(true);
+    this.opts.onStatus?.(this.status(true));
+    return { report, exitCode: unexplained ? 1 : 0, reportPaths, statsPath: this.statsPath };
+  }
 }
 
 /** libFuzzer-style status line: `#12345 exec/s: 1234 ops/s: 17000 cov: 159 corp: 3 findings: 0 (explained: 4) 10s`. */

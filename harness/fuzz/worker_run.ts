@@ -4,43 +4,33 @@
 // side. The slice writes nothing but crash files (the crash store's lock files make that safe across
 // threads and processes); status, new coverage classes, findings and the final report go to the
 // main thread as messages, and kept corpus entries are shared with the other workers through it.
-import type { CampaignParams } from '../run/campaign_params';
+import { generatorOptions, type RunParams } from '../run/campaign_params';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
-import { runCampaign, type CampaignEvent, type CampaignStatus } from './campaign';
+import { campaignOptionsOf, runCampaign, type CampaignEvent, type CampaignStatus } from './campaign';
 import type { CrashSource } from '../store/crash_store';
 import { loadDesigns } from '../run/designs';
 import type { Engine, EngineSequence } from './engines/engine';
 import { ENGINES } from './engines/index';
 import type { ByteSharingEngine } from './engines/jsfuzz';
 import { istanbulActive, istanbulCoverageCount } from './engines/istanbul';
-import type { Lane, Shard } from '../report/stats';
-import { campaignMinimizer } from '../run/minimize';
+import type { Lane } from '../report/stats';
 import type { ReportData } from '../report/data';
 import type { RunResult } from '../run/runner';
 import type { Sequence } from '../seq/sequence';
 
 /** Everything a worker needs (structured-cloneable). */
-export interface WorkerSpec extends CampaignParams {
+export interface WorkerSpec {
   /** this worker's number and the number of workers */
   index: number;
   count: number;
-  engine: string;
-  /** --designs as given (names or module paths, resolved from cwd) */
-  designSpec: string;
-  shard: Shard;
+  /** this worker's campaign: its lane's seed, shard and engine, its share of the run budget, no output directory */
+  params: RunParams;
   /** the engine's first index (run --resume: where the previous run stopped) */
   startIndex: number;
-  runs: number | null;
-  timeSec: number | null;
   cwd: string;
-  crashDir: string | null;
-  /** undefined: "corpus" when it exists; null: none */
-  corpusDir: string | null | undefined;
-  corpusOut: string | null;
   /** install the istanbul hook on impls/ before loading anything (worker_main.ts reads it) */
   istanbul: boolean;
-  minimize: { maxRuns: number; timeMs: number } | null;
   statusIntervalMs: number;
 }
 
@@ -62,12 +52,12 @@ function isByteSharing(e: Engine): e is Engine & ByteSharingEngine {
 
 export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<void> {
   const post = (m: ToMain): void => port.postMessage(m);
-  const designs = loadDesigns(spec.designSpec, spec.cwd);
-  const gen = { config: spec.config, domain: spec.domain, faultRate: spec.faultRate, raceRate: spec.raceRate, maxOps: spec.maxOps };
-  const factory = ENGINES.get(spec.engine);
-  if (!factory) throw new Error(`--engine: unknown engine ${JSON.stringify(spec.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
-  const corpusOut = spec.corpusOut ? path.resolve(spec.cwd, spec.corpusOut) : null;
-  const inner = factory({ seed: spec.seed, gen, shard: spec.shard, designs, equiv: spec.equiv, domain: spec.domain, corpusOut });
+  const p = spec.params;
+  const designs = loadDesigns(p.designs.join(','), spec.cwd);
+  const factory = ENGINES.get(p.engine);
+  if (!factory) throw new Error(`--engine: unknown engine ${JSON.stringify(p.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
+  const corpusOut = p.corpusOut ? path.resolve(spec.cwd, p.corpusOut) : null;
+  const inner = factory({ seed: p.seed, gen: generatorOptions(p), shard: p.shard, designs, equiv: p.equiv, domain: p.domain, corpusOut });
 
   const ctl = new AbortController();
   const incoming: SharedInput[] = [];
@@ -123,14 +113,9 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
     corpusSize: () => inner.corpusSize(),
   };
 
-  const minimize = spec.minimize ? campaignMinimizer({ maxRuns: spec.minimize.maxRuns }) : undefined;
   const result = await runCampaign({
-    designs, designSpecs: spec.designSpec.split(',').map(s => s.trim()), seed: spec.seed,
-    runs: spec.runs ?? undefined, timeSec: spec.timeSec ?? undefined,
-    equiv: spec.equiv, domain: spec.domain, config: spec.config, faultRate: spec.faultRate, raceRate: spec.raceRate,
-    maxOps: spec.maxOps, shard: spec.shard ?? undefined, cwd: spec.cwd, outDir: null, crashDir: spec.crashDir,
-    corpusDir: spec.corpusDir, engine, signal: ctl.signal,
-    ...(minimize ? { minimize, minimizeTimeMs: spec.minimize!.timeMs } : {}),
+    ...campaignOptionsOf(p, designs, spec.cwd),
+    outDir: null, engine, signal: ctl.signal,
     statusIntervalMs: spec.statusIntervalMs,
     onStatus: s => post({ type: 'status', worker: spec.index, status: s, generated: spec.startIndex + produced, newCoverage: takeCoverage() }),
     onEvent: e => post({ type: 'event', worker: spec.index, event: e }),
@@ -138,7 +123,7 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
   const useIstanbul = istanbulActive();
   post({
     type: 'done', worker: spec.index, report: result.report, newCoverage: takeCoverage(),
-    lane: { seed: spec.seed, shard: spec.shard, generated: spec.startIndex + produced, engine: spec.engine },
+    lane: { seed: p.seed, shard: p.shard, generated: spec.startIndex + produced, engine: p.engine },
     engineCoverage: useIstanbul ? { source: 'istanbul', count: istanbulCoverageCount() } : null,
   });
 }

@@ -17,20 +17,15 @@
 //    engine only), then merges the previous report with the new part (harness/merge.ts).
 //  - SIGINT/SIGTERM (stop()): every worker finishes its current sequence and reports; then the
 //    report and stats are written as usual.
-import type { CampaignParams } from '../run/campaign_params';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import type { RunParams } from '../run/campaign_params';
 import { loadCorpus, type CampaignEvent, type CampaignHandle, type CampaignResult, type CampaignStatus } from './campaign';
-import type { Equivalence } from '../run/compare';
-import { toolVersion, writeFileAtomic } from '../store/fsutil';
-import {
-  lanesOf, mergeReports, mergeSeries, workerShard,
-} from '../report/merge';
-import { STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from '../report/stats';
-import type { RunArgs } from '../cli/main';
-import type { Domain } from '../seq/domain';
+import { lanesOf, mergeReports, mergeSeries, workerShard } from '../report/merge';
+import { appendSeriesPoint, buildStats, STATS_FORMAT, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
+import { writeFileAtomic } from '../store/fsutil';
 import { writeReports } from '../report/index';
 import { type ReportData } from '../report/data';
 import { InputError } from '../seq/sequence';
@@ -45,29 +40,19 @@ export interface ResumeState {
   report: ReportData | null;
 }
 
-export interface WorkersOptions extends CampaignParams {
-  workers: number;
-  engine: string;
-  /** --designs as given */
-  designSpec: string;
-  seed: number | string;
-  runs: number | null;
-  timeSec: number | null;
-  shard: Shard;
-  cwd: string;
-  outDir: string | null;
-  crashDir: string | null;
-  /** undefined: "corpus" when it exists; null: none */
-  corpusDir: string | null | undefined;
-  /** where engines persist kept entries (default <out>/corpus) */
-  corpusOut?: string | null;
-  minimize: { maxRuns: number; timeMs: number } | null;
-  /** instrument impls/ with istanbul in the workers (default: engine === 'jsfuzz') */
-  istanbul?: boolean;
-  resume?: ResumeState;
+export interface RunCallbacks {
   onStatus?: (s: CampaignStatus) => void;
   statusIntervalMs?: number;
   onEvent?: (e: CampaignEvent) => void;
+}
+
+/** A run's parameters, and what running them in worker threads needs besides. */
+export interface WorkersOptions extends RunParams, RunCallbacks {
+  cwd: string;
+  /** instrument impls/ with istanbul in the workers (default: engine === 'jsfuzz') */
+  istanbul?: boolean;
+  /** run --resume: the run continued */
+  resumeState?: ResumeState;
   statsIntervalMs?: number;
 }
 
@@ -106,10 +91,10 @@ export function splitRuns(runs: number, N: number, corpusOwners: readonly number
 }
 
 /** For each corpus file the parent campaign would run (in order), the worker that runs it. */
-function corpusOwners(o: WorkersOptions, N: number): number[] {
-  if (o.corpusDir === null) return [];
-  const dir = o.corpusDir ?? 'corpus';
-  if (o.corpusDir === undefined && !fs.existsSync(path.resolve(o.cwd, dir))) return [];
+function corpusOwners(o: WorkersOptions, corpus: string | null | undefined, N: number): number[] {
+  if (corpus === null) return [];
+  const dir = corpus ?? 'corpus';
+  if (corpus === undefined && !fs.existsSync(path.resolve(o.cwd, dir))) return [];
   const M = o.shard?.count ?? 1, I = o.shard?.index ?? 0;
   return loadCorpus(dir, o.cwd)
     .map((c, k) => ({ ...c, k }))
@@ -118,6 +103,7 @@ function corpusOwners(o: WorkersOptions, N: number): number[] {
     .map(c => Math.floor(c.k / M) % N);
 }
 
+/** One worker: its spec, thread, last status and final report. */
 interface Slot {
   spec: WorkerSpec;
   worker: Worker | null;
@@ -128,19 +114,21 @@ interface Slot {
   engineCoverage: { source: string; count: number } | null;
 }
 
-export function startWorkers(o: WorkersOptions): CampaignHandle {
-  const entry = workerEntry();
-  const resume = o.resume ?? null;
+/**
+ * The lanes of a worker run and each worker's spec: a fresh run splits the user's shard (random
+ * engine) or derives seeds (others); a resumed one continues the recorded lanes without the corpus.
+ */
+function planSlots(o: WorkersOptions): Slot[] {
+  const resume = o.resumeState ?? null;
   const lanes: Lane[] = resume ? lanesOf(resume.stats) : [];
-  const N = resume ? lanes.length : o.workers;
+  const N = resume ? lanes.length : o.workers ?? 1;
   if (!(Number.isInteger(N) && N >= 1)) throw new InputError(`--workers: expected a positive integer, got ${N}`);
-  const outDir = o.outDir === null ? null : path.resolve(o.cwd, o.outDir);
-  const corpusDir = resume ? null : o.corpusDir;
-  const owners = corpusOwners({ ...o, corpusDir }, N);
+  const outDir = o.out === null ? null : path.resolve(o.cwd, o.out);
+  const corpus = resume ? null : o.corpus;
+  const owners = corpusOwners(o, corpus, N);
   const budgets = o.runs === null ? null : splitRuns(o.runs, N, owners, lanes.map(l => l.generated));
-  const corpusOut = o.corpusOut !== undefined ? o.corpusOut : outDir ? path.join(outDir, 'corpus') : null;
-
-  const slots: Slot[] = Array.from({ length: N }, (_, w) => {
+  const corpusOut = o.corpusOut ?? (outDir ? path.join(outDir, 'corpus') : null);
+  return Array.from({ length: N }, (_, w): Slot => {
     const lane: Lane = resume ? lanes[w] : {
       seed: o.engine === 'random' || N === 1 ? o.seed : `${o.seed}/w${w}`,
       shard: workerShard(o.shard, w, N),
@@ -148,58 +136,119 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
       engine: o.engine,
     };
     const spec: WorkerSpec = {
-      index: w, count: N, engine: lane.engine, designSpec: o.designSpec, seed: lane.seed, shard: lane.shard,
-      startIndex: lane.generated, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
-      equiv: o.equiv, domain: o.domain, config: o.config, faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps,
-      cwd: o.cwd, crashDir: o.crashDir, corpusDir, corpusOut,
-      istanbul: o.istanbul ?? lane.engine === 'jsfuzz', minimize: o.minimize,
+      index: w, count: N, startIndex: lane.generated, cwd: o.cwd,
+      istanbul: o.istanbul ?? lane.engine === 'jsfuzz',
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
+      params: {
+        seed: lane.seed, shard: lane.shard, equiv: o.equiv, domain: o.domain, config: o.config,
+        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps,
+        designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
+        out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null,
+      },
     };
     return { spec, worker: null, status: null, generated: lane.generated, report: null, lane: { ...lane }, engineCoverage: null };
   });
+}
 
-  const startedAt = new Date();
-  const t0 = performance.now();
-  const elapsed = (): number => (performance.now() - t0) / 1000;
-  const coverage = new Set<string>();
-  const signatures = new Set<string>();
-  const series: SeriesPoint[] = [];
-  let stopping = false;
+/** The main thread's view of the workers: aggregate status, coverage union, NEW lines, series, stats.json. */
+class WorkerAggregate {
+  private readonly startedAt = new Date();
+  private readonly t0 = performance.now();
+  private readonly coverage = new Set<string>();
+  private readonly signatures = new Set<string>();
+  private readonly series: SeriesPoint[] = [];
+  readonly statsPath: string | null;
+  readonly outDir: string | null;
 
-  const aggregate = (done: boolean): CampaignStatus => {
-    const ss = slots.map(s => s.status).filter((s): s is CampaignStatus => s !== null);
-    const el = Math.max(elapsed(), 1e-9);
+  constructor(private readonly o: WorkersOptions, readonly slots: Slot[]) {
+    this.outDir = o.out === null ? null : path.resolve(o.cwd, o.out);
+    this.statsPath = this.outDir ? path.join(this.outDir, 'stats.json') : null;
+  }
+
+  get N(): number { return this.slots.length; }
+  elapsed(): number { return (performance.now() - this.t0) / 1000; }
+
+  status(done: boolean): CampaignStatus {
+    const ss = this.slots.map(s => s.status).filter((s): s is CampaignStatus => s !== null);
+    const el = Math.max(this.elapsed(), 1e-9);
     const execs = ss.reduce((n, s) => n + s.execs, 0);
     const ops = ss.reduce((n, s) => n + s.ops, 0);
     return {
       execs, ops, execsPerSec: execs / el, opsPerSec: ops / el,
-      coverage: N === 1 ? (ss[0]?.coverage ?? 0) : coverage.size,
+      coverage: this.N === 1 ? (ss[0]?.coverage ?? 0) : this.coverage.size,
       corpus: ss.reduce((n, s) => n + s.corpus, 0),
-      findings: Math.max(signatures.size, ...ss.map(s => s.findings)),
+      findings: Math.max(this.signatures.size, ...ss.map(s => s.findings)),
       explained: Math.max(0, ...ss.map(s => s.explained)),
-      elapsedSec: elapsed(), done,
+      elapsedSec: this.elapsed(), done,
     };
-  };
+  }
 
-  const statsPath = outDir ? path.join(outDir, 'stats.json') : null;
-  const buildStats = (done: boolean, report: ReportData | null): StatsFile => {
-    const s = aggregate(done);
-    const cur: StatsFile = {
-      format: STATS_FORMAT, toolVersion: toolVersion(), done, stoppedBy: report ? report.timing.stoppedBy : null,
-      startedAt: startedAt.toISOString(), updatedAt: new Date().toISOString(),
-      seed: o.seed, shard: o.shard, designs: o.designSpec.split(',').map(x => x.trim()), equiv: o.equiv, domain: o.domain, config: o.config,
-      faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps,
-      elapsedSec: s.elapsedSec, execs: s.execs, generated: slots.reduce((n, x) => n + x.generated - x.lane.generated, 0),
-      corpus: s.corpus, ops: s.ops, execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec,
-      coverage: report ? report.coverage.reached : s.coverage,
-      findings: report ? report.findings.length : s.findings,
-      openFindings: report ? report.verdict.unexplained : s.findings,
-      explained: report ? report.explained.length : s.explained,
-      series: [...series],
-      engine: o.engine, workers: N,
-      lanes: slots.map(x => ({ ...x.lane, generated: x.generated })),
-      ...(slots.some(x => x.engineCoverage) ? { engineCoverage: slots.map(x => x.engineCoverage) } : {}),
-    };
+  /** A message from a worker; returns an error to fail the run with, if any. */
+  onMessage(slot: Slot, m: ToMain): Error | null {
+    const o = this.o;
+    switch (m.type) {
+      case 'status':
+        slot.status = m.status;
+        slot.generated = m.generated;
+        for (const c of m.newCoverage) this.coverage.add(c);
+        break;
+      case 'event':
+        if (m.event.type === 'new-finding') {
+          if (this.signatures.has(m.event.signature)) break;
+          this.signatures.add(m.event.signature);
+          o.onEvent?.({ ...m.event, execs: this.status(false).execs + m.event.execs - (slot.status?.execs ?? 0) });
+        } else {
+          o.onEvent?.(this.N > 1 ? { ...m.event, message: `worker ${slot.spec.index}: ${m.event.message}` } : m.event);
+        }
+        break;
+      case 'share':
+        for (const s of this.slots) if (s !== slot && s.worker) s.worker.postMessage({ type: 'share', input: m.input } satisfies ToWorker);
+        break;
+      case 'done':
+        slot.report = m.report;
+        slot.generated = m.lane.generated;
+        slot.engineCoverage = m.engineCoverage;
+        for (const c of m.newCoverage) this.coverage.add(c);
+        for (const f of m.report.findings) this.signatures.add(f.signature);
+        slot.status = { ...(slot.status ?? this.status(true)), execs: m.report.scope.sequences, ops: m.report.scope.ops, done: true };
+        break;
+      case 'error': {
+        const e = m.input ? new InputError(m.message) : new Error(`worker ${m.worker}: ${m.message}`);
+        if (m.stack && !m.input) e.stack = m.stack;
+        return e;
+      }
+    }
+    return null;
+  }
+
+  sample(): void {
+    const s = this.status(false);
+    appendSeriesPoint(this.series, { t: Math.round(s.elapsedSec * 10) / 10, execs: s.execs, ops: s.ops, coverage: s.coverage, findings: s.findings });
+  }
+
+  private stats(done: boolean, report: ReportData | null): StatsFile {
+    const o = this.o;
+    const s = this.status(done);
+    const slots = this.slots;
+    const cur = buildStats({
+      done, stoppedBy: report ? report.timing.stoppedBy : null,
+      startedAt: this.startedAt.toISOString(), updatedAt: new Date().toISOString(),
+      params: o, designs: o.designs, engine: o.engine,
+      totals: {
+        elapsedSec: s.elapsedSec, execs: s.execs, generated: slots.reduce((n, x) => n + x.generated - x.lane.generated, 0),
+        corpus: s.corpus, ops: s.ops, execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec,
+        coverage: report ? report.coverage.reached : s.coverage,
+        findings: report ? report.findings.length : s.findings,
+        openFindings: report ? report.verdict.unexplained : s.findings,
+        explained: report ? report.explained.length : s.explained,
+      },
+      series: [...this.series],
+      workers: {
+        workers: this.N, lanes: slots.map(x => ({ ...x.lane, generated: x.generated })),
+        engineCoverage: slots.some(x => x.engineCoverage) ? slots.map(x => x.engineCoverage) : null,
+      },
+    });
+    const resume = o.resumeState;
     if (!resume) return cur;
     // A resumed run: one stats file for both parts, the new lanes (absolute indices) last.
     const p = resume.stats;
@@ -214,17 +263,45 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
       findings: report ? cur.findings : Math.max(p.findings, cur.findings),
       series: mergeSeries([p.series ?? [], cur.series], 'sequential', [p.elapsedSec, cur.elapsedSec]),
     };
-  };
-  const writeStats = (done: boolean, report: ReportData | null): void => {
-    if (!statsPath || !outDir) return;
-    fs.mkdirSync(outDir, { recursive: true });
-    writeFileAtomic(statsPath, `${JSON.stringify(buildStats(done, report))}\n`);
-  };
-  const sample = (): void => {
-    const s = aggregate(false);
-    series.push({ t: Math.round(s.elapsedSec * 10) / 10, execs: s.execs, ops: s.ops, coverage: s.coverage, findings: s.findings });
-    if (series.length > 2000) for (let i = series.length - 2; i > 0; i -= 2) series.splice(i, 1);
-  };
+  }
+
+  writeStats(done: boolean, report: ReportData | null): void {
+    if (!this.statsPath || !this.outDir) return;
+    fs.mkdirSync(this.outDir, { recursive: true });
+    writeFileAtomic(this.statsPath, `${JSON.stringify(this.stats(done, report))}\n`);
+  }
+
+  /** All workers reported: the merged report (with the resumed run's, if any), written with the final stats. */
+  finish(): CampaignResult {
+    const o = this.o;
+    this.sample();
+    const el = Math.max(this.elapsed(), 1e-9);
+    const agg = this.status(true);
+    let report = mergeReports(this.slots.map(s => ({ from: `worker ${s.spec.index}`, report: s.report! })), {
+      mode: 'parallel', seed: o.seed, shard: o.shard,
+      timing: {
+        startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedSec: el,
+        execsPerSec: agg.execs / el, opsPerSec: agg.ops / el,
+      },
+    });
+    if (this.N === 1) delete report.scope.merged; // one worker: the same report as an in-process run
+    const resume = o.resumeState;
+    if (resume?.report) {
+      report = mergeReports([{ from: resume.from, report: resume.report }, { from: 'resumed', report }], { mode: 'sequential', seed: o.seed, shard: o.shard });
+    }
+    const reportPaths = this.outDir ? writeReports(this.outDir, report) : null;
+    this.writeStats(true, report);
+    o.onStatus?.(this.status(true));
+    return { report, exitCode: report.verdict.unexplained ? 1 : 0, reportPaths, statsPath: this.statsPath };
+  }
+}
+
+/** Start the worker threads of a run; the handle's stop() makes every worker finish its current sequence. */
+export function startWorkers(o: WorkersOptions): CampaignHandle {
+  const entry = workerEntry();
+  const agg = new WorkerAggregate(o, planSlots(o));
+  const slots = agg.slots;
+  let stopping = false;
 
   const done = new Promise<CampaignResult>((resolve, reject) => {
     let finished = 0;
@@ -238,84 +315,30 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
       for (const s of slots) void s.worker?.terminate();
       reject(e);
     };
-
     const finish = (): void => {
       cleanup();
       try {
-        sample();
-        const el = Math.max(elapsed(), 1e-9);
-        const agg = aggregate(true);
-        let report = mergeReports(slots.map(s => ({ from: `worker ${s.spec.index}`, report: s.report! })), {
-          mode: 'parallel', seed: o.seed, shard: o.shard,
-          timing: {
-            startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedSec: el,
-            execsPerSec: agg.execs / el, opsPerSec: agg.ops / el,
-          },
-        });
-        if (N === 1) delete report.scope.merged; // one worker: the same report as an in-process run
-        if (resume?.report) {
-          report = mergeReports([{ from: resume.from, report: resume.report }, { from: 'resumed', report }], { mode: 'sequential', seed: o.seed, shard: o.shard });
-        }
-        const reportPaths = outDir ? writeReports(outDir, report) : null;
-        writeStats(true, report);
-        o.onStatus?.(aggregate(true));
-        resolve({ report, exitCode: report.verdict.unexplained ? 1 : 0, reportPaths, statsPath });
+        resolve(agg.finish());
       } catch (e) {
         reject(e);
-      }
-    };
-
-    const onMessage = (slot: Slot, m: ToMain): void => {
-      switch (m.type) {
-        case 'status':
-          slot.status = m.status;
-          slot.generated = m.generated;
-          for (const c of m.newCoverage) coverage.add(c);
-          break;
-        case 'event':
-          if (m.event.type === 'new-finding') {
-            if (signatures.has(m.event.signature)) break;
-            signatures.add(m.event.signature);
-            o.onEvent?.({ ...m.event, execs: aggregate(false).execs + m.event.execs - (slot.status?.execs ?? 0) });
-          } else {
-            o.onEvent?.(N > 1 ? { ...m.event, message: `worker ${slot.spec.index}: ${m.event.message}` } : m.event);
-          }
-          break;
-        case 'share':
-          for (const s of slots) if (s !== slot && s.worker) s.worker.postMessage({ type: 'share', input: m.input } satisfies ToWorker);
-          break;
-        case 'done':
-          slot.report = m.report;
-          slot.generated = m.lane.generated;
-          slot.engineCoverage = m.engineCoverage;
-          for (const c of m.newCoverage) coverage.add(c);
-          for (const f of m.report.findings) signatures.add(f.signature);
-          slot.status = { ...(slot.status ?? aggregate(true)), execs: m.report.scope.sequences, ops: m.report.scope.ops, done: true };
-          break;
-        case 'error': {
-          const e = m.input ? new InputError(m.message) : new Error(`worker ${m.worker}: ${m.message}`);
-          if (m.stack && !m.input) e.stack = m.stack;
-          fail(e);
-          break;
-        }
       }
     };
 
     for (const slot of slots) {
       const worker = new Worker(entry, { workerData: slot.spec });
       slot.worker = worker;
-      worker.on('message', (m: ToMain) => onMessage(slot, m));
+      worker.on('message', (m: ToMain) => { const e = agg.onMessage(slot, m); if (e) fail(e); });
       worker.on('error', e => fail(e instanceof Error ? e : new Error(String(e))));
       worker.on('exit', (code) => {
         slot.worker = null;
         if (failed) return;
         if (!slot.report) { fail(new Error(`worker ${slot.spec.index} exited (code ${code}) without a report`)); return; }
-        if (++finished === N) finish();
+        if (++finished === slots.length) finish();
       });
     }
     const statusEvery = o.statusIntervalMs ?? 1000;
-    if (o.onStatus) timers.push(setInterval(() => { if (slots.some(s => s.status)) o.onStatus!(aggregate(false)); }, statusEvery));
-    timers.push(setInterval(() => { sample(); writeStats(false, null); }, o.statsIntervalMs ?? 1000));
+    if (o.onStatus) timers.push(setInterval(() => { if (slots.some(s => s.status)) o.onStatus!(agg.status(false)); }, statusEvery));
+    timers.push(setInterval(() => { agg.sample(); agg.writeStats(false, null); }, o.statsIntervalMs ?? 1000));
   });
 
   return {
@@ -366,11 +389,11 @@ export const RESUME_CONFLICTS = [
 ] as const;
 
 /**
- * The run arguments of `run --resume OUT`: the configuration recorded in OUT/stats.json (designs,
+ * The run parameters of `run --resume OUT`: the configuration recorded in OUT/stats.json (designs,
  * seed, shard, equivalence, domain, geometry, generator rates), the budget and crash store of the
  * command line, the output directory OUT itself, and no corpus (the earlier run ran it).
  */
-export function resumeRunArgs(a: RunArgs, cwd: string): { args: RunArgs; state: ResumeState } {
+export function resumeRunParams(a: RunParams, cwd: string): { params: RunParams; state: ResumeState } {
   const out = a.resume!;
   const state = readResumeState(out, cwd);
   const s = state.stats;
@@ -384,30 +407,11 @@ export function resumeRunArgs(a: RunArgs, cwd: string): { args: RunArgs; state: 
   if (!Number.isSafeInteger(seed)) throw new InputError(`--resume: ${out}/stats.json: seed ${JSON.stringify(s.seed)} is not a campaign seed`);
   return {
     state,
-    args: {
+    params: {
       ...a,
-      designs: s.designs.join(','), seed, equiv: s.equiv as Equivalence, domain: s.domain as Domain, config: s.config,
+      designs: s.designs, seed, equiv: s.equiv as RunParams['equiv'], domain: s.domain as RunParams['domain'], config: s.config,
       faultRate: rate('faultRate', a.faultRate), raceRate: rate('raceRate', a.raceRate), maxOps: rate('maxOps', a.maxOps),
       shard: s.shard, out, corpus: null, workers: lanes.length,
     },
-  };
-}
-
-export interface RunCallbacks {
-  onStatus?: (s: CampaignStatus) => void;
-  statusIntervalMs?: number;
-  onEvent?: (e: CampaignEvent) => void;
-}
-
-/** `tdpfuzz run` arguments → worker-run options. */
-export function workersOptionsFromArgs(a: RunArgs, cwd: string, engine: string, resume: ResumeState | null, cb: RunCallbacks): WorkersOptions {
-  return {
-    workers: a.workers ?? 1, engine, designSpec: a.designs, seed: a.seed, runs: a.runs, timeSec: a.time,
-    equiv: a.equiv, domain: a.domain, config: a.config, faultRate: a.faultRate, raceRate: a.raceRate, maxOps: a.maxOps,
-    shard: a.shard, cwd, outDir: a.out, crashDir: a.crashes, corpusDir: a.corpus,
-    corpusOut: path.resolve(cwd, a.corpusOut ?? path.join(a.out, 'corpus')),
-    minimize: a.minimizeRuns !== null ? { maxRuns: a.minimizeRuns, timeMs: a.minimizeTimeSec * 1000 } : null,
-    ...(resume ? { resume } : {}),
-    ...cb,
   };
 }

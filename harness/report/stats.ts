@@ -1,9 +1,11 @@
 // stats.json (tdpfuzz-stats/1): the machine-readable progress of a campaign, rewritten atomically at a
 // fixed period while it runs — totals plus a time series of execs, ops, coverage and findings.
 import type { VmConfig } from '../../impls/api';
+import type { CampaignParams, Shard } from '../run/campaign_params';
+import { toolVersion } from '../store/fsutil';
 import type { MergedPart } from './data';
 
-export type Shard = { index: number; count: number } | null;
+export type { Shard };
 
 /** One engine stream of a campaign: where `run --resume` continues it. */
 export interface Lane {
@@ -62,4 +64,62 @@ export function downsample(series: SeriesPoint[]): SeriesPoint[] {
   if (series.length <= MAX_SERIES) return series;
   const step = Math.ceil(series.length / MAX_SERIES);
   return series.filter((_, i) => i % step === 0 || i === series.length - 1);
+}
+
+/** Append a point to a time series; past MAX_SERIES points, drop every other one. True when it thinned. */
+export function appendSeriesPoint(series: SeriesPoint[], point: SeriesPoint): boolean {
+  series.push(point);
+  if (series.length <= MAX_SERIES) return false;
+  for (let i = series.length - 2; i > 0; i -= 2) series.splice(i, 1);
+  return true;
+}
+
+/** A campaign's counters as stats.json records them. */
+export interface StatsTotals {
+  elapsedSec: number;
+  execs: number;
+  generated: number;
+  corpus: number;
+  ops: number;
+  execsPerSec: number;
+  opsPerSec: number;
+  coverage: number;
+  findings: number;
+  openFindings: number;
+  explained: number;
+}
+
+export interface StatsInput {
+  done: boolean;
+  stoppedBy: string | null;
+  startedAt: string;
+  updatedAt: string;
+  params: CampaignParams;
+  /** --designs as given */
+  designs: string[];
+  engine: string;
+  totals: StatsTotals;
+  series: SeriesPoint[];
+  /** worker runs: the lanes (where --resume continues each) and the engines' own coverage */
+  workers?: { workers: number; lanes: Lane[]; engineCoverage: ({ source: string; count: number } | null)[] | null };
+}
+
+/** stats.json of a campaign or a worker run (the one builder; fields in this order). */
+export function buildStats(s: StatsInput): StatsFile {
+  const p = s.params;
+  const t = s.totals;
+  return {
+    format: STATS_FORMAT, toolVersion: toolVersion(), done: s.done, stoppedBy: s.stoppedBy,
+    startedAt: s.startedAt, updatedAt: s.updatedAt,
+    seed: p.seed, shard: p.shard, designs: s.designs, equiv: p.equiv, domain: p.domain, config: p.config,
+    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, engine: s.engine,
+    elapsedSec: t.elapsedSec, execs: t.execs, generated: t.generated, corpus: t.corpus, ops: t.ops,
+    execsPerSec: t.execsPerSec, opsPerSec: t.opsPerSec, coverage: t.coverage,
+    findings: t.findings, openFindings: t.openFindings, explained: t.explained,
+    series: s.series,
+    ...(s.workers ? {
+      workers: s.workers.workers, lanes: s.workers.lanes,
+      ...(s.workers.engineCoverage ? { engineCoverage: s.workers.engineCoverage } : {}),
+    } : {}),
+  };
 }

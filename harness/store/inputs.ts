@@ -215,12 +215,13 @@ export function judge(item: InputFile, r: RunResult, run: RunOptions, acceptedSi
     return { verdict: 'PASS', line: `PASS ${item.shown}: recorded signature no longer reproduces (${opsNote}${exNote})`, regression: why };
   }
   const mismatch = expectationMismatch(item.seq, item.shown, r, run);
+  const line = (v: Verdict): string => `${v} ${item.shown}${mismatch ? `: ${mismatch}` : ''} (${opsNote}${exNote})`;
   if (r.findings.length) {
     return {
-      verdict: 'FAIL', line: `FAIL ${item.shown} (${opsNote}${exNote})`,
+      verdict: 'FAIL', line: line('FAIL'),
       regression: `${n(r.findings.length, 'unexplained finding')}: ${r.findings.map(f => f.signature).join('; ')}${mismatch ? `; ${mismatch}` : ''}`,
     };
   }
-  if (mismatch) return { verdict: 'FAIL', line: `FAIL ${item.shown}: ${mismatch} (${opsNote})`, regression: mismatch };
-  return { verdict: 'PASS', line: `PASS ${item.shown} (${opsNote}${exNote})`, regression: null };
+  if (mismatch) return { verdict: 'FAIL', line: line('FAIL'), regression: mismatch };
+  return { verdict: 'PASS', line: line('PASS'), regression: null };
 }

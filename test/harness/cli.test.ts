@@ -36,11 +36,11 @@ describe('parseArgs', () => {
     expect(p).toMatchObject({
       command: 'run',
       args: {
-        seed: 7, runs: 100, time: null, equiv: 'strict', domain: 'legal', designs: 'before,after', faultRate: 0.5,
+        seed: 7, runs: 100, timeSec: null, equiv: 'strict', domain: 'legal', designs: ['before', 'after'], faultRate: 0.5,
         config: { geometry: 'compact', hugePages: true, vcpus: 2 }, shard: { index: 1, count: 4 }, out: 'out', crashes: 'crashes',
       },
     });
-    expect(parseArgs(['run'])).toMatchObject({ args: { time: 60, runs: null, seed: 1, corpus: undefined } });
+    expect(parseArgs(['run'])).toMatchObject({ args: { timeSec: 60, runs: null, seed: 1, corpus: undefined } });
     expect(parseArgs(['run', '--no-corpus'])).toMatchObject({ args: { corpus: null } });
     expect(parseArgs(['run', '--help'])).toMatchObject({ command: 'help' });
     expect(parseArgs(['replay', '-h'])).toMatchObject({ command: 'help' });

@@ -234,9 +234,9 @@ describe('replay honours a corpus scenario\'s meta.expect', () => {
 
 describe('tdpfuzz run minimizes each new signature', () => {
   it('parses --minimize-runs/--minimize-time/--no-minimize', () => {
-    expect(parseArgs(['run'])).toMatchObject({ args: { minimizeRuns: 2000, minimizeTimeSec: 10 } });
-    expect(parseArgs(['run', '--minimize-runs', '50', '--minimize-time', '2.5'])).toMatchObject({ args: { minimizeRuns: 50, minimizeTimeSec: 2.5 } });
-    expect(parseArgs(['run', '--no-minimize'])).toMatchObject({ args: { minimizeRuns: null } });
+    expect(parseArgs(['run'])).toMatchObject({ args: { minimize: { maxRuns: 2000, timeMs: 10_000 } } });
+    expect(parseArgs(['run', '--minimize-runs', '50', '--minimize-time', '2.5'])).toMatchObject({ args: { minimize: { maxRuns: 50, timeMs: 2500 } } });
+    expect(parseArgs(['run', '--no-minimize'])).toMatchObject({ args: { minimize: null } });
     expect(() => parseArgs(['run', '--no-minimize', '--minimize-runs', '5'])).toThrow('--no-minimize: cannot be combined with --minimize-runs');
   });
 

@@ -1,0 +1,102 @@
+// `tdpfuzz replay FILE|DIR...` (regression mode, DESIGN §5): sequence files and crash files, each
+// judged by store/inputs.ts judge(), the one regression verdict that explain, the vitest regression
+// suite and CI share. Exit 0 when nothing is found (accepted crash files that reproduce are XFAIL),
+// 1 when a finding reproduces, 2 on bad input.
+import { CRASH_FORMAT } from '../store/crash_store';
+import { EQUIVALENCES } from '../run/compare';
+import { DOMAINS, type Domain } from '../seq/domain';
+import type { Equivalence } from '../run/compare';
+import { acceptedSignatures, expandInputs, judge, loadInputFile, settingsFor, type InputFile } from '../store/inputs';
+import { runSequence } from '../run/runner';
+import { InputError, SEQUENCE_FORMAT } from '../seq/sequence';
+import { formatTrace, traceSequence } from '../run/trace';
+import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
+
+export const REPLAY_FLAGS = flagTable([
+  { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in crash files; before,after for sequence files)' },
+  { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for sequence files)' },
+  { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for sequence files)' },
+  { name: 'trace', kind: { type: 'bool' }, default: false, help: "print every op with each design's result, SEAMCALLs and diagnostics side by side" },
+  { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
+]);
+
+export const REPLAY_HELP = `usage: tdpfuzz replay [flags] FILE|DIR...
+
+Replays sequence files (${SEQUENCE_FORMAT}) and crash files (${CRASH_FORMAT}); a directory means
+its *.json files. Crash files replay with the designs, equivalence and domain they record and
+report whether their recorded signature reproduced. A sequence file with meta.expect.explained (the
+corpus scenarios) must show exactly those by-design differences when replayed as before,after in the
+state equivalence and the legal domain. Exit 0 when nothing is found (crash files marked "expected"
+or "explained" that reproduce count as XFAIL, not as failures), 1 when a finding reproduces, 2 on
+bad input.
+
+flags:
+${flagHelp(REPLAY_FLAGS)}
+
+example: tdpfuzz replay crashes/            (regression mode)`;
+
+export interface ReplayArgs {
+  files: string[];
+  designs: string | null;
+  equiv: Equivalence | null;
+  domain: Domain | null;
+  trace: boolean;
+}
+
+/** `tdpfuzz replay` flags; null for --help. */
+export function parseReplayArgs(argv: readonly string[]): ReplayArgs | null {
+  const { flags, positional } = parseFlags('replay', REPLAY_FLAGS, argv);
+  if (flags.help) return null;
+  if (positional.length === 0) throw new UsageError('replay: missing FILE (a sequence file, a crash file or a directory of them)');
+  return { files: positional, designs: flags.designs ?? null, equiv: flags.equiv ?? null, domain: flags.domain ?? null, trace: flags.trace };
+}
+
+/** Load every file first: a typo in one file should not cost a long replay of the others. */
+function loadAll(files: readonly string[], io: Io): InputFile[] | null {
+  const items: InputFile[] = [];
+  const errors: string[] = [];
+  for (const f of files) {
+    try {
+      items.push(loadInputFile(f, io.cwd));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      errors.push(e.message);
+    }
+  }
+  if (!errors.length) return items;
+  for (const e of errors) io.err(`tdpfuzz: ${e}\n`);
+  return null;
+}
+
+export async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
+  const files = expandInputs(a.files, io.cwd);
+  if (files.length === 0) throw new InputError(`${a.files.join(' ')}: no .json files to replay`);
+  const items = loadAll(files, io);
+  if (!items) return 2;
+  const counts = { PASS: 0, FAIL: 0, XFAIL: 0 };
+  // Regression mode: a reproducer may also show a sibling finding that has its own accepted crash file
+  // (replayed too, or in the same directory); that is known behaviour, not a new finding.
+  const acceptedSigs = acceptedSignatures(items.map(it => it.crash), files.filter((_, k) => items[k].crash));
+  for (const it of items) {
+    const settings = settingsFor(it, a, io.cwd);
+    const r = runSequence(it.seq, settings);
+    const j = judge(it, r, settings, acceptedSigs);
+    counts[j.verdict]++;
+    io.out(`${j.line}\n`);
+    for (const f of r.findings) io.out(`     ${f.signature}: ${f.message}\n`);
+    if (a.trace) io.out(`\n${formatTrace(traceSequence(it.seq, settings.designs))}\n`);
+  }
+  io.out(`replayed ${items.length} file${items.length === 1 ? '' : 's'}: ${counts.PASS} pass, ${counts.FAIL} fail${counts.XFAIL ? `, ${counts.XFAIL} xfail` : ''}\n`);
+  return counts.FAIL ? 1 : 0;
+}
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'replay sequence files, crash files or directories of them (tdpfuzz replay --help)',
+  help: REPLAY_HELP,
+  async run(argv, io) {
+    const args = parseReplayArgs(argv);
+    if (!args) { io.out(`${REPLAY_HELP}\n`); return 0; }
+    return cmdReplay(args, io);
+  },
+};
