@@ -1,9 +1,8 @@
 // The fuzzing engine interface (DESIGN §3 generators): where the campaign's next sequence comes from,
 // and what an engine learns from each run. Engines must be deterministic from their seed.
 import type { Design } from '../../../impls/api';
-import type { Equivalence } from '../../run/compare';
+import type { CampaignParams } from '../../run/campaign_params';
 import type { GenerateOptions } from '../../seq/generate';
-import type { Domain } from '../../seq/domain';
 import type { CrashSource } from '../../store/crash_store';
 import type { RunResult } from '../../run/runner';
 import type { Sequence } from '../../seq/sequence';
@@ -26,13 +25,10 @@ export interface Engine {
 }
 
 /** What a campaign tells an engine when it creates it (the engine contract; the registry is engines/index.ts). */
-export interface EngineContext {
-  seed: string | number;
+export interface EngineContext extends Pick<CampaignParams, 'seed' | 'shard' | 'equiv' | 'domain'> {
+  /** the generator options of the campaign's parameters (run/campaign_params.ts generatorOptions) */
   gen: GenerateOptions;
-  shard: { index: number; count: number } | null;
   designs: readonly Design[];
-  equiv: Equivalence;
-  domain: Domain;
   /** where an engine may persist the sequences it keeps (guided: new-coverage sequences) */
   corpusOut: string | null;
 }
