@@ -58,7 +58,7 @@ function divergenceToShow(item: InputFile, r: RunResult): { d: FirstDivergence; 
   return { d: first.divergence!, label: first.explained ? ` (explained: ${first.explained.id} ${first.explained.title})` : '' };
 }
 
-export function explainText(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
+function explainText(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
   const r = runSequence(item.seq, settings);
   // Findings with an accepted crash file next to this one are known behaviour (as in replay).
   const accepted = acceptedSignatures([item.crash], item.crash ? [item.file] : []);

@@ -59,7 +59,7 @@ const FLAGS = flagTable([
   { name: 'help', kind: { type: 'bool' }, default: false, help: '' },
 ]);
 
-export function parseMutantsArgs(argv: readonly string[]): MutantsArgs {
+function parseMutantsArgs(argv: readonly string[]): MutantsArgs {
   const { flags, positional } = parseFlags('mutants', FLAGS, argv);
   if (positional.length) throw new UsageError(`mutants: unexpected argument ${JSON.stringify(positional[0])} (mutants takes only flags; see tdpfuzz mutants --help)`);
   const known = [...ENGINES.keys()];
@@ -91,7 +91,7 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(w.map(n => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
 
-export function formatCatalogue(): string {
+function formatCatalogue(): string {
   return table(['id', 'base', 'expect', 'needs', 'source', 'description'], MUTANTS.map(m => [
     m.id, m.base, m.expect,
     [m.needs?.hugePages ? 'huge-pages' : '', m.needs?.proveMmu ? 'prove-mmu' : ''].filter(Boolean).join(',') || '-',
@@ -102,7 +102,7 @@ export function formatCatalogue(): string {
 const fmtMs = (ms: number | null, budgetSec: number): string => (ms === null ? `>${budgetSec}s` : ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 const fmtExecs = (x: number | null): string => (x === null ? '-' : String(Math.round(x)));
 
-export function formatMutantsReport(rows: readonly MutantRow[], scores: readonly EngineScore[], seeds: number, timeSec: number): string {
+function formatMutantsReport(rows: readonly MutantRow[], scores: readonly EngineScore[], seeds: number, timeSec: number): string {
   const t = table(['mutant', 'engine', 'found', 'median time', 'median execs', 'signature'], rows.map(r => [
     r.mutant, r.engine, `${r.found}/${r.seeds}`, fmtMs(r.medianMs, timeSec), fmtExecs(r.medianExecs), r.signature ?? '-',
   ]));

@@ -12,7 +12,7 @@ import { InputError, SEQUENCE_FORMAT } from '../seq/sequence';
 import { formatTrace, traceSequence } from '../run/trace';
 import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
 
-export const REPLAY_FLAGS = flagTable([
+const REPLAY_FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in crash files; before,after for sequence files)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for sequence files)' },
   { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for sequence files)' },

@@ -17,7 +17,7 @@ import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } fr
 
 const GEOMETRIES: readonly VmConfig['geometry'][] = ['compact', 'x86'];
 
-export const RUN_FLAGS = flagTable([
+const RUN_FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs to compare; names (before, after) or paths to modules exporting a design (default before,after)' },
   { name: 'seed', kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, metavar: 'N', help: 'campaign seed: sequence i is generated from (seed, i) (default 1)' },
   { name: 'time', kind: { type: 'number', min: 0, max: 1e9, minExclusive: true }, metavar: 'S', help: 'time budget in seconds (default 60 when --runs is not given)' },

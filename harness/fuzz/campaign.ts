@@ -129,7 +129,7 @@ interface CampaignCorpus {
  * legal domain a file with illegal ops is skipped (its WARNs would be false findings), and said so
  * in the report.
  */
-export function loadCampaignCorpus(corpusDir: string | null | undefined, p: CampaignParams, cwd: string): CampaignCorpus {
+function loadCampaignCorpus(corpusDir: string | null | undefined, p: CampaignParams, cwd: string): CampaignCorpus {
   const out: CampaignCorpus = { dir: null, files: [], skipped: [] };
   if (corpusDir === null) return out;
   const dir = corpusDir ?? 'corpus';

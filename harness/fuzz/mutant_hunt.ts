@@ -50,12 +50,12 @@ export interface HuntResult {
 }
 
 /** The configuration a mutant needs to be reachable. */
-export function mutantConfig(m: MutantInfo, geometry: VmConfig['geometry'] = 'compact'): VmConfig {
+function mutantConfig(m: MutantInfo, geometry: VmConfig['geometry'] = 'compact'): VmConfig {
   return { geometry, hugePages: !!m.needs?.hugePages, vcpus: 2, ...(m.needs?.proveMmu ? { proveMmu: true } : {}) };
 }
 
 /** The designs of a mutant's hunt: its base design first, the mutant second. */
-export function mutantDesigns(m: MutantInfo): Design[] {
+function mutantDesigns(m: MutantInfo): Design[] {
   return [BUILTIN_DESIGNS[m.base], m.design];
 }
 

@@ -57,7 +57,7 @@ export interface WorkersOptions extends RunParams, RunCallbacks {
 }
 
 /** The compiled worker entry; workers cannot run from TypeScript sources. */
-export function workerEntry(): string {
+function workerEntry(): string {
   const file = path.join(__dirname, 'worker_main.js');
   if (!fs.existsSync(file)) {
     throw new Error(`worker threads need the compiled harness (${file} is missing): run npm run build and use dist/harness/cli.js`);
@@ -355,7 +355,7 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
 // run --resume OUT
 
 /** Read OUT/stats.json (and OUT/report.json) of the run to continue. Random engine only. */
-export function readResumeState(out: string, cwd: string): ResumeState {
+function readResumeState(out: string, cwd: string): ResumeState {
   const dir = path.resolve(cwd, out);
   const shown = out;
   const sp = path.join(dir, 'stats.json');

@@ -57,7 +57,7 @@ export interface StatsFile {
 
 export const STATS_FORMAT = 'tdpfuzz-stats/1';
 /** Most points a stats time series keeps (campaigns thin it, merges downsample to it). */
-export const MAX_SERIES = 2000;
+const MAX_SERIES = 2000;
 
 /** A series cut down to at most MAX_SERIES points (first and last kept). */
 export function downsample(series: SeriesPoint[]): SeriesPoint[] {

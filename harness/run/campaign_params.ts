@@ -55,7 +55,7 @@ export interface RunParams extends CampaignParams {
 }
 
 /** Time budget of a campaign given neither a run nor a time budget. */
-export const DEFAULT_TIME_WHEN_NO_BUDGET = 60;
+const DEFAULT_TIME_WHEN_NO_BUDGET = 60;
 
 export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec'>> = {
   seed: 1,

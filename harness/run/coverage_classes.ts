@@ -18,7 +18,7 @@ function seam(op: string, call: string, ...results: string[]): string[] {
 }
 
 /** The classes a campaign with this configuration is expected to reach (sorted, stable). */
-export function expectedClasses(config: Pick<VmConfig, 'hugePages'>, domain: Domain): string[] {
+function expectedClasses(config: Pick<VmConfig, 'hugePages'>, domain: Domain): string[] {
   const out: string[] = [
     // vCPU faults: S-EPT table add, leaf AUG (RUNNABLE) / ADD (pre-RUNNABLE), each also BUSY (F6).
     ...seam('fault', 'SEPT.ADD', OK, BUSY),
@@ -58,7 +58,7 @@ export function expectedClasses(config: Pick<VmConfig, 'hugePages'>, domain: Dom
 }
 
 /** Coverage family of a key: the part before the first '|'. */
-export function familyOf(key: string): string {
+function familyOf(key: string): string {
   const i = key.indexOf('|');
   return i < 0 ? key : key.slice(0, i);
 }

@@ -127,7 +127,7 @@ export function explainedIds(r: RunResult): string[] {
 }
 
 /** meta.expect describes a run of before,after in the state equivalence and the legal domain. */
-export function expectationApplies(run: RunOptions): boolean {
+function expectationApplies(run: RunOptions): boolean {
   return run.designs.map(d => d.name).join(',') === 'before,after' && run.equiv === 'state' && run.domain === 'legal';
 }
 
@@ -135,7 +135,7 @@ export function expectationApplies(run: RunOptions): boolean {
  * Why the explained ids of a run differ from a corpus file's expectation, or null (also when the
  * run is not the one the expectation describes: other designs, equivalence or domain).
  */
-export function expectationMismatch(seq: Sequence, shown: string, r: RunResult, run: RunOptions): string | null {
+function expectationMismatch(seq: Sequence, shown: string, r: RunResult, run: RunOptions): string | null {
   const exp = corpusExpectation(seq, shown);
   if (!exp || !expectationApplies(run)) return null;
   const got = explainedIds(r);
