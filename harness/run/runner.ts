@@ -98,7 +98,7 @@ function traceText(t: DesignTrace): string {
 }
 
 /** A design whose op hung or hit BUG() is dead: nothing after it can be compared or checked. */
-export function killedBy(o: OpOutcome): boolean {
+function killedBy(o: OpOutcome): boolean {
   if (o.hang) return true;
   for (const v of o.violations) if (v.kind === 'host-bug') return true;
   return false;

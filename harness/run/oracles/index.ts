@@ -20,5 +20,3 @@ export const ORACLES: readonly Oracle[] = [
   DIAGNOSTICS,
   HANG_EXCEPTION,
 ];
-
-export type { Oracle } from './oracle';
