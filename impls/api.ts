@@ -180,10 +180,18 @@ export interface Snapshot {
   pendingRcu: number;
 }
 
+/** A page still allocated after teardown. */
+export interface LeakedPage {
+  /** the pool it was allocated from ("gmem", "external", …) */
+  pool: string;
+  /** one readable line: id, pool, owner, purpose */
+  page: string;
+}
+
 /** End-of-run accounting for the leak oracle. */
 export interface LeakReport {
-  /** pages neither freed nor leaked on purpose, with their pool and owner */
-  leaked: string[];
+  /** pages neither freed nor leaked on purpose */
+  leaked: LeakedPage[];
   /** pages deliberately leaked (reclaim failure, hkid assigned) */
   leakedOnPurpose: string[];
 }

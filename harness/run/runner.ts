@@ -1,7 +1,9 @@
 // The lockstep runner (DESIGN §3, §4): one sequence on N designs, compared after every op under the
 // chosen equivalence (digests first, canonical dumps only for the report), the real teardown appended
-// when the sequence does not end with one, then the per-design oracles and the leak oracle.
-import type { Design, DesignInstance, Op, Snapshot } from '../../impls/api';
+// when the sequence does not end with one. The per-design oracles (ledger, RCU, mirror/S-EPT, …) are
+// a registry (oracles/index.ts) that a run composes; the comparison, the explained differences and
+// the first divergence are the runner's own.
+import type { Design, DesignInstance, Op, OpOutcome, Snapshot, Violation } from '../../impls/api';
 import {
   diagCategories, finalDifference, firstDifference, seamcallLines, type Equivalence, type Observation,
 } from './compare';
@@ -9,6 +11,8 @@ import { EXPLAINED, explain, type ExplainedDifference } from './explained';
 import {
   describeOp, signatureOf, type DesignTrace, type FirstDivergence, type Finding, type FindingKind,
 } from './findings';
+import { ORACLES } from './oracles/index';
+import { planOf, type FindingSink, type OpNotes, type Oracle, type OraclePlan, type RunView } from './oracles/oracle';
 import type { Domain } from '../seq/domain';
 import type { Sequence } from '../seq/sequence';
 
@@ -30,6 +34,8 @@ export interface RunOptions {
    * this off: it only needs signatures, and the diffs cost time (and pull in the `diff` package).
    */
   diffs?: boolean;
+  /** the per-design oracles (default: the registry, oracles/index.ts) */
+  oracles?: readonly Oracle[];
 }
 
 export interface RunResult {
@@ -91,178 +97,266 @@ function traceText(t: DesignTrace): string {
   return [`result: ${t.result}`, ...t.seamcalls.map(s => `seamcall ${s}`), ...t.diagnostics.map(d => `diag ${d}`)].join('\n') + '\n';
 }
 
-function firstLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0].slice(0, 200);
+/** A design whose op hung or hit BUG() is dead: nothing after it can be compared or checked. */
+function killedBy(o: OpOutcome): boolean {
+  if (o.hang) return true;
+  for (const v of o.violations) if (v.kind === 'host-bug') return true;
+  return false;
 }
 
-export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
-  const labels = designLabels(opts.designs);
-  const vms: (DesignInstance | null)[] = opts.designs.map(d => d.create(seq.config));
-  const { ops, appended } = opsWithTeardown(seq);
-  const findings = new Map<string, Finding>();
-  const explained = new Map<string, Finding>();
-  const comparing = labels.map((_, k) => k > 0);
-  let faultSeen = false;
-  const reported = new Set<string>();
+/** One per-design finding of the current op, merged across designs by (kind, component). */
+interface Note { kind: FindingKind; component: string; designs: string[]; detail: string }
+
+/**
+ * One run: the designs' instances and everything the run has found so far. It is the oracles'
+ * RunView, OpNotes and FindingSink, so composing them allocates nothing per op.
+ */
+class LockstepRun implements RunView, OpNotes, FindingSink {
+  readonly labels: string[];
+  readonly vms: (DesignInstance | null)[];
+  readonly ops: Op[];
+  readonly appended: boolean;
+  readonly domain: Domain;
+  faultSeen = false;
+  private readonly equiv: Equivalence;
+  private readonly diffs: boolean;
+  private readonly plan: OraclePlan;
+  /** unexplained findings by signature */
+  private readonly findings = new Map<string, Finding>();
+  /** explained findings by signature */
+  private readonly explained = new Map<string, Finding>();
+  /** comparing[k]: the pair (first design, design k) is still compared */
+  private readonly comparing: boolean[];
+  /** per-design findings already reported (kind, designs, component) */
+  private readonly reported = new Set<string>();
   /** violation kinds a persistent explained difference leaves behind */
-  const excused = new Map<string, ExplainedDifference>();
-  let lastObs: (Observation | null)[] = [];
+  private readonly excused = new Map<string, ExplainedDifference>();
+  /** the current op's per-design notes (the array is reused from op to op) */
+  private readonly notes: Note[] = [];
+  private lastObs: (Observation | null)[] = [];
 
-  const add = (f: Omit<Finding, 'signature'>): void => {
+  constructor(seq: Sequence, opts: RunOptions) {
+    this.labels = designLabels(opts.designs);
+    this.vms = opts.designs.map(d => d.create(seq.config));
+    const { ops, appended } = opsWithTeardown(seq);
+    this.ops = ops;
+    this.appended = appended;
+    this.domain = opts.domain;
+    this.equiv = opts.equiv;
+    this.diffs = opts.diffs !== false;
+    this.plan = planOf(opts.oracles ?? ORACLES);
+    this.comparing = this.labels.map((_, k) => k > 0);
+  }
+
+  run(): RunResult {
+    for (let i = 0; i < this.ops.length; i++) this.step(i);
+    if (this.equiv === 'final') this.compareFinal();
+    for (const o of this.plan.endChecks) o.checkEnd!(this, this);
+    return this.result();
+  }
+
+  /** FindingSink: the first finding of a signature wins. */
+  add(f: Omit<Finding, 'signature'>): void {
     const signature = signatureOf(f.kind, f.designs, f.opKind, f.component);
-    if (!findings.has(signature)) findings.set(signature, { signature, ...f });
-  };
+    if (!this.findings.has(signature)) this.findings.set(signature, { signature, ...f });
+  }
 
-  const divergence = (i: number, op: Op, component: string, k: number, obs: Observation[]): FirstDivergence => {
-    const a = vms[0]!, b = vms[k]!;
-    const ta = traceOf(labels[0], obs[0]), tb = traceOf(labels[k], obs[k]);
+  /** OpNotes: the first design's detail is kept, later designs join the note. */
+  note(kind: FindingKind, component: string, design: number, detail: string): void {
+    const label = this.labels[design];
+    for (const e of this.notes) {
+      if (e.kind === kind && e.component === component) {
+        if (!e.designs.includes(label)) e.designs.push(label);
+        return;
+      }
+    }
+    this.notes.push({ kind, component, designs: [label], detail });
+  }
+
+  /** One op: run it on every live design, compare, check each design, then retire the dead ones. */
+  private step(i: number): void {
+    const op = this.ops[i];
+    if (hasFaults(op)) this.faultSeen = true;
+    const obs = this.applyOp(i, op);
+    this.compareLockstep(i, op, obs);
+    this.checkDesigns(obs);
+    this.resolveNotes(i, op, obs);
+    this.retireDead(obs);
+    this.lastObs = obs;
+  }
+
+  /** The op's observation on each live design; a design that throws is dead (null). */
+  private applyOp(i: number, op: Op): (Observation | null)[] {
+    const obs: (Observation | null)[] = [];
+    for (let d = 0; d < this.vms.length; d++) {
+      const vm = this.vms[d];
+      if (!vm) { obs.push(null); continue; }
+      try {
+        const outcome = vm.apply(op);
+        obs.push({ outcome, digests: vm.digests() });
+      } catch (e) {
+        for (const o of this.plan.exceptionHandlers) o.onException!(this, d, i, e, this);
+        this.vms[d] = null;
+        obs.push(null);
+      }
+    }
+    return obs;
+  }
+
+  // ------------------------------------------------------------ lockstep comparison
+
+  /** Each design still compared against the first one, under the run's equivalence. */
+  private compareLockstep(i: number, op: Op, obs: readonly (Observation | null)[]): void {
+    for (let k = 1; k < this.vms.length; k++) {
+      if (!this.comparing[k] || !obs[0] || !obs[k]) continue;
+      const component = firstDifference(obs[0]!, obs[k]!, this.equiv);
+      if (component) this.recordDivergence(i, op, component, k, obs as Observation[]);
+    }
+  }
+
+  /** A divergence of design k from the first design: explained (by-design differences) or a finding. */
+  private recordDivergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): void {
+    const pair: [Observation, Observation] = [obs[0], obs[k]];
+    const ex = explain({ op, component, equiv: this.equiv, domain: this.domain, sides: pair });
+    const div = this.divergence(i, op, component, k, obs);
+    const designs = [this.labels[0], this.labels[k]];
+    if (ex) {
+      for (const e of ex) {
+        const signature = signatureOf('divergence', designs, op.kind, `${component}:${e.id}`);
+        if (!this.explained.has(signature)) {
+          this.explained.set(signature, { signature, kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
+            message: `${e.id} ${e.title}: ${component} differs at op ${i} (${describeOp(op)})`,
+            explained: { id: e.id, title: e.title, reason: e.reason }, divergence: div });
+        }
+      }
+      if (ex.some(e => e.persistent)) this.comparing[k] = false;
+      for (const e of ex) for (const v of e.leavesViolations ?? []) this.excused.set(v, e);
+    } else {
+      this.add({ kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
+        message: `${this.labels[0]} and ${this.labels[k]} diverge in ${component} at op ${i} (${describeOp(op)})`
+          + (component === 'diagnostics' ? `: ${diagCategories(pair[0].outcome).join(' ')} vs ${diagCategories(pair[1].outcome).join(' ')}` : ''),
+        divergence: div });
+      this.comparing[k] = false;
+    }
+  }
+
+  /** The first divergence of design k: both traces, and (unless diffs are off) the state and trace diffs. */
+  private divergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): FirstDivergence {
+    const a = this.vms[0]!, b = this.vms[k]!;
+    const la = this.labels[0], lb = this.labels[k];
+    const ta = traceOf(la, obs[0]), tb = traceOf(lb, obs[k]);
     return {
       opIndex: i,
       op: describeOp(op),
-      prefix: ops.slice(0, i).map(describeOp),
+      prefix: this.ops.slice(0, i).map(describeOp),
       component,
       sides: [ta, tb],
-      stateDiff: opts.diffs === false ? ''
-        : createTwoFilesPatch(labels[0], labels[k], snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }),
-      traceDiff: opts.diffs === false ? '' : createTwoFilesPatch(labels[0], labels[k], traceText(ta), traceText(tb), '', '', { context: 3 }),
+      stateDiff: this.diffs ? createTwoFilesPatch(la, lb, snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }) : '',
+      traceDiff: this.diffs ? createTwoFilesPatch(la, lb, traceText(ta), traceText(tb), '', '', { context: 3 }) : '',
     };
-  };
-
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i];
-    if (hasFaults(op)) faultSeen = true;
-    const obs: (Observation | null)[] = vms.map((vm, d) => {
-      if (!vm) return null;
-      try {
-        const outcome = vm.apply(op);
-        return { outcome, digests: vm.digests() };
-      } catch (e) {
-        add({ kind: 'exception', designs: [labels[d]], opIndex: i, opKind: op.kind, component: firstLine(e),
-          message: `${labels[d]} threw at op ${i} (${describeOp(op)}): ${firstLine(e)}` });
-        vms[d] = null;
-        return null;
-      }
-    });
-
-    // Lockstep comparison against the first design.
-    for (let k = 1; k < vms.length; k++) {
-      if (!comparing[k] || !obs[0] || !obs[k]) continue;
-      const component = firstDifference(obs[0]!, obs[k]!, opts.equiv);
-      if (!component) continue;
-      const pair = [obs[0]!, obs[k]!] as [Observation, Observation];
-      const ex = explain({ op, component, equiv: opts.equiv, domain: opts.domain, sides: pair });
-      const div = divergence(i, op, component, k, obs as Observation[]);
-      const designs = [labels[0], labels[k]];
-      if (ex) {
-        for (const e of ex) {
-          const signature = signatureOf('divergence', designs, op.kind, `${component}:${e.id}`);
-          if (!explained.has(signature)) {
-            explained.set(signature, { signature, kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
-              message: `${e.id} ${e.title}: ${component} differs at op ${i} (${describeOp(op)})`,
-              explained: { id: e.id, title: e.title, reason: e.reason }, divergence: div });
-          }
-        }
-        if (ex.some(e => e.persistent)) comparing[k] = false;
-        for (const e of ex) for (const v of e.leavesViolations ?? []) excused.set(v, e);
-      } else {
-        add({ kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
-          message: `${labels[0]} and ${labels[k]} diverge in ${component} at op ${i} (${describeOp(op)})`
-            + (component === 'diagnostics' ? `: ${diagCategories(pair[0].outcome).join(' ')} vs ${diagCategories(pair[1].outcome).join(' ')}` : ''),
-          divergence: div });
-        comparing[k] = false;
-      }
-    }
-    // Per-design oracles: ledger/RCU/TDX violations, invariants, unexpected diagnostics.
-    const perDesign = new Map<string, { kind: FindingKind; component: string; designs: string[]; detail: string }>();
-    const note = (kind: FindingKind, component: string, d: number, detail: string): void => {
-      const key = `${kind}|${component}`;
-      const e = perDesign.get(key);
-      if (e) { if (!e.designs.includes(labels[d])) e.designs.push(labels[d]); }
-      else perDesign.set(key, { kind, component, designs: [labels[d]], detail });
-    };
-    obs.forEach((o, d) => {
-      if (!o) return;
-      const vm = vms[d]!;
-      for (const v of o.outcome.violations) note(v.kind, v.site, d, v.detail);
-      if (!o.outcome.hang && o.outcome.violations.every(v => v.kind !== 'host-bug')) {
-        for (const v of vm.checkInvariants()) note(v.kind, v.site, d, v.detail);
-      }
-      if (opts.domain === 'legal' && !faultSeen) {
-        for (const diag of o.outcome.diagnostics) {
-          if (diag.kind !== 'BUG') note('unexpected-diagnostic', `${diag.kind}:${diag.category}`, d, `${diag.kind} ${diag.category} at ${diag.site}${diag.detail ? ` (${diag.detail})` : ''}`);
-        }
-      }
-    });
-    for (const e of perDesign.values()) {
-      let why = excused.get(e.kind);
-      if (!why && opts.domain === 'extended') {
-        why = EXPLAINED.find(x => x.matchViolation && e.designs.every(d => {
-          const o = obs[labels.indexOf(d)];
-          return !!o && x.matchViolation!(e.kind, op, o.outcome);
-        }));
-        if (why?.persistent) excused.set(e.kind, why);
-      }
-      if (why) {
-        const signature = signatureOf(e.kind, e.designs, op.kind, `${e.component}:${why.id}`);
-        if (!explained.has(signature)) {
-          explained.set(signature, { signature, kind: e.kind, designs: e.designs, opIndex: i, opKind: op.kind, component: e.component,
-            message: `${why.id} ${why.title}: ${e.designs.join(', ')} ${e.kind} at op ${i} (${describeOp(op)}): ${e.detail}`,
-            explained: { id: why.id, title: why.title, reason: why.reason } });
-        }
-        continue;
-      }
-      // A violation that persists (a leaked mismatch, a stuck FROZEN) is reported once, at the op
-      // where it first appeared; later ops would only inflate the signature count.
-      const key = `${e.kind}|${e.designs.join('+')}|${e.component}`;
-      if (reported.has(key)) continue;
-      reported.add(key);
-      add({ kind: e.kind, designs: e.designs, opIndex: i, opKind: op.kind, component: e.component,
-        message: `${e.designs.join(', ')}: ${e.kind} at op ${i} (${describeOp(op)}): ${e.detail}` });
-    }
-    // A design that hung or hit BUG() is dead: nothing after it can be compared.
-    obs.forEach((o, d) => {
-      if (o && (o.outcome.hang || o.outcome.violations.some(v => v.kind === 'host-bug'))) {
-        vms[d] = null;
-        if (d === 0) comparing.fill(false); else comparing[d] = false;
-      }
-    });
-
-    lastObs = obs;
   }
 
-  // `final`: only the end state is compared.
-  if (opts.equiv === 'final') {
-    for (let k = 1; k < vms.length; k++) {
-      const a = lastObs[0], b = lastObs[k];
+  /** `final`: only the end state is compared. */
+  private compareFinal(): void {
+    const last = this.ops.length - 1;
+    for (let k = 1; k < this.vms.length; k++) {
+      const a = this.lastObs[0], b = this.lastObs[k];
       if (!a || !b) continue;
       const component = finalDifference(a.digests, b.digests);
       if (component) {
-        add({ kind: 'divergence', designs: [labels[0], labels[k]], opIndex: ops.length - 1, opKind: 'end', component,
-          message: `${labels[0]} and ${labels[k]} end in different states (${component})`,
-          divergence: divergence(ops.length - 1, ops[ops.length - 1], component, k, lastObs as Observation[]) });
+        this.add({ kind: 'divergence', designs: [this.labels[0], this.labels[k]], opIndex: last, opKind: 'end', component,
+          message: `${this.labels[0]} and ${this.labels[k]} end in different states (${component})`,
+          divergence: this.divergence(last, this.ops[last], component, k, this.lastObs as Observation[]) });
       }
     }
   }
 
-  // Leak oracle: after teardown nothing may remain that was not leaked on purpose.
-  const leaks = new Map<string, string[]>();
-  vms.forEach((vm, d) => {
-    if (!vm) return;
-    const r = vm.leakReport();
-    if (r.leaked.length === 0) return;
-    const pools = [...new Set(r.leaked.map(l => /\(([a-zA-Z]+),/.exec(l)?.[1] ?? '?'))].sort().join(',');
-    const key = `${pools}`;
-    leaks.set(key, [...(leaks.get(key) ?? []), labels[d]]);
-    if (leaks.get(key)!.length === 1) leaks.set(`${key}#detail`, r.leaked.slice(0, 3));
-  });
-  for (const [pools, designs] of leaks) {
-    if (pools.endsWith('#detail')) continue;
-    add({ kind: 'leak', designs, opIndex: ops.length - 1, opKind: 'teardown', component: pools,
-      message: `${designs.join(', ')}: pages never freed after teardown (${pools}): ${leaks.get(`${pools}#detail`)!.join('; ')}` });
+  // ------------------------------------------------------------ per-design oracles
+
+  /**
+   * Each live design, in order: the violations its machine reported at the op, then (unless the op
+   * killed it) its invariant violations, then the oracles' per-op checks — all as notes.
+   */
+  private checkDesigns(obs: readonly (Observation | null)[]): void {
+    this.notes.length = 0;
+    const plan = this.plan;
+    for (let d = 0; d < obs.length; d++) {
+      const o = obs[d];
+      if (!o) continue;
+      this.noteViolations(o.outcome.violations, d);
+      if (plan.invariants && !killedBy(o.outcome)) this.noteViolations(this.vms[d]!.checkInvariants(), d);
+      for (const oracle of plan.opChecks) oracle.checkOp!(this, d, o, this);
+    }
   }
 
-  const coverage = new Set<string>();
-  for (const vm of vms) if (vm) for (const c of vm.coverage()) coverage.add(c);
-  return { findings: [...findings.values()], explained: [...explained.values()], ops, teardownAppended: appended, coverage };
+  /** Violations an enabled oracle claims become notes of the same kind at the reporting site. */
+  private noteViolations(vs: readonly Violation[], d: number): void {
+    for (const v of vs) if (this.plan.owner[v.kind]) this.note(v.kind, v.site, d, v.detail);
+  }
+
+  /** The op's notes: explained by a by-design difference, or reported once per run. */
+  private resolveNotes(i: number, op: Op, obs: readonly (Observation | null)[]): void {
+    for (const e of this.notes) {
+      const why = this.excuseOf(e, op, obs);
+      if (why) this.explainNote(e, why, i, op);
+      else this.reportNote(e, i, op);
+    }
+  }
+
+  /**
+   * The by-design difference behind a note: one that left this violation kind behind earlier, or (in
+   * the extended domain) one recognised from the op trace of every design that has it.
+   */
+  private excuseOf(e: Note, op: Op, obs: readonly (Observation | null)[]): ExplainedDifference | undefined {
+    let why = this.excused.get(e.kind);
+    if (!why && this.domain === 'extended') {
+      why = EXPLAINED.find(x => x.matchViolation && e.designs.every(d => {
+        const o = obs[this.labels.indexOf(d)];
+        return !!o && x.matchViolation!(e.kind, op, o.outcome);
+      }));
+      if (why?.persistent) this.excused.set(e.kind, why);
+    }
+    return why;
+  }
+
+  private explainNote(e: Note, why: ExplainedDifference, i: number, op: Op): void {
+    const signature = signatureOf(e.kind, e.designs, op.kind, `${e.component}:${why.id}`);
+    if (this.explained.has(signature)) return;
+    this.explained.set(signature, { signature, kind: e.kind, designs: e.designs, opIndex: i, opKind: op.kind, component: e.component,
+      message: `${why.id} ${why.title}: ${e.designs.join(', ')} ${e.kind} at op ${i} (${describeOp(op)}): ${e.detail}`,
+      explained: { id: why.id, title: why.title, reason: why.reason } });
+  }
+
+  /**
+   * A violation that persists (a leaked mismatch, a stuck FROZEN) is reported once, at the op where it
+   * first appeared; later ops would only inflate the signature count.
+   */
+  private reportNote(e: Note, i: number, op: Op): void {
+    const key = `${e.kind}|${e.designs.join('+')}|${e.component}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.add({ kind: e.kind, designs: e.designs, opIndex: i, opKind: op.kind, component: e.component,
+      message: `${e.designs.join(', ')}: ${e.kind} at op ${i} (${describeOp(op)}): ${e.detail}` });
+  }
+
+  /** A design that hung or hit BUG() is dead: nothing after it can be compared. */
+  private retireDead(obs: readonly (Observation | null)[]): void {
+    for (let d = 0; d < obs.length; d++) {
+      const o = obs[d];
+      if (!o || !killedBy(o.outcome)) continue;
+      this.vms[d] = null;
+      if (d === 0) this.comparing.fill(false); else this.comparing[d] = false;
+    }
+  }
+
+  private result(): RunResult {
+    const coverage = new Set<string>();
+    for (const vm of this.vms) if (vm) for (const c of vm.coverage()) coverage.add(c);
+    return { findings: [...this.findings.values()], explained: [...this.explained.values()], ops: this.ops,
+      teardownAppended: this.appended, coverage };
+  }
+}
+
+export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
+  return new LockstepRun(seq, opts).run();
 }

@@ -1,7 +1,7 @@
 // Page allocator + ownership ledger (DESIGN §2, kernel-model §1.4/§1.5). Every page-table page,
 // SP header, external (S-EPT) page, guest page and TD control page has an id, the pool it came from
 // and an owner. Ids are never reused, so "use of a freed page" is simply a touch of a free page.
-import type { LedgerCounts, Violation } from '../api';
+import type { LeakReport, LedgerCounts, Violation } from '../api';
 
 export type Pool = 'header' | 'shadow' | 'external' | 'split' | 'tdxPrealloc' | 'gmem' | 'tdxControl';
 const POOLS: readonly Pool[] = ['header', 'shadow', 'external', 'split', 'tdxPrealloc', 'gmem', 'tdxControl'];
@@ -143,13 +143,13 @@ export class Ledger {
   private countDigest = 0;
 
   /** Leak oracle input: every page that is not free. */
-  unfreed(): { leaked: string[]; leakedOnPurpose: string[] } {
-    const leaked: string[] = [];
+  unfreed(): LeakReport {
+    const leaked: LeakReport['leaked'] = [];
     const leakedOnPurpose: string[] = [];
     for (let id = 0; id < this.pool.length; id++) {
       if (this.owner[id] === Owner.Free) continue;
       if (this.owner[id] === Owner.Leaked) leakedOnPurpose.push(`${this.describe(id)}: ${this.leakReason[id]}`);
-      else leaked.push(this.describe(id));
+      else leaked.push({ pool: this.pool[id], page: this.describe(id) });
     }
     return { leaked, leakedOnPurpose };
   }

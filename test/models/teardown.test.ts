@@ -11,7 +11,7 @@ const ALL = 8 ** 4;
 
 /** Ledger pages of a pool that are not free right now (raw: pending RCU frees count as not free). */
 function unfreed(vm: DesignInstance, pool: string): string[] {
-  return vm.leakReport().leaked.filter(l => l.includes(`(${pool}, `));
+  return vm.leakReport().leaked.filter(l => l.pool === pool).map(l => l.page);
 }
 
 describe.each(DESIGNS)('destroy — $name', design => {
