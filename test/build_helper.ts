@@ -1,6 +1,6 @@
 // Compiles the project's harness/ and impls/ TypeScript into CommonJS under a temp directory (with
 // the typescript API's transpileModule: no type checking, about a second), for tests that need real
-// JavaScript files: worker threads (harness/worker_main.js), the jsfuzz CLI and the istanbul hook.
+// JavaScript files: worker threads (harness/fuzz/worker_main.js), the jsfuzz CLI and the istanbul hook.
 // node_modules is symlinked next to it so that package imports resolve. Tests therefore never rely
 // on a prior `npm run build` (nor on a dist/ another build may be rewriting concurrently).
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 // `tdpfuzz import FILE|DIR...`: turn jsfuzz crash files (the raw input bytes jsfuzz writes as
 // crash-<sha256> into its cwd) into our crash format. Each input is decoded with the fuzz target's
-// decoder and configuration (harness/fuzz_target.ts: TDPFUZZ_* environment variables, overridden
+// decoder and configuration (fuzz/fuzz_target.ts: TDPFUZZ_* environment variables, overridden
 // by the flags below), run in lockstep, and every unexplained finding is recorded in the crash store
 // (source {file, engine: "jsfuzz"}), exactly as a campaign records it: same file names, hit
 // counting, smaller-reproducer replacement, triage status kept.

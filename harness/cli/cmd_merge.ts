@@ -1,6 +1,6 @@
 // `tdpfuzz merge DIR... --out DIR` (DESIGN §6; libFuzzer's -merge in spirit): combine the outputs of
 // shards run on several machines (`run --shard i/N --out DIR`) — or any runs of the same
-// configuration — into one report, one stats file and one crash directory (harness/merge.ts says
+// configuration — into one report, one stats file and one crash directory (report/merge.ts says
 // how each part is combined). Each input DIR needs report.json; stats.json and the crash files are
 // taken when present: DIR/crashes/*.json, and the crash files its report names (resolved from the
 // current directory), which is where `run --crashes DIR/crashes` or the default crashes/ put them.

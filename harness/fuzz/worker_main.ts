@@ -1,4 +1,4 @@
-// Entry point of a campaign worker thread (harness/workers.ts starts it with a WorkerSpec as
+// Entry point of a campaign worker thread (fuzz/workers.ts starts it with a WorkerSpec as
 // workerData). It installs the istanbul hook on impls/ first when the spec asks for it (the jsfuzz
 // engine's coverage signal; engines/istanbul.ts) and only then loads the campaign code, so that
 // every impls/ module is instrumented when it is first required. Hence the lazy require below:

@@ -1,6 +1,6 @@
 // The worker side of `tdpfuzz run --workers N` (and of `--engine jsfuzz`, whose istanbul coverage
-// needs a fresh module registry): one campaign slice in a worker thread. harness/worker_main.ts
-// loads this module after (optionally) installing the istanbul hook; harness/workers.ts is the main
+// needs a fresh module registry): one campaign slice in a worker thread. fuzz/worker_main.ts
+// loads this module after (optionally) installing the istanbul hook; fuzz/workers.ts is the main
 // side. The slice writes nothing but crash files (the crash store's lock files make that safe across
 // threads and processes); status, new coverage classes, findings and the final report go to the
 // main thread as messages, and kept corpus entries are shared with the other workers through it.

@@ -1,4 +1,4 @@
-// `tdpfuzz run --workers N` (DESIGN §6), the main side: N worker threads (harness/worker_main.ts),
+// `tdpfuzz run --workers N` (DESIGN §6), the main side: N worker threads (fuzz/worker_main.ts),
 // each running a campaign slice, aggregated into one status line, one stats file and one report.
 //
 //  - random engine: worker w of N runs shard (i + w·M)/(M·N) of the user's --shard i/M (0/1 without
@@ -14,7 +14,7 @@
 //  - `--engine jsfuzz` always runs in worker threads (one by default): istanbul must instrument
 //    impls/ before it is first loaded, which only a fresh module registry allows.
 //  - `run --resume OUT` continues each lane recorded in OUT/stats.json at its next index (random
-//    engine only), then merges the previous report with the new part (harness/merge.ts).
+//    engine only), then merges the previous report with the new part (report/merge.ts).
 //  - SIGINT/SIGTERM (stop()): every worker finishes its current sequence and reports; then the
 //    report and stats are written as usual.
 import * as fs from 'node:fs';

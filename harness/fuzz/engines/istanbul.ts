@@ -7,7 +7,7 @@
 // Only impls/ is instrumented: the harness, node_modules and user design modules outside impls/
 // are not (instrumenting everything, as the jsfuzz CLI does, adds noise and costs half the speed).
 // The hook only sees modules required after it is installed, so it must be installed before the
-// first impls/ module loads: in a fresh worker thread (harness/worker_main.ts), never in a process
+// first impls/ module loads: in a fresh worker thread (fuzz/worker_main.ts), never in a process
 // that has already loaded the designs. This module must therefore not import anything from impls/
 // (or anything that does).
 import * as path from 'node:path';

@@ -6,7 +6,7 @@
 // Coverage signal:
 //  - "istanbul" (what the jsfuzz CLI uses): non-zero istanbul counters of the compiled impls/ modules
 //    (engines/istanbul.ts). Needs the require hook installed before impls/ loads, so `tdpfuzz run
-//    --engine jsfuzz` runs its campaign in a worker thread that installs it (harness/workers.ts).
+//    --engine jsfuzz` runs its campaign in a worker thread that installs it (fuzz/workers.ts).
 //  - "model": the models' own coverage classes (RunResult.coverage), used when impls/ is not
 //    instrumented (e.g. the engine constructed in the main thread, or under vitest).
 //  The default ("auto") picks istanbul when impls/ carries counters in this thread.
@@ -36,7 +36,7 @@ export interface JsfuzzOptions {
   seeds?: readonly Uint8Array[];
 }
 
-/** Engines whose kept inputs workers share (harness/worker_run.ts duck-types this). */
+/** Engines whose kept inputs workers share (fuzz/worker_run.ts duck-types this). */
 export interface ByteSharingEngine {
   /** the bytes behind a sequence this engine produced (undefined for others) */
   bytesOf(item: EngineSequence): Uint8Array | undefined;
