@@ -19,6 +19,11 @@ export interface VmConfig {
 
 export const DEFAULT_CONFIG: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
 
+/** Levels of every geometry's paging structures: level 1 is the 4K leaf level, level 4 the root table. */
+export const PAGING_LEVELS = 4;
+/** Entries per page table, by geometry (the one statement of the fan-out; the models and the harness read it). */
+export const GEOMETRY_FANOUT: Readonly<Record<GeometryName, number>> = { x86: 512, compact: 8 };
+
 /** SEAMCALLs of the fake TDX module (DESIGN §2). */
 export type SeamcallName =
   | 'SEPT.ADD' | 'PAGE.AUG' | 'PAGE.ADD' | 'RANGE.BLOCK' | 'TRACK' | 'PAGE.REMOVE'

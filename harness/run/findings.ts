@@ -1,6 +1,7 @@
 // Findings and their signatures (DESIGN §4). A signature — kind, designs, op kind, first diverging
 // component or site — deduplicates findings, names crash files and is the minimizer's predicate.
 import type { Op } from '../../impls/api';
+import { specOf } from '../seq/op_kinds';
 
 export type FindingKind =
   | 'divergence'
@@ -52,21 +53,9 @@ export function signatureOf(kind: FindingKind, designs: readonly string[], opKin
   return `${kind}|${designs.join('+')}|${opKind}|${c}`;
 }
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
-
-/** One readable line for an op (reports, explain, prefixes). */
+/** One readable line for an op (reports, explain, prefixes): its kind's description, then fail entries and race. */
 export function describeOp(op: Op): string {
-  let s: string;
-  switch (op.kind) {
-    case 'fault': s = `fault vcpu${op.vcpu} ${op.private ? 'private' : 'shared'} gfn=${hex(op.gfn)}${op.write ? ' write' : ' read'} maxLevel=${op.maxLevel}`; break;
-    case 'zap': s = `zap ${op.attr} [${hex(op.start)}, ${hex(op.end)})`; break;
-    case 'split': s = `split ${op.private ? 'private' : 'shared'} [${hex(op.start)}, ${hex(op.end)}) to L${op.targetLevel} ${op.shared ? 'read-lock' : 'write-lock'}`; break;
-    case 'age': s = `age [${hex(op.start)}, ${hex(op.end)})${op.mirror ? ' incl. mirror' : ''}`; break;
-    case 'rcuRead': s = `rcuRead walker${op.walker} ${op.private ? 'private' : 'shared'} gfn=${hex(op.gfn)}`; break;
-    case 'rcuUnlock': s = `rcuUnlock walker${op.walker}`; break;
-    case 'atomicZap': s = `atomicZap ${op.private ? 'private' : 'shared'} gfn=${hex(op.gfn)} L${op.level}`; break;
-    default: s = op.kind;
-  }
+  let s = specOf(op).describe(op);
   if (op.fail?.length) {
     s += ' fail[' + op.fail.map(f => f.at === 'seamcall' ? `${f.call}=${f.error ?? 'BUSY'}#${f.nth ?? 1}` : `${f.at}#${f.nth ?? 1}`).join(',') + ']';
   }

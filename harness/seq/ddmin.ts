@@ -8,6 +8,7 @@
 // the time limit is only a safety net.
 import type { Op } from '../../impls/api';
 import { legalityErrors } from './legality';
+import { lower, specOf } from './op_kinds';
 import type { Domain } from './domain';
 import { makeSequence, type Sequence } from './sequence';
 
@@ -149,12 +150,6 @@ function ddmin(ops: Op[], holds: (c: Op[]) => boolean, accept: (k: string) => vo
   return cur;
 }
 
-const lower = (v: number, floor: number): number[] => {
-  const out: number[] = [];
-  for (const c of [floor, Math.floor(v / 2), v - 1]) if (c >= floor && c < v && !out.includes(c)) out.push(c);
-  return out;
-};
-
 /** Simpler variants of one op, most aggressive first. */
 function* variants(op: Op): Generator<Op[]> {
   if (op.race) {
@@ -166,10 +161,8 @@ function* variants(op: Op): Generator<Op[]> {
     if (race.level !== undefined) { const { level: _l, ...r } = race; yield [{ ...op, race: r }]; }
     // The nested op itself, simplified like any op (gfn, level, vcpu, its own fail entries).
     for (const v of variants(race.op)) if (v.length === 1) yield [{ ...op, race: { ...race, op: v[0] } }];
-    // A racing fault on a lower vCPU than the outer fault: swap them (both end up on low ids).
-    if (op.kind === 'fault' && race.op.kind === 'fault' && race.op.vcpu < op.vcpu) {
-      yield [{ ...op, vcpu: race.op.vcpu, race: { ...race, op: { ...race.op, vcpu: op.vcpu } } }];
-    }
+    // Kind-specific ones that involve the race too (e.g. swapping the vCPUs of two faults).
+    for (const v of specOf(op).simplifyWithRace(op, race)) yield [v];
   }
   if (op.fail?.length) {
     const { fail, ...rest } = op;
@@ -179,30 +172,8 @@ function* variants(op: Op): Generator<Op[]> {
       for (const n of lower(fail[i].nth ?? 1, 1)) yield [{ ...op, fail: fail.map((f, j) => (j === i ? { ...f, nth: n } : f)) }];
     }
   }
-  switch (op.kind) {
-    case 'fault':
-      for (const g of lower(op.gfn, 0)) yield [{ ...op, gfn: g }];
-      for (const l of lower(op.maxLevel, 1)) yield [{ ...op, maxLevel: l }];
-      if (op.vcpu > 0) for (const c of lower(op.vcpu, 0)) yield [{ ...op, vcpu: c }];
-      break;
-    case 'zap': case 'age': case 'split': {
-      const len = op.end - op.start;
-      for (const s of lower(op.start, 0)) yield [{ ...op, start: s, end: s + len }];
-      for (const l of lower(len, 1)) yield [{ ...op, end: op.start + l }];
-      if (op.kind === 'zap' && op.attr === 'both') { yield [{ ...op, attr: 'private' }]; yield [{ ...op, attr: 'shared' }]; }
-      if (op.kind === 'split') for (const t of lower(op.targetLevel, 1)) yield [{ ...op, targetLevel: t }];
-      break;
-    }
-    case 'atomicZap':
-      for (const g of lower(op.gfn, 0)) yield [{ ...op, gfn: g }];
-      for (const l of lower(op.level, 1)) yield [{ ...op, level: l }];
-      break;
-    case 'rcuRead':
-      for (const g of lower(op.gfn, 0)) yield [{ ...op, gfn: g }];
-      break;
-    default:
-      break;
-  }
+  // The op's own fields (gfn, range, level, vcpu, …), as its kind's table entry simplifies them.
+  for (const v of specOf(op).simplify(op)) yield [v];
 }
 
 /** One pass over the ops, taking the first variant of each op that keeps the signature. */
@@ -230,17 +201,20 @@ function simplifyOps(ops: Op[], holds: (c: Op[]) => boolean, accept: (k: string)
 // Walker ids: an rcuRead and its rcuUnlock name the same walker, so ids are renamed across the whole
 // sequence (top-level and racing ops alike), never op by op.
 
+/** Ops with a walker field (rcuRead, rcuUnlock): the field, not the kind, decides. */
+const hasWalker = (o: Op): o is Extract<Op, { walker: number }> => 'walker' in o;
+
 function walkerIds(ops: readonly Op[]): number[] {
   const ids: number[] = [];
   const see = (o: Op): void => {
-    if ((o.kind === 'rcuRead' || o.kind === 'rcuUnlock') && !ids.includes(o.walker)) ids.push(o.walker);
+    if (hasWalker(o) && !ids.includes(o.walker)) ids.push(o.walker);
   };
   for (const op of ops) { see(op); if (op.race) see(op.race.op); }
   return ids;
 }
 
 function renameWalkers(ops: readonly Op[], map: (w: number) => number): Op[] {
-  const one = (o: Op): Op => (o.kind === 'rcuRead' || o.kind === 'rcuUnlock' ? { ...o, walker: map(o.walker) } : o);
+  const one = (o: Op): Op => (hasWalker(o) ? { ...o, walker: map(o.walker) } : o);
   return ops.map(op => {
     const r = one(op);
     return op.race ? { ...r, race: { ...op.race, op: one(op.race.op) } } : r;

@@ -6,13 +6,7 @@
 // Defaults (filled by validation, so the runner always sees complete ops and serialized files are
 // explicit):
 //   config:  hugePages false, vcpus 2, proveMmu false (geometry is required: it changes what every gfn means)
-//   fault:   vcpu 0, write true, maxLevel 1           (gfn and private are required)
-//   zap:     attr "both"                              (start, end required)
-//   split:   targetLevel 1, private false, shared true (start, end required)
-//   age:     mirror false                             (start, end required)
-//   rcuRead: walker 0, private false                  (gfn required)
-//   rcuUnlock: walker 0
-//   atomicZap: level 1, private true                  (gfn required)
+//   ops:     each kind's fields, their ranges and defaults are its `fields` in op_kinds.ts
 //   fail[i]: nth 1; error "BUSY" when at = "seamcall"
 //   race:    nth 1; level stays absent (= any level)
 // An empty `fail` list is dropped so that equivalent sequences hash equally.
@@ -23,9 +17,12 @@ import {
   FAULT_POINTS, OP_KINDS, RACE_OP_KINDS, RACE_POINTS, SEAMCALL_NAMES,
   type FaultEntry, type GeometryName, type Op, type OpKind, type Race, type VmConfig,
 } from '../../impls/api';
+import { type Field, Fields, GEOMETRY_FANOUT, InputError, LEVELS, MAX_NTH, MAX_VCPUS, isObject, show } from './fields';
+import { OP_KIND_SPECS } from './op_kinds';
 
-// The legal-domain check lives in its own file; re-exported so sequence.ts is the one import for
-// everything about a sequence's content.
+// The field reader and the limits of field values live in fields.ts, each op kind's fields in
+// op_kinds.ts; re-exported so sequence.ts is the one import for everything about a sequence's content.
+export { GEOMETRY_FANOUT, InputError, LEVELS, MAX_NTH, MAX_VCPUS, MAX_WALKER, gfnsPerEntry, totalGfns } from './fields';
 
 export const SEQUENCE_FORMAT = 'tdpfuzz-seq/1';
 
@@ -37,149 +34,15 @@ export interface Sequence {
   meta?: Record<string, unknown>;
 }
 
-/** A malformed input file or op. The message is one line: `<file>: <path>: <what is wrong>`. */
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
+/** A field reader of the op-kind table, for any kind. */
+type FieldReader = (v: Field, config: VmConfig, sofar: object) => unknown;
 
-/** Both geometries have 4 levels; level 1 is the 4K leaf level, level 4 the root table. */
-export const LEVELS = 4;
-export const GEOMETRY_FANOUT: Readonly<Record<GeometryName, number>> = { x86: 512, compact: 8 };
-export const MAX_VCPUS = 8;
-/** Lockless walker ids (rcuRead/rcuUnlock). */
-export const MAX_WALKER = 7;
-/** Upper bound for `nth` in fail and race entries: beyond this the point is never reached in practice. */
-export const MAX_NTH = 64;
-
-/** Number of gfns the 4-level tree maps: fanout^4 (4096 for compact, 2^36 for x86). */
-export function totalGfns(config: VmConfig): number {
-  return GEOMETRY_FANOUT[config.geometry] ** LEVELS;
-}
-
-/** Number of gfns one entry at `level` covers (1 at level 1). */
-export function gfnsPerEntry(config: VmConfig, level: number): number {
-  return GEOMETRY_FANOUT[config.geometry] ** (level - 1);
-}
-
-// Field order here is the canonical order of serialized ops (kind first, fail and race last).
-const OP_FIELDS: Readonly<Record<OpKind, readonly string[]>> = {
-  fault: ['vcpu', 'gfn', 'private', 'write', 'maxLevel'],
-  zap: ['start', 'end', 'attr'],
-  split: ['start', 'end', 'targetLevel', 'private', 'shared'],
-  age: ['start', 'end', 'mirror'],
-  invalidateDirect: [],
-  finalize: [],
-  rcuRead: ['walker', 'gfn', 'private'],
-  rcuUnlock: ['walker'],
-  gracePeriod: [],
-  releaseHkid: [],
-  destroy: [],
-  atomicZap: ['gfn', 'level', 'private'],
-};
 const COMMON_FIELDS = ['fail', 'race'] as const;
 const TOP_FIELDS = ['format', 'config', 'ops', 'meta'] as const;
 const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu'] as const;
 
 // ------------------------------------------------------------------------------------------------
-// Field reader: every check goes through it, so every message has the same shape.
-
-function show(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  const s = JSON.stringify(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-class Fields {
-  constructor(
-    private readonly file: string,
-    readonly path: string,
-    private readonly obj: Record<string, unknown>,
-  ) {}
-
-  fail(field: string | null, msg: string): never {
-    const at = field === null ? this.path : this.path ? `${this.path}.${field}` : field;
-    throw new InputError(`${this.file}: ${at}: ${msg}`);
-  }
-
-  /** Reject unknown keys first: a typo ("gfnn") is a better message than the "gfn: missing" it causes. */
-  onlyKnown(allowed: readonly string[], what: string): void {
-    for (const key of Object.keys(this.obj)) {
-      if (!allowed.includes(key)) {
-        const list = allowed.length ? ` (fields: ${allowed.join(', ')})` : ' (it takes no fields)';
-        // Quote odd keys so that the message stays one line and the path stays readable.
-        this.fail(/^[A-Za-z_$][\w$]*$/.test(key) ? key : show(key), `unknown field for ${what}${list}`);
-      }
-    }
-  }
-
-  has(key: string): boolean {
-    return this.obj[key] !== undefined;
-  }
-
-  raw(key: string): unknown {
-    return this.obj[key];
-  }
-
-  int(key: string, lo: number, hi: number, def?: number, why?: string): number {
-    const v = this.obj[key];
-    if (v === undefined) {
-      if (def === undefined) this.fail(key, 'missing (required)');
-      return def;
-    }
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${show(v)}`);
-    if (v < lo || v > hi) this.fail(key, `${v} is out of range (${why ?? `expected ${lo}..${hi}`})`);
-    return v;
-  }
-
-  bool(key: string, def?: boolean): boolean {
-    const v = this.obj[key];
-    if (v === undefined) {
-      if (def === undefined) this.fail(key, 'missing (required)');
-      return def;
-    }
-    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${show(v)}`);
-    return v;
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], def?: T, noun = 'value'): T {
-    const v = this.obj[key];
-    if (v === undefined) {
-      if (def === undefined) this.fail(key, 'missing (required)');
-      return def;
-    }
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      this.fail(key, `unknown ${noun} ${show(v)} (allowed: ${allowed.join(', ')})`);
-    }
-    return v as T;
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 // Ops
-
-function gfnWhy(config: VmConfig): string {
-  return `${config.geometry} geometry has ${totalGfns(config)} gfns`;
-}
-
-function readGfn(f: Fields, key: string, config: VmConfig): number {
-  return f.int(key, 0, totalGfns(config) - 1, undefined, gfnWhy(config));
-}
-
-/** [start, end) with 0 <= start < end <= total gfns. */
-function readRange(f: Fields, config: VmConfig): { start: number; end: number } {
-  const total = totalGfns(config);
-  const start = f.int('start', 0, total - 1, undefined, gfnWhy(config));
-  const end = f.int('end', 1, total, undefined, gfnWhy(config));
-  if (end <= start) f.fail('end', `${end} must be greater than start (${start})`);
-  return { start, end };
-}
 
 function readFailEntry(file: string, path: string, raw: unknown): FaultEntry {
   if (!isObject(raw)) throw new InputError(`${file}: ${path}: expected an object, got ${show(raw)}`);
@@ -229,54 +92,13 @@ function readOp(file: string, path: string, raw: unknown, config: VmConfig, raci
     }
     if (f.has('race')) f.fail('race', 'a racing op may not carry a race itself');
   }
-  f.onlyKnown(['kind', ...OP_FIELDS[kind], ...COMMON_FIELDS], `a ${kind} op`);
+  const fields = OP_KIND_SPECS[kind].fields;
+  f.onlyKnown(['kind', ...Object.keys(fields), ...COMMON_FIELDS], `a ${kind} op`);
 
-  let op: Op;
-  switch (kind) {
-    case 'fault': {
-      const vcpu = f.int('vcpu', 0, config.vcpus - 1, 0, `the VM has ${config.vcpus} vcpus`);
-      const gfn = readGfn(f, 'gfn', config);
-      op = { kind, vcpu, gfn, private: f.bool('private'), write: f.bool('write', true), maxLevel: f.int('maxLevel', 1, LEVELS - 1, 1) };
-      break;
-    }
-    case 'zap': {
-      const { start, end } = readRange(f, config);
-      op = { kind, start, end, attr: f.oneOf('attr', ['private', 'shared', 'both'] as const, 'both', 'attr') };
-      break;
-    }
-    case 'split': {
-      const { start, end } = readRange(f, config);
-      op = {
-        kind, start, end, targetLevel: f.int('targetLevel', 1, LEVELS - 1, 1),
-        private: f.bool('private', false), shared: f.bool('shared', true),
-      };
-      break;
-    }
-    case 'age': {
-      const { start, end } = readRange(f, config);
-      op = { kind, start, end, mirror: f.bool('mirror', false) };
-      break;
-    }
-    case 'rcuRead': {
-      const walker = f.int('walker', 0, MAX_WALKER, 0);
-      op = { kind, walker, gfn: readGfn(f, 'gfn', config), private: f.bool('private', false) };
-      break;
-    }
-    case 'rcuUnlock':
-      op = { kind, walker: f.int('walker', 0, MAX_WALKER, 0) };
-      break;
-    case 'atomicZap': {
-      const gfn = readGfn(f, 'gfn', config);
-      op = { kind, gfn, level: f.int('level', 1, LEVELS - 1, 1), private: f.bool('private', true) };
-      break;
-    }
-    case 'invalidateDirect':
-    case 'finalize':
-    case 'gracePeriod':
-    case 'releaseHkid':
-    case 'destroy':
-      op = { kind };
-      break;
+  // The kind's fields in table order: validation order, and the canonical key order of the op.
+  const op = { kind } as Op;
+  for (const [key, read] of Object.entries(fields) as [string, FieldReader][]) {
+    (op as unknown as Record<string, unknown>)[key] = read(f.at(key), config, op);
   }
 
   if (f.has('fail')) {

@@ -1,8 +1,8 @@
 // Geometry of the paging structures (DESIGN §2): 4 levels, 512 entries a table on x86, or a small
 // fan-out ("compact") that makes table sharing, splits and collisions frequent. Same logic either way.
-import type { GeometryName } from '../api';
+import { GEOMETRY_FANOUT, PAGING_LEVELS, type GeometryName } from '../api';
 
-export const ROOT_LEVEL = 4;
+export const ROOT_LEVEL = PAGING_LEVELS;
 
 export class Geometry {
   readonly levels = ROOT_LEVEL;
@@ -11,7 +11,7 @@ export class Geometry {
   private readonly spans: number[];
 
   constructor(readonly name: GeometryName) {
-    this.fanout = name === 'x86' ? 512 : 8;
+    this.fanout = GEOMETRY_FANOUT[name];
     this.spans = [0];
     for (let l = 1; l <= this.levels + 1; l++) this.spans.push(Math.pow(this.fanout, l - 1));
     this.totalGfns = this.spans[this.levels + 1];

@@ -1,0 +1,112 @@
+// Sources of choices and the building blocks of generated ops: the Chooser interface (seedrandom in
+// generate.ts, input bytes in decode.ts), the generator's policy and state, weighted picks and the
+// collision-heavy gfn window. The op-kind table (op_kinds.ts) builds every op from these.
+
+import type { VmConfig } from '../../impls/api';
+import { GEOMETRY_FANOUT, totalGfns } from './fields';
+
+import type { Domain } from './domain';
+
+/** A source of choices. Implementations: seedrandom (generate.ts), input bytes (decode.ts). */
+export interface Chooser {
+  /** an integer in [lo, hi] (lo when hi <= lo) */
+  int(lo: number, hi: number): number;
+  /** true with probability p */
+  chance(p: number): boolean;
+}
+
+export interface OpPolicy {
+  config: VmConfig;
+  domain: Domain;
+  /** probability that an op with plausible fault points carries a fail entry */
+  faultRate: number;
+  /** probability that an op with race points carries a race */
+  raceRate: number;
+}
+
+/** Which rarely useful or position-sensitive kinds the caller lets randomOp pick. */
+export interface KindAllowance {
+  finalize: boolean;
+  releaseHkid: boolean;
+  destroy: boolean;
+}
+
+/** What the ops emitted so far imply for the next one. */
+export interface GenState {
+  finalized: boolean;
+  hkidReleased: boolean;
+  destroyed: boolean;
+  /** walkers possibly inside a read section (a racing rcuRead counts: it may have fired) */
+  openWalkers: Set<number>;
+}
+
+/** Walker ids the engines use: few, so that rcuRead/rcuUnlock pairs actually meet. */
+export const ENGINE_WALKERS = 4;
+
+export function initialState(): GenState {
+  return { finalized: false, hkidReleased: false, destroyed: false, openWalkers: new Set() };
+}
+
+export function pick<T>(ch: Chooser, items: readonly T[]): T {
+  return items[ch.int(0, items.length - 1)];
+}
+
+export function weighted<T>(ch: Chooser, entries: ReadonlyArray<readonly [T, number]>): T {
+  const live = entries.filter(([, w]) => w > 0);
+  if (!live.length) throw new Error('weighted: no entry has a positive weight');
+  const total = live.reduce((s, [, w]) => s + w, 0);
+  let r = ch.int(0, total - 1);
+  for (const [item, w] of live) {
+    if (r < w) return item;
+    r -= w;
+  }
+  return live[live.length - 1][0];
+}
+
+// ------------------------------------------------------------------------------------------------
+// The gfn window. Bugs in this code live where tables are shared, split, zapped and raced on, so the
+// engines stay in a few tables instead of spreading over the whole address space (tooling.md §8.5).
+
+/**
+ * Map a byte to a gfn in the collision window.
+ *  - compact (fanout 8): 7/8 of the bytes land in 0..63 (one level-2 table), the rest in 0..511.
+ *  - x86 (fanout 512): a small offset 0..15 from one of the bases 0 (same level-1 table), 512
+ *    (neighbouring level-1 table, same level-2), 262144 (neighbouring level-2 table), 2^27
+ *    (neighbouring level-3 table), weighted towards 0.
+ */
+export function windowGfn(config: VmConfig, b: number): number {
+  const fanout = GEOMETRY_FANOUT[config.geometry];
+  b &= 0xff;
+  if (config.geometry === 'compact') {
+    if (b < 224) return b % (fanout * fanout);
+    return ((b - 224) * 16 + (b & 7)) % (fanout ** 3);
+  }
+  const offset = b & 15;
+  const sel = b >> 4;
+  const base = sel <= 8 ? 0 : sel <= 12 ? fanout : sel <= 14 ? fanout ** 2 : fanout ** 3;
+  return base + offset;
+}
+
+export function chooseGfn(ch: Chooser, config: VmConfig): number {
+  return windowGfn(config, ch.int(0, 255));
+}
+
+/** A gfn at or next to `gfn`: racing ops mostly target the entry (or the table) the outer op touches. */
+export function nearbyGfn(ch: Chooser, config: VmConfig, gfn: number): number {
+  const delta = pick(ch, [0, 0, 0, 1, -1, 2, GEOMETRY_FANOUT[config.geometry]]);
+  return Math.min(Math.max(gfn + delta, 0), totalGfns(config) - 1);
+}
+
+/**
+ * A gfn range [start, end): mostly a few pages, or a whole level-1 or level-2 table's worth (aligned,
+ * so it covers a huge page or a page table exactly), rarely the whole address space (memslot removal).
+ */
+export function chooseRange(ch: Chooser, config: VmConfig): { start: number; end: number } {
+  const total = totalGfns(config);
+  const fanout = GEOMETRY_FANOUT[config.geometry];
+  if (ch.chance(0.04)) return { start: 0, end: total };
+  const len = weighted(ch, [[1, 4], [2, 2], [4, 1], [fanout, 3], [fanout * fanout, 1]] as const);
+  let start = chooseGfn(ch, config);
+  if (len >= fanout && !ch.chance(0.3)) start -= start % len;
+  return { start, end: Math.min(start + len, total) };
+}
