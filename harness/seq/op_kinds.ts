@@ -514,12 +514,15 @@ export const OP_KIND_SPECS: OpKindTable = {
 
 /** The entry for op's kind. */
 export function specOf<O extends Op>(op: O): OpKindSpec<O> {
-  return OP_KIND_SPECS[op.kind] as unknown as OpKindSpec<O>;
+  return specOfKind(op.kind) as unknown as OpKindSpec<O>;
 }
 
 /** The entry for a kind, for callers that hold a kind, not an op (its facets take any op). */
 export function specOfKind(kind: OpKind): OpKindSpec<Op> {
-  return OP_KIND_SPECS[kind] as unknown as OpKindSpec<Op>;
+  const spec = Object.prototype.hasOwnProperty.call(OP_KIND_SPECS, kind) ? OP_KIND_SPECS[kind] : undefined;
+  // Unreachable for validated ops; an unvalidated one must not get some other kind's behaviour.
+  if (!spec) throw new Error(`unknown op kind ${JSON.stringify(kind)}`);
+  return spec as unknown as OpKindSpec<Op>;
 }
 
 /** The kinds the kernel may still issue after tdx_mmu_release_hkid, in rank order. */
