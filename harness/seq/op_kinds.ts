@@ -171,11 +171,11 @@ function privateFaultShape(ch: Chooser, policy: OpPolicy): { write: boolean; max
   if (policy.domain === 'legal') {
     return { write: true, maxLevel: policy.config.hugePages && ch.chance(0.3) ? 2 : 1 };
   }
-  return { write: !ch.chance(0.25), maxLevel: ch.chance(0.6) ? 1 : ch.int(2, 3) };
+  return { write: !ch.chance(0.25), maxLevel: ch.chance(0.6) ? 1 : ch.int(2, LEVELS - 1) };
 }
 
 function faultOp(ch: Chooser, policy: OpPolicy, vcpu: number, gfn: number, priv: boolean): FaultOp {
-  const shape = priv ? privateFaultShape(ch, policy) : { write: ch.chance(0.5), maxLevel: ch.int(1, 3) };
+  const shape = priv ? privateFaultShape(ch, policy) : { write: ch.chance(0.5), maxLevel: ch.int(1, LEVELS - 1) };
   return { kind: 'fault', vcpu, gfn, private: priv, ...shape };
 }
 
@@ -499,7 +499,7 @@ export const OP_KIND_SPECS: OpKindTable = {
     concurrency: ANY_RACER,
     afterReleaseHkid: null,
     weight: ({ policy }) => (policy.domain === 'extended' ? 5 : 0),
-    build: (ch, _state, { config }) => ({ kind: 'atomicZap', gfn: chooseGfn(ch, config), level: ch.int(1, 3), private: ch.chance(0.85) }),
+    build: (ch, _state, { config }) => ({ kind: 'atomicZap', gfn: chooseGfn(ch, config), level: ch.int(1, LEVELS - 1), private: ch.chance(0.85) }),
     nested: null,
     failCandidates: () => [{ at: 'cmpxchg' }, busy('RANGE.BLOCK')],
     racePlan: (op) => ({ points: ['frozen', 'removedPt'], nested: [['fault', 3], ['gracePeriod', 1]], gfn: op.gfn, private: op.private }),

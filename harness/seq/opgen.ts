@@ -8,6 +8,7 @@
 
 import { OP_KINDS, type FaultEntry, type Op, type OpKind, type Race, type RacePoint } from '../../impls/api';
 import { type Chooser, type GenState, type KindAllowance, type OpPolicy, ENGINE_WALKERS, pick, weighted } from './choices';
+import { LEVELS } from './fields';
 import { AFTER_RELEASE_HKID_KINDS, OP_KIND_SPECS, specOf, specOfKind, type RacePlan, type WeightContext } from './op_kinds';
 
 // The building blocks live in choices.ts, the per-kind knowledge in op_kinds.ts; engines import both
@@ -83,7 +84,7 @@ function racePlan(op: Op, state: GenState, policy: OpPolicy): RacePlan | null {
 function raceLevel(ch: Chooser, at: RacePoint): number | undefined {
   if (ch.chance(0.5)) return undefined;
   // handle_removed_pt only runs on non-root tables (levels 1..3).
-  return at === 'removedPt' ? ch.int(1, 3) : ch.int(1, 4);
+  return at === 'removedPt' ? ch.int(1, LEVELS - 1) : ch.int(1, LEVELS);
 }
 
 function nestedOp(ch: Chooser, kind: OpKind, plan: RacePlan, state: GenState, policy: OpPolicy): Op {
