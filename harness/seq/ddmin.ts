@@ -16,7 +16,7 @@ import { makeSequence, type Sequence } from './sequence';
 export type SignatureOracle = (ops: Op[]) => readonly string[];
 
 export const DEFAULT_MAX_RUNS = 3000;
-export const DEFAULT_TIME_LIMIT_MS = 30_000;
+const DEFAULT_TIME_LIMIT_MS = 30_000;
 
 export interface MinimizeOptions {
   /** most predicate runs (cache hits and rejected candidates are free); default 3000 */

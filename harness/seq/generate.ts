@@ -38,7 +38,7 @@ export function rngChooser(rng: () => number): Chooser {
 }
 
 /** The Chooser for sequence `index` of campaign `seed`. */
-export function sequenceChooser(seed: string | number, index: number): Chooser {
+function sequenceChooser(seed: string | number, index: number): Chooser {
   return rngChooser(seedrandom(`${seed}/${index}`));
 }
 
