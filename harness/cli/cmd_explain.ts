@@ -3,6 +3,7 @@
 // diagnostics side by side, and at the first divergence the trace diff and the unified state diff.
 // Exit codes as replay: 0 nothing found (or an accepted crash file reproduced: XFAIL), 1 a finding
 // reproduced, 2 bad input.
+import { DOMAINS } from '../seq/domain';
 import { flagTable, parseFlags, UsageError, type Command } from './flags';
 import { EQUIVALENCES } from '../run/compare';
 import { describeOp, type Finding, type FirstDivergence } from '../run/findings';
@@ -14,7 +15,7 @@ import { formatTrace, traceSequence } from '../run/trace';
 const FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in a crash file; before,after for a sequence file)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for a sequence file)' },
-  { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'domain (default: recorded; legal for a sequence file)' },
+  { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for a sequence file)' },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 

@@ -5,6 +5,8 @@
 // (source {file, engine: "jsfuzz"}), exactly as a campaign records it: same file names, hit
 // counting, smaller-reproducer replacement, triage status kept.
 // Exit codes: 0 nothing reproduced, 1 at least one finding recorded, 2 bad input (and nothing found).
+import { DOMAINS } from '../seq/domain';
+import { GEOMETRIES } from '../seq/fields';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
@@ -18,8 +20,8 @@ import { InputError, MAX_VCPUS, readInputFile } from '../seq/sequence';
 const FLAGS = flagTable([
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs the inputs were fuzzed with (default $TDPFUZZ_DESIGNS, else before,after)' },
-  { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'decoder domain (default $TDPFUZZ_DOMAIN, else legal)' },
-  { name: 'geometry', kind: { type: 'enum', values: ['compact', 'x86'] }, metavar: 'G', help: 'geometry (default $TDPFUZZ_GEOMETRY, else compact)' },
+  { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'decoder domain (default $TDPFUZZ_DOMAIN, else legal)' },
+  { name: 'geometry', kind: { type: 'enum', values: GEOMETRIES }, metavar: 'G', help: 'geometry (default $TDPFUZZ_GEOMETRY, else compact)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default $TDPFUZZ_EQUIV, else state)' },
   { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages (default $TDPFUZZ_HUGE_PAGES)' },
   { name: 'prove-mmu', kind: { type: 'bool' }, help: 'model CONFIG_KVM_PROVE_MMU (default $TDPFUZZ_PROVE_MMU)' },

@@ -8,6 +8,7 @@
 //    i.e. x.json → x.min.json). The input sequence file is never overwritten.
 // Prints `N ops -> M ops in R runs (T ms)`. Exit 0 done, 1 nothing to minimize (no finding, or the
 // signature does not reproduce), 2 bad input.
+import { DOMAINS } from '../seq/domain';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Op } from '../../impls/api';
@@ -29,7 +30,7 @@ const FLAGS = flagTable([
   { name: 'out', kind: { type: 'string', what: 'a file' }, metavar: 'FILE', help: 'where to write the result (default: the crash file itself; FILE.min.json for a sequence file)' },
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in a crash file; before,after for a sequence file)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state)' },
-  { name: 'domain', kind: { type: 'enum', values: ['legal', 'extended'] }, metavar: 'D', help: 'domain (default: recorded; legal)' },
+  { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal)' },
   { name: 'signature', kind: { type: 'string', what: 'a finding signature' }, metavar: 'SIG', help: "the finding to keep (default: the crash file's; the first unexplained finding of a sequence file)" },
   { name: 'max-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', default: DEFAULT_MAX_RUNS, help: `most predicate runs (default ${DEFAULT_MAX_RUNS}; the deterministic bound)` },
   { name: 'time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S', default: DEFAULT_TIME_SEC, help: `wall-clock safety net in seconds (default ${DEFAULT_TIME_SEC})` },

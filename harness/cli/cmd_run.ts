@@ -2,7 +2,6 @@
 // in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and crashes/*.json.
 // Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors.
 import * as path from 'node:path';
-import type { VmConfig } from '../../impls/api';
 import { campaignOptionsOf, startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from '../fuzz/campaign';
 import { EQUIVALENCES } from '../run/compare';
 import { DEFAULT_PARAMS, generatorOptions, runParams, type RunParams } from '../run/campaign_params';
@@ -10,12 +9,12 @@ import { loadDesigns, splitDesignSpec } from '../run/designs';
 import { RESUME_CONFLICTS, resumeRunParams, startWorkers } from '../fuzz/workers';
 import { displayPath, toolVersion } from '../store/fsutil';
 import { DOMAINS } from '../seq/domain';
+import { GEOMETRIES } from '../seq/fields';
 import { ENGINES } from '../fuzz/engines/index';
 import { designsPhrase } from '../report/data';
 import { MAX_VCPUS } from '../seq/sequence';
 import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
 
-const GEOMETRIES: readonly VmConfig['geometry'][] = ['compact', 'x86'];
 
 const RUN_FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs to compare; names (before, after) or paths to modules exporting a design (default before,after)' },

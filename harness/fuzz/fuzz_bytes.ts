@@ -11,7 +11,8 @@ import { EQUIVALENCES, type Equivalence } from '../run/compare';
 import { decodeBytes } from '../seq/decode';
 import { loadDesigns } from '../run/designs';
 import type { Finding } from '../run/findings';
-import type { Domain } from '../seq/domain';
+import { DOMAINS, type Domain } from '../seq/domain';
+import { GEOMETRIES } from '../seq/fields';
 import { runSequence, type RunResult } from '../run/runner';
 import { InputError, MAX_VCPUS, type Sequence } from '../seq/sequence';
 
@@ -102,10 +103,10 @@ export function targetOptionsFromEnv(env: Record<string, string | undefined> = p
   }
   return {
     designs: env.TDPFUZZ_DESIGNS || 'before,after',
-    domain: choice(env, 'TDPFUZZ_DOMAIN', ['legal', 'extended'] as const, 'legal'),
+    domain: choice(env, 'TDPFUZZ_DOMAIN', DOMAINS, 'legal'),
     equiv: choice(env, 'TDPFUZZ_EQUIV', EQUIVALENCES, 'state'),
     config: {
-      geometry: choice(env, 'TDPFUZZ_GEOMETRY', ['compact', 'x86'] as const, 'compact'),
+      geometry: choice(env, 'TDPFUZZ_GEOMETRY', GEOMETRIES, 'compact'),
       hugePages: flag(env, 'TDPFUZZ_HUGE_PAGES'),
       ...(flag(env, 'TDPFUZZ_PROVE_MMU') ? { proveMmu: true } : {}),
       vcpus,

@@ -2,7 +2,7 @@
 // sequence.ts and of the op-kind table (op_kinds.ts) goes through Fields/Field, so every message has
 // the same one-line shape: `<file>: <path>.<field>: <what is wrong>`.
 
-import { GEOMETRY_FANOUT, PAGING_LEVELS, type VmConfig } from '../../impls/api';
+import { GEOMETRY_FANOUT, PAGING_LEVELS, type GeometryName, type VmConfig } from '../../impls/api';
 
 export { GEOMETRY_FANOUT };
 
@@ -16,6 +16,8 @@ export class InputError extends Error {
 
 /** Both geometries have 4 levels; level 1 is the 4K leaf level, level 4 the root table. */
 export const LEVELS = PAGING_LEVELS;
+/** The geometries, in the order flags and messages list them. */
+export const GEOMETRIES: readonly GeometryName[] = ['compact', 'x86'];
 export const MAX_VCPUS = 8;
 /** Lockless walker ids (rcuRead/rcuUnlock). */
 export const MAX_WALKER = 7;

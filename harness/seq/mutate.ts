@@ -97,6 +97,11 @@ function stateAt(ops: readonly Op[], p: number): GenState {
   return s;
 }
 
+/** Compile-time exhaustiveness of a switch over op kinds: a new kind that is not handled fails to type-check. */
+function unhandledKind(op: never): never {
+  throw new Error(`mutate: unhandled op kind ${JSON.stringify((op as Op).kind)}`);
+}
+
 /** Where ops may be inserted: anywhere before a final destroy. */
 function insertLimit(ops: readonly Op[]): number {
   return ops.length && ops[ops.length - 1].kind === 'destroy' ? ops.length - 1 : ops.length;
@@ -118,7 +123,9 @@ function gfnsOf(ops: readonly Op[]): number[] {
       }
       case 'rcuRead': case 'atomicZap': out.push(op.gfn); break;
       case 'zap': case 'split': case 'age': out.push(op.start); break;
-      default: break;
+      // no gfn of their own, or (invalidateDirect) shared memory that private faults never touch
+      case 'rcuUnlock': case 'invalidateDirect': case 'finalize': case 'gracePeriod': case 'releaseHkid': case 'destroy': break;
+      default: unhandledKind(op);
     }
     if (op.race) add(op.race.op);
   };
@@ -235,8 +242,11 @@ function tweakOp(mc: MutateContext, op: Op, state: GenState, dict: readonly numb
       else if (ch.chance(0.5)) op.level = ch.int(1, LEVELS - 1);
       else op.private = !op.private;
       return true;
-    default:
+    // nothing to tweak: no arguments, or none a mutation should move
+    case 'invalidateDirect': case 'finalize': case 'gracePeriod': case 'releaseHkid': case 'destroy':
       return false;
+    default:
+      return unhandledKind(op);
   }
 }
 
@@ -278,8 +288,10 @@ function aimOp(mc: MutateContext, op: Op, dict: readonly number[]): void {
       op.end = Math.min(op.start + len, totalGfns(config));
       break;
     }
-    default:
+    case 'rcuUnlock': case 'invalidateDirect': case 'finalize': case 'gracePeriod': case 'releaseHkid': case 'destroy':
       return;
+    default:
+      unhandledKind(op);
   }
   if (op.race) aimRace(mc, op, dict);
 }
