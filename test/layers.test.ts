@@ -111,6 +111,17 @@ describe('layers: the dependency rule of harness/ and impls/', () => {
     expect([...graph.keys()].filter(f => f.startsWith('harness/') && !LAYERS.some(l => f.startsWith(`harness/${l}/`)))).toEqual([]);
   });
 
+  it('one strict JSON reader: only seq/strict_json.ts defines a field-reader class or parses input JSON with its own message', () => {
+    const offenders: string[] = [];
+    for (const f of graph.keys()) {
+      if (!f.startsWith('harness/') || f === 'harness/seq/strict_json.ts') continue;
+      const text = fs.readFileSync(path.join(ROOT, f), 'utf8');
+      if (/\bclass \w*(Reader|Fields)\b/.test(text)) offenders.push(`${f}: defines a reader class`);
+      if (/not valid JSON/.test(text)) offenders.push(`${f}: its own "not valid JSON" message (use parseJsonInput)`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   // The checker itself must bite: each broken rule below is reported.
   it('catches an upward import, an import of cli/, a seq/ import beyond impls/api, impls/ → harness/ and a cycle', () => {
     const bad = new Map<string, string[]>([

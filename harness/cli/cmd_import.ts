@@ -15,7 +15,8 @@ import { CrashStore } from '../store/crash_store';
 import { describeOp } from '../run/findings';
 import { displayPath } from '../store/fsutil';
 import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from '../fuzz/fuzz_bytes';
-import { InputError, MAX_VCPUS, readInputFile } from '../seq/sequence';
+import { InputError, MAX_VCPUS } from '../seq/sequence';
+import { readInputFile } from '../store/input_file';
 
 const FLAGS = flagTable([
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },

@@ -28,7 +28,8 @@ import { appendSeriesPoint, buildStats, STATS_FORMAT, type Lane, type SeriesPoin
 import { writeFileAtomic } from '../store/fsutil';
 import { writeReports } from '../report/index';
 import { type ReportData } from '../report/data';
-import { InputError } from '../seq/sequence';
+import { InputError, parseJsonInput } from '../seq/sequence';
+import { readInputFile } from '../store/input_file';
 import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
 
@@ -360,12 +361,7 @@ function readResumeState(out: string, cwd: string): ResumeState {
   const shown = out;
   const sp = path.join(dir, 'stats.json');
   if (!fs.existsSync(sp)) throw new InputError(`--resume: ${shown}/stats.json: no such file (resume needs the output directory of an earlier run)`);
-  let stats: StatsFile;
-  try {
-    stats = JSON.parse(fs.readFileSync(sp, 'utf8')) as StatsFile;
-  } catch (e) {
-    throw new InputError(`--resume: ${shown}/stats.json: not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  const stats = parseJsonInput(readInputFile(sp, `--resume: ${shown}/stats.json`).toString('utf8'), `--resume: ${shown}/stats.json`) as StatsFile;
   if (stats?.format !== STATS_FORMAT) throw new InputError(`--resume: ${shown}/stats.json: format ${JSON.stringify(stats?.format)} is not supported (expected "${STATS_FORMAT}")`);
   const lanes = lanesOf(stats);
   const other = lanes.find(l => l.engine !== 'random');

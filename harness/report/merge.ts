@@ -22,7 +22,8 @@ import {
 } from '../store/crash_store';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic } from '../store/fsutil';
 import { REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from './data';
-import { InputError, parseJsonInput, readInputFile } from '../seq/sequence';
+import { InputError, parseJsonInput } from '../seq/sequence';
+import { readInputFile } from '../store/input_file';
 import { downsample, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
 
 

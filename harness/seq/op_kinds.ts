@@ -16,7 +16,8 @@ import type {
 import {
   type Chooser, type GenState, type KindAllowance, type OpPolicy, ENGINE_WALKERS, chooseGfn, chooseRange, nearbyGfn, pick,
 } from './choices';
-import { type Field, GEOMETRY_FANOUT, LEVELS, MAX_WALKER, totalGfns } from './fields';
+import { GEOMETRY_FANOUT, LEVELS, MAX_WALKER, totalGfns } from './fields';
+import type { Field } from './strict_json';
 
 /** The fields of an op of type O other than kind, fail and race. */
 export type FieldName<O extends Op> = Exclude<keyof O, 'kind' | 'fail' | 'race'>;

@@ -12,17 +12,18 @@
 // An empty `fail` list is dropped so that equivalent sequences hash equally.
 
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import {
   FAULT_POINTS, OP_KINDS, RACE_OP_KINDS, RACE_POINTS, SEAMCALL_NAMES,
   type FaultEntry, type GeometryName, type Op, type OpKind, type Race, type VmConfig,
 } from '../../impls/api';
-import { type Field, Fields, GEOMETRY_FANOUT, InputError, LEVELS, MAX_NTH, MAX_VCPUS, isObject, show } from './fields';
+import { GEOMETRY_FANOUT, LEVELS, MAX_NTH, MAX_VCPUS } from './fields';
+import { type Field, Fields, InputError, isObject, parseJsonInput, show } from './strict_json';
 import { OP_KIND_SPECS } from './op_kinds';
 
 // The field reader and the limits of field values live in fields.ts, each op kind's fields in
 // op_kinds.ts; re-exported so sequence.ts is the one import for everything about a sequence's content.
-export { GEOMETRY_FANOUT, InputError, LEVELS, MAX_NTH, MAX_VCPUS, MAX_WALKER, gfnsPerEntry, totalGfns } from './fields';
+export { GEOMETRY_FANOUT, LEVELS, MAX_NTH, MAX_VCPUS, MAX_WALKER, gfnsPerEntry, totalGfns } from './fields';
+export { InputError, parseJsonInput } from './strict_json';
 
 export const SEQUENCE_FORMAT = 'tdpfuzz-seq/1';
 
@@ -151,27 +152,6 @@ export function validateSequence(obj: unknown, file: string): Sequence {
     seq.meta = obj.meta;
   }
   return seq;
-}
-
-/** Read an input file, or throw a one-line InputError naming it (`shown`) and saying why. */
-export function readInputFile(file: string, shown: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code ?? String(e)})`);
-  }
-}
-
-/** JSON.parse with a one-line InputError naming the file (shared by every input format). */
-export function parseJsonInput(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    // V8 may quote a snippet of the input, newlines included: keep the message on one line.
-    const why = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-    throw new InputError(`${file}: not valid JSON (${why})`);
-  }
 }
 
 /** Parse and validate sequence text. Throws InputError with a one-line message. */

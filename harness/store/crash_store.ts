@@ -18,7 +18,9 @@ import { EQUIVALENCES, type Equivalence } from '../run/compare';
 import type { Finding, FindingKind, FirstDivergence } from '../run/findings';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import { DOMAINS, type Domain } from '../seq/domain';
-import { InputError, SEQUENCE_FORMAT, parseJsonInput, readInputFile, validateSequence } from '../seq/sequence';
+import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from '../seq/sequence';
+import { readInputFile } from './input_file';
+import { Fields, isObject, show } from '../seq/strict_json';
 
 export const CRASH_FORMAT = 'tdpfuzz-crash/1';
 export type CrashStatus = 'open' | 'explained' | 'expected';
@@ -82,10 +84,6 @@ export function crashFileName(signature: string): string {
 // ------------------------------------------------------------------------------------------------
 // Serialization: 2-space JSON, but one op per line (as in sequence files) so diffs stay readable.
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function oneLine(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(oneLine).join(', ')}]`;
   if (isObject(v)) {
@@ -132,66 +130,8 @@ export function serializeCrash(c: CrashFile): string {
 // ------------------------------------------------------------------------------------------------
 // Strict reading
 
-function show(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  const s = JSON.stringify(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-class Reader {
-  constructor(readonly file: string, private readonly path: string, private readonly obj: Record<string, unknown>) {}
-  fail(field: string, msg: string): never {
-    const at = this.path ? `${this.path}.${field}` : field;
-    throw new InputError(`${this.file}: ${at}: ${msg}`);
-  }
-  onlyKnown(allowed: readonly string[], what: string): void {
-    for (const k of Object.keys(this.obj)) {
-      if (!allowed.includes(k)) this.fail(/^[A-Za-z_$][\w$]*$/.test(k) ? k : show(k), `unknown field for ${what} (fields: ${allowed.join(', ')})`);
-    }
-  }
-  raw(k: string): unknown { return this.obj[k]; }
-  str(k: string): string {
-    const v = this.obj[k];
-    if (v === undefined) this.fail(k, 'missing (required)');
-    if (typeof v !== 'string') this.fail(k, `expected a string, got ${show(v)}`);
-    return v;
-  }
-  int(k: string, lo: number): number {
-    const v = this.obj[k];
-    if (v === undefined) this.fail(k, 'missing (required)');
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(k, `expected an integer, got ${show(v)}`);
-    if (v < lo) this.fail(k, `${v} is out of range (expected >= ${lo})`);
-    return v;
-  }
-  oneOf<T extends string>(k: string, allowed: readonly T[]): T {
-    const v = this.obj[k];
-    if (v === undefined) this.fail(k, 'missing (required)');
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(k, `unknown value ${show(v)} (allowed: ${allowed.join(', ')})`);
-    return v as T;
-  }
-  strings(k: string, min: number): string[] {
-    const v = this.obj[k];
-    if (v === undefined) this.fail(k, 'missing (required)');
-    if (!Array.isArray(v)) this.fail(k, `expected an array of strings, got ${show(v)}`);
-    v.forEach((x, i) => { if (typeof x !== 'string' || x === '') this.fail(`${k}[${i}]`, `expected a non-empty string, got ${show(x)}`); });
-    if (v.length < min) this.fail(k, `expected at least ${min} entries, got ${v.length}`);
-    return v as string[];
-  }
-  time(k: string): string {
-    const v = this.str(k);
-    if (Number.isNaN(Date.parse(v))) this.fail(k, `expected an ISO date-time, got ${show(v)}`);
-    return v;
-  }
-  object(k: string): Reader {
-    const v = this.obj[k];
-    if (v === undefined) this.fail(k, 'missing (required)');
-    if (!isObject(v)) this.fail(k, `expected an object, got ${show(v)}`);
-    return new Reader(this.file, this.path ? `${this.path}.${k}` : k, v);
-  }
-}
-
-function readSource(r: Reader): CrashSource {
-  const s: Reader = r.object('source');
+function readSource(r: Fields): CrashSource {
+  const s: Fields = r.object('source');
   if (s.raw('file') !== undefined) {
     s.onlyKnown(['file', 'engine'], 'a file source');
     return s.raw('engine') === undefined ? { file: s.str('file') } : { file: s.str('file'), engine: s.str('engine') };
@@ -200,37 +140,37 @@ function readSource(r: Reader): CrashSource {
   const seed = s.raw('seed');
   if (seed === undefined) s.fail('seed', 'missing (required unless source.file is given)');
   if (typeof seed !== 'string' && !(typeof seed === 'number' && Number.isFinite(seed))) s.fail('seed', `expected a number or string, got ${show(seed)}`);
-  return { seed: seed as string | number, index: s.int('index', 0), engine: s.str('engine') };
+  return { seed: seed as string | number, index: s.atLeast('index', 0), engine: s.str('engine') };
 }
 
-function readFinding(r: Reader): CrashFinding {
-  const f: Reader = r.object('finding');
+function readFinding(r: Fields): CrashFinding {
+  const f: Fields = r.object('finding');
   f.onlyKnown(['kind', 'designs', 'opIndex', 'opKind', 'component', 'message', 'explained'], 'a finding');
   const out: CrashFinding = {
     kind: f.str('kind') as FindingKind,
     designs: f.strings('designs', 1),
-    opIndex: f.int('opIndex', 0),
+    opIndex: f.atLeast('opIndex', 0),
     opKind: f.str('opKind'),
     component: f.str('component'),
     message: f.str('message'),
   };
   if (f.raw('explained') !== undefined) {
-    const e: Reader = f.object('explained');
+    const e: Fields = f.object('explained');
     e.onlyKnown(['id', 'title', 'reason'], 'an explanation');
     out.explained = { id: e.str('id'), title: e.str('title'), reason: e.str('reason') };
   }
   return out;
 }
 
-function readDivergence(r: Reader): FirstDivergence | null {
+function readDivergence(r: Fields): FirstDivergence | null {
   if (r.raw('firstDivergence') === null || r.raw('firstDivergence') === undefined) return null;
-  const d: Reader = r.object('firstDivergence');
+  const d: Fields = r.object('firstDivergence');
   d.onlyKnown(['opIndex', 'op', 'prefix', 'component', 'sides', 'stateDiff', 'traceDiff'], 'a first divergence');
   const sidesRaw = d.raw('sides');
   if (!Array.isArray(sidesRaw)) d.fail('sides', `expected an array, got ${show(sidesRaw)}`);
   const sides = (sidesRaw as unknown[]).map((s, i) => {
     if (!isObject(s)) d.fail(`sides[${i}]`, `expected an object, got ${show(s)}`);
-    const t: Reader = new Reader(d.file, `firstDivergence.sides[${i}]`, s);
+    const t: Fields = new Fields(d.fileName, `firstDivergence.sides[${i}]`, s);
     t.onlyKnown(['design', 'result', 'seamcalls', 'diagnostics'], 'a design trace');
     const list = (k: string): string[] => {
       const v = t.raw(k);
@@ -242,7 +182,7 @@ function readDivergence(r: Reader): FirstDivergence | null {
   const prefix = d.raw('prefix');
   if (!Array.isArray(prefix) || prefix.some(x => typeof x !== 'string')) d.fail('prefix', `expected an array of strings, got ${show(prefix)}`);
   return {
-    opIndex: d.int('opIndex', 0), op: d.str('op'), prefix: prefix as string[], component: d.str('component'),
+    opIndex: d.atLeast('opIndex', 0), op: d.str('op'), prefix: prefix as string[], component: d.str('component'),
     sides, stateDiff: d.str('stateDiff'), traceDiff: d.str('traceDiff'),
   };
 }
@@ -266,7 +206,7 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
   if (!isObject(obj)) throw new InputError(`${file}: expected a JSON object at the top level, got ${show(obj)}`);
   if (obj.format === undefined) throw new InputError(`${file}: format: missing (expected "${CRASH_FORMAT}")`);
   if (obj.format !== CRASH_FORMAT) throw new InputError(`${file}: format ${show(obj.format)} is not supported (expected "${CRASH_FORMAT}")`);
-  const r: Reader = new Reader(file, '', obj);
+  const r: Fields = new Fields(file, '', obj);
   r.onlyKnown(TOP_FIELDS, 'a crash file');
   if (obj.config === undefined) r.fail('config', 'missing (required)');
   if (obj.ops === undefined) r.fail('ops', 'missing (required)');
@@ -293,7 +233,7 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
     finding: readFinding(r),
     firstDivergence: readDivergence(r),
     replay: r.str('replay'),
-    hits: r.int('hits', 1),
+    hits: r.atLeast('hits', 1),
     firstSeen: r.time('firstSeen'),
     lastSeen: r.time('lastSeen'),
   };

@@ -15,12 +15,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Design } from '../../impls/api';
 import type { Equivalence } from '../run/compare';
-import { CRASH_FORMAT, readCrashFile, type CrashFile } from './crash_store';
+import { CRASH_FORMAT, readCrashFile, validateCrash, type CrashFile } from './crash_store';
 import { loadDesigns } from '../run/designs';
 import { displayPath } from './fsutil';
 import type { Domain } from '../seq/domain';
 import type { RunOptions, RunResult } from '../run/runner';
-import { InputError, SEQUENCE_FORMAT, parseSequence, readInputFile, type Sequence } from '../seq/sequence';
+import { InputError, SEQUENCE_FORMAT, validateSequence, type Sequence } from '../seq/sequence';
+import { isObject, parseJsonInput } from '../seq/strict_json';
+import { readInputFile } from './input_file';
 
 export interface InputFile {
   /** absolute path */
@@ -57,19 +59,15 @@ export function expandInputs(files: readonly string[], cwd: string): string[] {
 export function loadInputFile(file: string, cwd: string = process.cwd()): InputFile {
   const abs = path.resolve(cwd, file);
   const shown = displayPath(abs, cwd);
-  const text = readInputFile(abs, shown).toString('utf8');
-  let format: unknown;
-  try {
-    format = (JSON.parse(text) as { format?: unknown } | null)?.format;
-  } catch {
-    parseSequence(text, shown); // throws the one-line "not valid JSON" message
-  }
+  // One parse; the format field says which strict reader validates the object.
+  const obj = parseJsonInput(readInputFile(abs, shown).toString('utf8'), shown);
+  const format = isObject(obj) ? obj.format : undefined;
   if (format === CRASH_FORMAT) {
-    const crash = readCrashFile(abs, shown);
+    const crash = validateCrash(obj, shown);
     return { file: abs, shown, kind: 'crash', crash, seq: { format: SEQUENCE_FORMAT, config: crash.config, ops: crash.ops } };
   }
   if (format === SEQUENCE_FORMAT || format === undefined) {
-    const seq = parseSequence(text, shown);
+    const seq = validateSequence(obj, shown);
     corpusExpectation(seq, shown); // a malformed meta.expect is bad input too
     return { file: abs, shown, kind: 'sequence', seq };
   }
