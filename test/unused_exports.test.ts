@@ -5,31 +5,33 @@
 // interface. Resolved with the TypeScript checker, so a name imported under an alias, a re-export
 // and a type-only import all count.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ts = require('typescript') as typeof import('typescript');
 
-const ROOT = path.resolve(__dirname, '..');
+const REPO = path.resolve(__dirname, '..');
 /** Modules whose every export is a public contract, used from outside this repository. */
 const PUBLIC_CONTRACTS = new Set(['impls/api.ts']);
 
-function files(dir: string, ext: RegExp): string[] {
+function files(ROOT: string, dir: string, ext: RegExp): string[] {
   const out: string[] = [];
   const abs = path.join(ROOT, dir);
   if (!fs.existsSync(abs)) return out;
   for (const e of fs.readdirSync(abs, { withFileTypes: true })) {
     const p = path.posix.join(dir, e.name);
-    if (e.isDirectory()) out.push(...files(p, ext));
+    if (e.isDirectory()) out.push(...files(ROOT, p, ext));
     else if (ext.test(e.name) && !e.name.endsWith('.d.ts')) out.push(p);
   }
   return out;
 }
 
-export function unusedExports(): string[] {
-  const sources = [...files('harness', /\.ts$/), ...files('impls', /\.ts$/)];
-  const users = files('test', /\.ts$/);
+/** The unused exports of the tree at ROOT (harness/, impls/; users also in test/, bench/, examples/). */
+export function unusedExports(ROOT: string = REPO): string[] {
+  const sources = [...files(ROOT, 'harness', /\.ts$/), ...files(ROOT, 'impls', /\.ts$/)];
+  const users = files(ROOT, 'test', /\.ts$/);
   const program = ts.createProgram([...sources, ...users].map(f => path.join(ROOT, f)), {
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
     strict: true, noEmit: true, skipLibCheck: true, types: ['node'],
@@ -81,7 +83,7 @@ export function unusedExports(): string[] {
   }
   // Plain JavaScript users (bench scripts, example variants) load dist/ modules by path and use
   // names: count a name they mention as used in the module they load.
-  const jsText = [...files('bench', /\.js$/), ...files('examples', /\.js$/)].map(f => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
+  const jsText = [...files(ROOT, 'bench', /\.js$/), ...files(ROOT, 'examples', /\.js$/)].map(f => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
   const jsModules = new Set([...jsText.matchAll(/(?:dist\/|DIST, ')((?:harness|impls)\/[\w/]+)/g)].map(m => `${m[1]}.ts`));
 
   const bad: string[] = [];
@@ -107,5 +109,26 @@ export function unusedExports(): string[] {
 describe('no unused exports', () => {
   it('every export of harness/ and impls/ has a user outside its file (types: or in its own signatures; impls/api.ts is contract)', () => {
     expect(unusedExports()).toEqual([]);
+  }, 120_000);
+
+  it('bites: an export nobody imports is reported; imported, aliased, re-exported and own-signature types are not', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tdpfuzz-unused-'));
+    const put = (f: string, text: string): void => {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.writeFileSync(path.join(root, f), text);
+    };
+    put('harness/seq/a.ts', [
+      'export const used = 1;', 'export const aliased = 2;', 'export const dead = 3;',
+      'export interface Opts { n: number }', 'export function f(o: Opts): number { return o.n; }',
+      'export const reexported = 4;',
+    ].join('\n'));
+    put('harness/seq/b.ts', "export { reexported } from './a';\n");
+    put('harness/run/c.ts', "import { used, aliased as x, f } from '../seq/a';\nexport const sum = used + x + f({ n: 1 });\n");
+    put('test/c.test.ts', "import { sum } from '../harness/run/c';\nimport { reexported } from '../harness/seq/b';\nvoid sum; void reexported;\n");
+    try {
+      expect(unusedExports(root)).toEqual(['harness/seq/a.ts: dead']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -18,8 +18,23 @@ export interface Lane {
 
 export interface SeriesPoint { t: number; execs: number; ops: number; coverage: number; findings: number }
 
+/** A campaign's counters as stats.json records them. */
+export interface StatsTotals {
+  elapsedSec: number;
+  execs: number;
+  generated: number;
+  corpus: number;
+  ops: number;
+  execsPerSec: number;
+  opsPerSec: number;
+  coverage: number;
+  findings: number;
+  openFindings: number;
+  explained: number;
+}
+
 /** stats.json (tdpfuzz-stats/1) as campaigns and worker runs write it; extra fields are kept. */
-export interface StatsFile {
+export interface StatsFile extends StatsTotals {
   format: 'tdpfuzz-stats/1';
   toolVersion: string;
   done: boolean;
@@ -32,17 +47,6 @@ export interface StatsFile {
   equiv: string;
   domain: string;
   config: VmConfig;
-  elapsedSec: number;
-  execs: number;
-  generated: number;
-  corpus: number;
-  ops: number;
-  execsPerSec: number;
-  opsPerSec: number;
-  coverage: number;
-  findings: number;
-  openFindings: number;
-  explained: number;
   series: SeriesPoint[];
   faultRate?: number;
   raceRate?: number;
@@ -74,20 +78,6 @@ export function appendSeriesPoint(series: SeriesPoint[], point: SeriesPoint): bo
   return true;
 }
 
-/** A campaign's counters as stats.json records them. */
-export interface StatsTotals {
-  elapsedSec: number;
-  execs: number;
-  generated: number;
-  corpus: number;
-  ops: number;
-  execsPerSec: number;
-  opsPerSec: number;
-  coverage: number;
-  findings: number;
-  openFindings: number;
-  explained: number;
-}
 
 export interface StatsInput {
   done: boolean;

@@ -274,17 +274,8 @@ export function updateCrashFile(file: string, update: (c: CrashFile) => CrashFil
 // The store
 
 /** What a campaign (or a replay) records for one finding. */
-export interface CrashRecord {
+export interface CrashRecord extends Pick<CrashFile, 'config' | 'designs' | 'equiv' | 'domain' | 'source' | 'ops' | 'originalOps'> {
   finding: Finding;
-  config: VmConfig;
-  designs: string[];
-  equiv: Equivalence;
-  domain: Domain;
-  source: CrashSource;
-  /** the reproducer (minimized if a minimizer ran) */
-  ops: Op[];
-  /** the sequence the finding was seen in */
-  originalOps: Op[];
   minimization?: Record<string, unknown>;
   /** how many times it was seen since the last record (default 1) */
   hits?: number;
