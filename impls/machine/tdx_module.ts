@@ -7,22 +7,30 @@ import type { Geometry } from './geometry';
 import { hash4 } from './hash';
 import { MV_BLOCKED, MV_LEAF, MV_TABLE, mirrorViewHash } from './mirror_view';
 import { Ledger, Owner } from './ledger';
+import {
+  BLOCK_TRANSITION, MAPPED_BY, NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE, OP_STATE_TABLE, SEPT_STATE_TABLE, unblocked,
+  type MemLeaf, type SeptState,
+} from './tdx_tables';
 
 export type TdxStatus =
   | 'SUCCESS'
   | 'TDX_OPERAND_BUSY'
-  | 'TDX_EPT_ENTRY_STATE_INCORRECT'   // entry already mapped / not blocked / not a leaf
-  | 'TDX_EPT_WALK_FAILED'             // no parent S-EPT table for this GPA
-  | 'TDX_OP_STATE_INCORRECT'          // TD state forbids it (AUG before RUNNABLE, ADD after)
-  | 'TDX_TLB_TRACKING_NOT_DONE'       // REMOVE/DEMOTE without TRACK after BLOCK
+  | 'TDX_EPT_ENTRY_STATE_INCORRECT'   // entry state not accepted by the call (sept_state_lookup.c)
+  | 'TDX_EPT_WALK_FAILED'             // the walk to the level meets a FREE or NL_BLOCKED entry or a leaf
+  | 'TDX_OP_STATE_INCORRECT'          // op state forbids it (op_state_lookup.c: ADD after FINALIZE)
+  | 'TDX_GPA_RANGE_NOT_BLOCKED'       // REMOVE/DEMOTE of an unblocked leaf in RUNNABLE
+  | 'TDX_GPA_RANGE_ALREADY_BLOCKED'   // BLOCK of a blocked entry (bit 63 clear; KVM still fails on it)
+  | 'TDX_TLB_TRACKING_NOT_DONE'       // REMOVE/DEMOTE without TRACK after BLOCK, in RUNNABLE
   | 'TDX_PAGE_METADATA_INCORRECT'     // PAMT: page not in the expected owner state
   | 'TDX_LIFECYCLE_STATE_INCORRECT'   // hkid assigned / released when the call needs the other
   | 'TDX_OPERAND_INVALID';            // injected non-BUSY error (F8)
 
 export type TdState = 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN' | 'DESTROYED';
 
-interface SeptTable { kind: 'table'; level: number; gfn: number; page: number }
-interface SeptLeaf { kind: 'leaf'; level: number; gfn: number; pfn: number; blocked: boolean; blockEpoch: number }
+/** A non-leaf entry: NL_MAPPED, or NL_BLOCKED after RANGE.BLOCK (tdh_mem_range_block.c L39-65). */
+interface SeptTable { kind: 'table'; level: number; gfn: number; page: number; blocked: boolean; blockEpoch: number }
+/** A leaf: MAPPED (PAGE.ADD) or PENDING (PAGE.AUG), each possibly BLOCKED. */
+interface SeptLeaf { kind: 'leaf'; level: number; gfn: number; pfn: number; blocked: boolean; blockEpoch: number; pending: boolean }
 type SeptEntry = SeptTable | SeptLeaf;
 
 const ROOT = 4;
@@ -64,10 +72,12 @@ export class FakeTdxModule {
   }
 
   private entryHash(e: SeptEntry): number {
-    return e.kind === 'table' ? hash4(e.level, e.gfn, 1, 0) : hash4(e.level, e.gfn, e.blocked ? 3 : 2, e.pfn);
+    return e.kind === 'table' ? hash4(e.level, e.gfn, e.blocked ? 5 : 1, 0) : hash4(e.level, e.gfn, e.blocked ? 3 : 2, e.pfn);
   }
   private mirrorViewOf(e: SeptEntry): number {
-    if (e.kind === 'table') return mirrorViewHash(e.level, e.gfn, MV_TABLE, 0);
+    // An NL_BLOCKED table has no mirror-view equivalent: KVM never blocks a non-leaf entry, so the
+    // hash differs from the mirror's table and the consistency oracle names it.
+    if (e.kind === 'table') return mirrorViewHash(e.level, e.gfn, e.blocked ? MV_BLOCKED : MV_TABLE, e.blocked ? 1 : 0);
     return mirrorViewHash(e.level, e.gfn, e.blocked ? MV_BLOCKED : MV_LEAF, e.pfn);
   }
   private insert(e: SeptEntry): void {
@@ -84,15 +94,62 @@ export class FakeTdxModule {
     if (e.kind === 'table') this.tableByPage.delete(e.page);
     else if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
   }
-  private setBlocked(e: SeptLeaf, blocked: boolean): void {
+  private setBlocked(e: SeptEntry, blocked: boolean): void {
     this.mirrorViewDigest ^= this.mirrorViewOf(e);
     this.septDigest ^= this.entryHash(e);
-    if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+    if (e.kind === 'leaf' && !e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
     e.blocked = blocked;
     e.blockEpoch = this.epoch;
     this.septDigest ^= this.entryHash(e);
-    if (!e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
+    if (e.kind === 'leaf' && !e.blocked) this.guestDigest ^= hash4(e.level, e.gfn, 7, e.pfn);
     this.mirrorViewDigest ^= this.mirrorViewOf(e);
+  }
+
+  /** The entry's state in the module's terms (sept_state_lookup.c). */
+  private stateOf(e: SeptEntry | undefined): SeptState {
+    if (!e) return 'FREE';
+    if (e.kind === 'table') return e.blocked ? 'NL_BLOCKED' : 'NL_MAPPED';
+    if (e.pending) return e.blocked ? 'PENDING_BLOCKED' : 'PENDING';
+    return e.blocked ? 'BLOCKED' : 'MAPPED';
+  }
+
+  /**
+   * G12 (helpers.c L744-758; sept_manager.c L385-393): the walk from the root to `level` stops at an
+   * entry with RWX=0 — FREE, or a table entry that RANGE.BLOCK cleared — or at a leaf above the
+   * target; each gives TDX_EPT_WALK_FAILED.
+   */
+  private walkReaches(level: number, gfn: number): boolean {
+    for (let l = ROOT; l > level; l--) {
+      const e = this.entry(l, gfn);
+      if (!e || e.kind !== 'table' || e.blocked) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The gates every TD-scoped MEM call passes, in the module's order (tdx-module.md §1.1): lifecycle
+   * (G6), op state (G9, OP_STATE_TABLE), the walk (G12) and the entry state (G14, SEPT_STATE_TABLE).
+   * Returns the failure, or the entry the call may act on.
+   */
+  private memGates(call: Exclude<MemLeaf, 'TRACK'>, level: number, gfn: number): TdxStatus | { entry: SeptEntry | undefined; state: SeptState } {
+    if (!this.hkidAssigned) return 'TDX_LIFECYCLE_STATE_INCORRECT';
+    if (!this.opStateAllows(call)) return 'TDX_OP_STATE_INCORRECT';
+    if (!this.walkReaches(level, gfn)) return 'TDX_EPT_WALK_FAILED';
+    const entry = this.entry(level, gfn);
+    const state = this.stateOf(entry);
+    const row = SEPT_STATE_TABLE[call];
+    if (!row.allowed.includes(state) || (row.leafOnly && entry?.kind !== 'leaf')) {
+      // RANGE.BLOCK of a blocked entry has its own status (tdh_mem_range_block.c L213-227).
+      if (call === 'RANGE.BLOCK' && (state === 'NL_BLOCKED' || state === 'BLOCKED' || state === 'PENDING_BLOCKED')) return 'TDX_GPA_RANGE_ALREADY_BLOCKED';
+      return 'TDX_EPT_ENTRY_STATE_INCORRECT';
+    }
+    return { entry, state };
+  }
+
+  /** G9 (op_state_lookup.c) for the model's op states; the model never calls MEM SEAMCALLs in others. */
+  private opStateAllows(call: MemLeaf): boolean {
+    const row = OP_STATE_TABLE[call];
+    return this.tdState === 'INITIALIZED' ? row.INITIALIZED : this.tdState === 'RUNNABLE' ? row.RUNNABLE : false;
   }
 
   /** Common prologue: the fault plan may make this call fail before it touches any state (F6–F9, F11). */
@@ -117,11 +174,11 @@ export class FakeTdxModule {
     const args = this.gpa(this.geo.align(gfn, level), level);
     const inj = this.injected('SEPT.ADD');
     if (inj) return this.done('SEPT.ADD', args, inj);
-    if (!this.hkidAssigned) return this.done('SEPT.ADD', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const g = this.memGates('SEPT.ADD', level, gfn);
+    if (typeof g === 'string') return this.done('SEPT.ADD', args, g);
+    // G15: the new page must be PT_NDA (tdh_mem_sept_add.c L93).
     if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('SEPT.ADD', args, 'TDX_PAGE_METADATA_INCORRECT');
-    if (this.parentOk(level, gfn) === undefined) return this.done('SEPT.ADD', args, 'TDX_EPT_WALK_FAILED');
-    if (this.entry(level, gfn)) return this.done('SEPT.ADD', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
-    this.insert({ kind: 'table', level, gfn: this.geo.align(gfn, level), page });
+    this.insert({ kind: 'table', level, gfn: this.geo.align(gfn, level), page, blocked: false, blockEpoch: 0 });
     this.ledger.giveToTdx(page, `S-EPT table for level-${level} entry gfn 0x${this.geo.align(gfn, level).toString(16)}`);
     return this.done('SEPT.ADD', args, 'SUCCESS');
   }
@@ -130,18 +187,15 @@ export class FakeTdxModule {
     const args = `${this.gpa(gfn, level)} pfn=0x${pfn.toString(16)}`;
     const inj = this.injected(call);
     if (inj) return this.done(call, args, inj);
-    if (!this.hkidAssigned) return this.done(call, args, 'TDX_LIFECYCLE_STATE_INCORRECT');
-    if (call === 'PAGE.AUG' && this.tdState !== 'RUNNABLE') return this.done(call, args, 'TDX_OP_STATE_INCORRECT');
-    if (call === 'PAGE.ADD' && this.tdState !== 'INITIALIZED') return this.done(call, args, 'TDX_OP_STATE_INCORRECT');
-    if (this.parentOk(level, gfn) === undefined) return this.done(call, args, 'TDX_EPT_WALK_FAILED');
-    if (this.entry(level, gfn)) return this.done(call, args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
+    const g = this.memGates(call, level, gfn);
+    if (typeof g === 'string') return this.done(call, args, g);
     const n = this.geo.span(level);
     for (let i = 0; i < n; i++) {
       if (this.ledger.ownerOf(pfn + i) !== Owner.Host || this.ledger.poolOf(pfn + i) !== 'gmem') {
         return this.done(call, args, 'TDX_PAGE_METADATA_INCORRECT');
       }
     }
-    this.insert({ kind: 'leaf', level, gfn: this.geo.align(gfn, level), pfn, blocked: false, blockEpoch: 0 });
+    this.insert({ kind: 'leaf', level, gfn: this.geo.align(gfn, level), pfn, blocked: false, blockEpoch: 0, pending: MAPPED_BY[call] === 'PENDING' });
     for (let i = 0; i < n; i++) this.ledger.giveToTdx(pfn + i, `guest private page gfn 0x${(gfn + i).toString(16)}`);
     return this.done(call, args, 'SUCCESS');
   }
@@ -156,10 +210,10 @@ export class FakeTdxModule {
     const args = this.gpa(gfn, level);
     const inj = this.injected('RANGE.BLOCK');
     if (inj) return this.done('RANGE.BLOCK', args, inj);
-    if (!this.hkidAssigned) return this.done('RANGE.BLOCK', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
-    const e = this.entry(level, gfn);
-    if (!e || e.kind !== 'leaf' || e.blocked) return this.done('RANGE.BLOCK', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
-    this.setBlocked(e, true);
+    const g = this.memGates('RANGE.BLOCK', level, gfn);
+    if (typeof g === 'string') return this.done('RANGE.BLOCK', args, g);
+    if (BLOCK_TRANSITION[g.state] === undefined) throw new Error(`RANGE.BLOCK: no transition from ${g.state}`);
+    this.setBlocked(g.entry!, true);
     return this.done('RANGE.BLOCK', args, 'SUCCESS');
   }
 
@@ -172,9 +226,20 @@ export class FakeTdxModule {
     return this.done('TRACK', '', 'SUCCESS');
   }
 
-  private tracked(e: SeptLeaf): boolean {
+  private tracked(e: SeptEntry): boolean {
     // Before RUNNABLE no vCPU has entered the TD, so there is nothing to track (KVM skips TRACK).
     return this.tdState !== 'RUNNABLE' || this.epoch > e.blockEpoch;
+  }
+
+  /**
+   * REMOVE and DEMOTE in RUNNABLE (tdh_mem_page_remove.c L171-192, tdh_mem_page_demote.c L215-236):
+   * the leaf must be blocked, then tracked (helpers.h L1218-1236). In INITIALIZED neither is needed.
+   */
+  private blockedAndTracked(call: MemLeaf, e: SeptEntry): TdxStatus | null {
+    if (this.tdState !== 'RUNNABLE' || !NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE.has(call)) return null;
+    if (!e.blocked) return 'TDX_GPA_RANGE_NOT_BLOCKED';
+    if (!this.tracked(e)) return 'TDX_TLB_TRACKING_NOT_DONE';
+    return null;
   }
 
   /** TDH.MEM.PAGE.REMOVE: the guest page leaves the TD; its cache lines still carry the hkid. */
@@ -182,10 +247,11 @@ export class FakeTdxModule {
     const args = this.gpa(gfn, level);
     const inj = this.injected('PAGE.REMOVE');
     if (inj) return this.done('PAGE.REMOVE', args, inj);
-    if (!this.hkidAssigned) return this.done('PAGE.REMOVE', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
-    const e = this.entry(level, gfn);
-    if (!e || e.kind !== 'leaf' || !e.blocked) return this.done('PAGE.REMOVE', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
-    if (!this.tracked(e)) return this.done('PAGE.REMOVE', args, 'TDX_TLB_TRACKING_NOT_DONE');
+    const g = this.memGates('PAGE.REMOVE', level, gfn);
+    if (typeof g === 'string') return this.done('PAGE.REMOVE', args, g);
+    const e = g.entry as SeptLeaf;
+    const rt = this.blockedAndTracked('PAGE.REMOVE', e);
+    if (rt) return this.done('PAGE.REMOVE', args, rt);
     this.delete(e);
     const n = this.geo.span(level);
     for (let i = 0; i < n; i++) {
@@ -235,17 +301,22 @@ export class FakeTdxModule {
     const args = this.gpa(gfn, level);
     const inj = this.injected('PAGE.DEMOTE');
     if (inj) return this.done('PAGE.DEMOTE', args, inj);
-    if (!this.hkidAssigned) return this.done('PAGE.DEMOTE', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
-    const e = this.entry(level, gfn);
-    if (!e || e.kind !== 'leaf' || !e.blocked || level < 2) return this.done('PAGE.DEMOTE', args, 'TDX_EPT_ENTRY_STATE_INCORRECT');
-    if (!this.tracked(e)) return this.done('PAGE.DEMOTE', args, 'TDX_TLB_TRACKING_NOT_DONE');
+    // G10: only a 2M or 1G leaf can be demoted (tdh_mem_page_demote.c L152).
+    if (level < 2) return this.done('PAGE.DEMOTE', args, 'TDX_OPERAND_INVALID');
+    const g = this.memGates('PAGE.DEMOTE', level, gfn);
+    if (typeof g === 'string') return this.done('PAGE.DEMOTE', args, g);
+    const e = g.entry as SeptLeaf;
+    const rt = this.blockedAndTracked('PAGE.DEMOTE', e);
+    if (rt) return this.done('PAGE.DEMOTE', args, rt);
+    // G15: the new S-EPT page must be PT_NDA (tdh_mem_page_demote.c L243).
     if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('PAGE.DEMOTE', args, 'TDX_PAGE_METADATA_INCORRECT');
     this.delete(e);
-    this.insert({ kind: 'table', level, gfn: e.gfn, page });
+    this.insert({ kind: 'table', level, gfn: e.gfn, page, blocked: false, blockEpoch: 0 });
     this.ledger.giveToTdx(page, `S-EPT table (demoted) for level-${level} entry gfn 0x${e.gfn.toString(16)}`);
     const step = this.geo.span(level - 1);
     for (let i = 0; i < this.geo.fanout; i++) {
-      this.insert({ kind: 'leaf', level: level - 1, gfn: e.gfn + i * step, pfn: e.pfn + i * step, blocked: false, blockEpoch: 0 });
+      // The children take the parent's unblocked state (tdh_mem_page_demote.c L304-313).
+      this.insert({ kind: 'leaf', level: level - 1, gfn: e.gfn + i * step, pfn: e.pfn + i * step, blocked: false, blockEpoch: 0, pending: unblocked(g.state) === 'PENDING' });
     }
     return this.done('PAGE.DEMOTE', args, 'SUCCESS');
   }
@@ -283,6 +354,9 @@ export class FakeTdxModule {
     if (!e) return undefined;
     return e.kind === 'table' ? { kind: 'table', page: e.page } : { kind: 'leaf', pfn: e.pfn, blocked: e.blocked };
   }
+
+  /** The S-EPT entry state at (level, gfn) in the module's terms (conformance tests, explain). */
+  stateAt(level: number, gfn: number): SeptState { return this.stateOf(this.entry(level, gfn)); }
 
   get entryCount(): number { return this.sept.size; }
 
