@@ -1,5 +1,5 @@
 // The built-in designs. A user's own variant is a module exporting a `Design` (see impls/README.md).
-import type { Design, VmConfig } from './api';
+import type { Design, DesignInstance, VmConfig } from './api';
 import { BeforeDesign } from './before/tdp_mmu';
 import { AfterDesign } from './after/tdp_mmu';
 
@@ -16,3 +16,11 @@ export const after: Design = {
 };
 
 export const BUILTIN_DESIGNS: Record<string, Design> = { before, after };
+
+/** The design an instance derives from: a mutant or a user's variant of after is an after. */
+export type DesignBase = 'before' | 'after';
+export function designBaseOf(vm: DesignInstance): DesignBase | null {
+  if (vm instanceof BeforeDesign) return 'before';
+  if (vm instanceof AfterDesign) return 'after';
+  return null;
+}

@@ -27,29 +27,34 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * The first component in which two observations differ, in a fixed order (so signatures are
- * stable), or null. `final` compares nothing per op.
+ * Every component in which two observations differ, in a fixed order (so signatures are stable); empty
+ * when they agree. All of them, not just the first: an explained difference in one component must not
+ * hide a difference in a later one (a stats lag must not hide a missing KVM_BUG_ON). `final` compares
+ * nothing per op. The common case (no difference) allocates nothing.
  */
-export function firstDifference(a: Observation, b: Observation, equiv: Equivalence): string | null {
-  if (equiv === 'final') return null;
-  if (a.outcome.result !== b.outcome.result) return 'result';
+export function differences(a: Observation, b: Observation, equiv: Equivalence): readonly string[] {
+  if (equiv === 'final') return NONE;
+  let out: string[] | null = null;
+  const add = (c: string): void => { (out ??= []).push(c); };
+  if (a.outcome.result !== b.outcome.result) add('result');
   const da = a.digests, db = b.digests;
-  if (da.vm !== db.vm) return 'vm';
-  if (da.stats !== db.stats) return 'stats';
-  if (da.mirror !== db.mirror) return 'mirror';
-  if (da.sept !== db.sept) return 'sept';
-  if (da.guest !== db.guest) return 'guest';
-  if (da.direct !== db.direct) return 'direct';
-  if (da.ledger !== db.ledger) return 'ledger';
+  if (da.vm !== db.vm) add('vm');
+  if (da.stats !== db.stats) add('stats');
+  if (da.mirror !== db.mirror) add('mirror');
+  if (da.sept !== db.sept) add('sept');
+  if (da.guest !== db.guest) add('guest');
+  if (da.direct !== db.direct) add('direct');
+  if (da.ledger !== db.ledger) add('ledger');
   if ((a.outcome.diagnostics.length || b.outcome.diagnostics.length)
-      && !sameList(diagCategories(a.outcome), diagCategories(b.outcome))) return 'diagnostics';
+      && !sameList(diagCategories(a.outcome), diagCategories(b.outcome))) add('diagnostics');
   if (equiv === 'strict') {
-    if (!sameList(seamcallLines(a.outcome), seamcallLines(b.outcome))) return 'seamcalls';
-    if (!sameList(diagSites(a.outcome), diagSites(b.outcome))) return 'diagnostic-sites';
-    if (da.pendingRcu !== db.pendingRcu) return 'pending-rcu';
+    if (!sameList(seamcallLines(a.outcome), seamcallLines(b.outcome))) add('seamcalls');
+    if (!sameList(diagSites(a.outcome), diagSites(b.outcome))) add('diagnostic-sites');
+    if (da.pendingRcu !== db.pendingRcu) add('pending-rcu');
   }
-  return null;
+  return out ?? NONE;
 }
+const NONE: readonly string[] = [];
 
 /** End-state comparison for `final` (and the last step of every run). */
 export function finalDifference(a: Digests, b: Digests): string | null {

@@ -2,6 +2,7 @@
 // with their reason. A divergence is "explained" only when it matches one precisely; it is then
 // reported as explained, never dropped. Entries with `extendedOnly` never excuse a legal-domain run.
 import type { Op, OpOutcome } from '../../impls/api';
+import type { DesignBase } from '../../impls/designs';
 import { diagCategories, multisetMinus, type Equivalence, type Observation } from './compare';
 import type { Explanation } from './findings';
 import type { Domain } from '../seq/domain';
@@ -12,6 +13,25 @@ export interface DivergenceContext {
   equiv: Equivalence;
   domain: Domain;
   sides: [Observation, Observation];
+  /** the design each side derives from (a mutant or variant of after is an after), null if neither */
+  bases: [DesignBase | null, DesignBase | null];
+  /** kvm->stat.pages[1..3] of each side, read only when a matcher needs them */
+  stats: () => [readonly number[], readonly number[]];
+  /** the stats lag (second − first, per level) already explained earlier in the run */
+  statsOffset: readonly number[];
+}
+
+/**
+ * A per-design violation a difference leaves behind in one design. It is recognised at the op that
+ * causes it (from that design's own op trace, so also when the pair is no longer compared), and only
+ * for the entries it damaged then: a later violation of the same kind elsewhere is not excused.
+ */
+export interface LeftViolation {
+  kind: string;
+  /** this design's op trace shows the difference happening at this op */
+  origin: (op: Op, outcome: OpOutcome) => boolean;
+  /** the damaged entry a violation detail names, if it is the damage this difference leaves (else null) */
+  entry: (detail: string, op: Op, atOrigin: boolean) => string | null;
 }
 
 export interface ExplainedDifference extends Explanation {
@@ -19,15 +39,15 @@ export interface ExplainedDifference extends Explanation {
   extendedOnly: boolean;
   /** the designs' states stay apart afterwards: stop comparing this pair for the rest of the run */
   persistent: boolean;
-  /** diagnostics one design raises and the other, by design, does not (diagnostic-only divergences) */
-  extraDiagnostics?: string[];
-  /** per-design violations this difference leaves behind in one design (reported as explained too) */
-  leavesViolations?: string[];
   /**
-   * Recognises the violation from one design's own op trace, for when the pair is no longer compared
-   * (after an earlier persistent difference) and the divergence itself cannot be seen.
+   * diagnostics one design raises and the other, by design, does not (diagnostic-only divergences):
+   * only when the side with the extra diagnostic derives from `extraOn` and the other side from the
+   * other design
    */
-  matchViolation?: (kind: string, op: Op, outcome: OpOutcome) => boolean;
+  extraDiagnostics?: string[];
+  extraOn?: DesignBase;
+  /** the per-design violation this difference leaves behind (reported as explained too) */
+  leaves?: LeftViolation;
   /** a full matcher, for differences that are not diagnostic-only */
   match?: (ctx: DivergenceContext) => boolean;
 }
@@ -35,6 +55,36 @@ export interface ExplainedDifference extends Explanation {
 const opsOf = (op: Op): Op[] => (op.race ? [op, op.race.op] : [op]);
 const eitherHas = (ctx: DivergenceContext, cat: string): boolean =>
   ctx.sides.some(s => s.outcome.diagnostics.some(d => `${d.kind}:${d.category}` === cat));
+const countOf = (o: OpOutcome, cat: string): number => {
+  let n = 0;
+  for (const d of o.diagnostics) if (`${d.kind}:${d.category}` === cat) n++;
+  return n;
+};
+const isPrivateWriteFault = (o: Op): boolean => o.kind === 'fault' && o.private && o.write;
+
+/**
+ * D11, exactly: first side before, second side after, both VMs bugged, and at this op the after side's
+ * 4K/2M/1G stats lag grew by at least one and at most one per failed leaf propagation it reported
+ * (handle_changed_spte's KVM_BUG_ON), never in the other direction. Only the stats component.
+ */
+function d11(ctx: DivergenceContext): boolean {
+  if (ctx.component !== 'stats' || ctx.bases[0] !== 'before' || ctx.bases[1] !== 'after') return false;
+  const [b, a] = ctx.sides;
+  if (!b.digests.bugged || !a.digests.bugged) return false;
+  const failed = countOf(a.outcome, 'KVM_BUG_ON:external-change-failed');
+  if (!failed) return false;
+  const [sb, sa] = ctx.stats();
+  let lag = 0;
+  for (let l = 0; l < sb.length; l++) {
+    const grew = sa[l] - sb[l] - (ctx.statsOffset[l] ?? 0);
+    if (grew < 0) return false;
+    lag += grew;
+  }
+  return lag >= 1 && lag <= failed;
+}
+
+/** "mirror L1 gfn=0x9 is a present leaf but the S-EPT has nothing" → "L1:9" */
+const PRESENT_LEAF_NO_SEPT = /^mirror L(\d) gfn=0x([0-9a-f]+) is a present leaf but the S-EPT has nothing$/;
 
 export const EXPLAINED: readonly ExplainedDifference[] = [
   {
@@ -47,19 +97,19 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     id: 'D4', title: 'extra MMU WARN when free_external_spt fails',
     reason: 'before: free_external_spt returns -EIO and handle_removed_pt WARNs (not once) before leaking the page; after: the void TDX hook leaks it without an MMU WARN. Same leak, same VM state.',
     extendedOnly: false, persistent: false,
-    extraDiagnostics: ['WARN:external-spt-free-failed'],
+    extraDiagnostics: ['WARN:external-spt-free-failed'], extraOn: 'before',
   },
   {
     id: 'D12', title: 'extra KVM_BUG_ON when a leaf removal fails',
     reason: "after: handle_changed_spte wraps __handle_changed_spte in KVM_BUG_ON, so a failed TDX leaf removal also records the MMU's KVM_BUG_ON (silent: TDX already bugged the VM).",
     extendedOnly: false, persistent: false,
-    extraDiagnostics: ['KVM_BUG_ON:external-change-failed'],
+    extraDiagnostics: ['KVM_BUG_ON:external-change-failed'], extraOn: 'after',
   },
   {
     id: 'D11', title: 'leaf stats after a failed propagation',
-    reason: "after: __handle_changed_spte returns the hook's error before updating page stats (Sean's fix for to-present changes). For a zap the mirror SPTE is already non-present, so when TDX fails to remove the leaf the 4K stat stays one too high; before updates stats before the removal hook. Only after a TDX failure, with the VM bugged in both.",
-    extendedOnly: false, persistent: true,
-    match: ctx => ctx.component === 'stats' && ctx.sides.every(s => s.digests.bugged),
+    reason: "after: __handle_changed_spte returns the hook's error before updating page stats (Sean's fix for to-present changes). For a zap the mirror SPTE is already non-present, so when TDX fails to remove the leaf the 4K stat stays one too high; before updates stats before the removal hook. Only after a TDX failure, with the VM bugged in both; the lag is carried, everything else stays compared.",
+    extendedOnly: false, persistent: false,
+    match: d11,
   },
   {
     id: 'D16', title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
@@ -94,12 +144,23 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
   {
     id: 'D10', title: 'present leaf → present leaf on a mirror SPTE',
     reason: 'before: KVM_BUG_ON, PAGE.AUG on a mapped GPA fails, TDX_BUG_ON, mirror restored; after: TDX removes the old leaf and the mirror takes the new value — mirror/S-EPT inconsistency without a bug. Not reachable via real faults.',
-    extendedOnly: true, persistent: true, leavesViolations: ['mirror-sept-mismatch'],
-    match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite'),
-    // after: a private write fault whose TDX call removed the old leaf (PAGE.REMOVE inside a fault)
-    matchViolation: (kind, op, outcome) => kind === 'mirror-sept-mismatch'
-      && opsOf(op).some(o => o.kind === 'fault' && o.private && o.write)
-      && outcome.seamcalls.some(c => c.call === 'PAGE.REMOVE'),
+    extendedOnly: true, persistent: true,
+    match: ctx => opsOf(ctx.op).some(isPrivateWriteFault) && eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite'),
+    // after: a private write fault whose TDX call removed the old leaf (PAGE.REMOVE inside the fault)
+    // leaves that leaf present in the mirror and absent from the S-EPT — that entry, and nothing else.
+    leaves: {
+      kind: 'mirror-sept-mismatch',
+      origin: (op, outcome) => opsOf(op).some(isPrivateWriteFault)
+        && outcome.seamcalls.some(c => c.call === 'PAGE.REMOVE' && c.result === 'SUCCESS'),
+      entry: (detail, op, atOrigin) => {
+        const m = PRESENT_LEAF_NO_SEPT.exec(detail);
+        if (!m) return null;
+        const gfn = parseInt(m[2], 16);
+        // at the origin, the entry is the faulting gfn's (the leaf that was overwritten)
+        if (atOrigin && !opsOf(op).some(o => isPrivateWriteFault(o) && o.kind === 'fault' && (m[1] === '1' ? o.gfn === gfn : o.gfn >= gfn))) return null;
+        return `L${m[1]}:${gfn}`;
+      },
+    },
   },
   {
     id: 'D13', title: 'aging a mirror root',
@@ -125,10 +186,13 @@ export function explain(ctx: DivergenceContext): ExplainedDifference[] | undefin
   if (full) return [full];
   if (ctx.component !== 'diagnostics') return undefined;
   const [a, b] = ctx.sides.map(s => diagCategories(s.outcome));
-  const extras = [...multisetMinus(a, b), ...multisetMinus(b, a)];
+  const extras: [string, DesignBase | null, DesignBase | null][] = [
+    ...multisetMinus(a, b).map(x => [x, ctx.bases[0], ctx.bases[1]] as [string, DesignBase | null, DesignBase | null]),
+    ...multisetMinus(b, a).map(x => [x, ctx.bases[1], ctx.bases[0]] as [string, DesignBase | null, DesignBase | null]),
+  ];
   const used = new Set<ExplainedDifference>();
-  for (const x of extras) {
-    const e = allowed.find(d => d.extraDiagnostics?.includes(x));
+  for (const [x, has, lacks] of extras) {
+    const e = allowed.find(d => d.extraDiagnostics?.includes(x) && d.extraOn === has && lacks !== null && lacks !== has);
     if (!e) return undefined;
     used.add(e);
   }

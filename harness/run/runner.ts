@@ -4,8 +4,9 @@
 // a registry (oracles/index.ts) that a run composes; the comparison, the explained differences and
 // the first divergence are the runner's own.
 import type { Design, DesignInstance, Op, OpOutcome, Snapshot, Violation } from '../../impls/api';
+import { designBaseOf, type DesignBase } from '../../impls/designs';
 import {
-  diagCategories, finalDifference, firstDifference, seamcallLines, type Equivalence, type Observation,
+  diagCategories, differences, finalDifference, seamcallLines, type Equivalence, type Observation,
 } from './compare';
 import { EXPLAINED, explain, type ExplainedDifference } from './explained';
 import {
@@ -105,7 +106,18 @@ function killedBy(o: OpOutcome): boolean {
 }
 
 /** One per-design finding of the current op, merged across designs by (kind, component). */
-interface Note { kind: FindingKind; component: string; designs: string[]; detail: string }
+interface Note {
+  kind: FindingKind; component: string; designs: string[]; detail: string;
+  /** every detail, per design of `designs` (an explanation must cover all of them) */
+  details: string[][];
+}
+
+/** kvm->stat.pages[1..3] of an instance (read from its snapshot: only on the rare stats paths) */
+function pageStats(vm: DesignInstance): number[] {
+  const l = vm.snapshot().ledger;
+  return [l['stats.4K'] ?? 0, l['stats.2M'] ?? 0, l['stats.1G'] ?? 0];
+}
+const NO_OFFSET: readonly number[] = [0, 0, 0];
 
 /**
  * One run: the designs' instances and everything the run has found so far. It is the oracles'
@@ -129,8 +141,12 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   private readonly comparing: boolean[];
   /** per-design findings already reported (kind, designs, component) */
   private readonly reported = new Set<string>();
-  /** violation kinds a persistent explained difference leaves behind */
-  private readonly excused = new Map<string, ExplainedDifference>();
+  /** which design each instance derives from (the explained differences name designs) */
+  private readonly bases: (DesignBase | null)[];
+  /** statsOffset[k]: the stats lag of design k behind the first design explained so far (D11) */
+  private readonly statsOffset: (number[] | null)[];
+  /** entries a difference damaged in a design (`id|kind|design` → entries), excused from then on */
+  private readonly leftEntries = new Map<string, Set<string>>();
   /** the current op's per-design notes (the array is reused from op to op) */
   private readonly notes: Note[] = [];
   private lastObs: (Observation | null)[] = [];
@@ -146,6 +162,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     this.diffs = opts.diffs !== false;
     this.plan = planOf(opts.oracles ?? ORACLES);
     this.comparing = this.labels.map((_, k) => k > 0);
+    this.bases = this.vms.map(vm => (vm ? designBaseOf(vm) : null));
+    this.statsOffset = this.labels.map(() => null);
   }
 
   run(): RunResult {
@@ -166,11 +184,12 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     const label = this.labels[design];
     for (const e of this.notes) {
       if (e.kind === kind && e.component === component) {
-        if (!e.designs.includes(label)) e.designs.push(label);
+        const j = e.designs.indexOf(label);
+        if (j < 0) { e.designs.push(label); e.details.push([detail]); } else e.details[j].push(detail);
         return;
       }
     }
-    this.notes.push({ kind, component, designs: [label], detail });
+    this.notes.push({ kind, component, designs: [label], detail, details: [[detail]] });
   }
 
   /** One op: run it on every live design, compare, check each design, then retire the dead ones. */
@@ -209,15 +228,29 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   private compareLockstep(i: number, op: Op, obs: readonly (Observation | null)[]): void {
     for (let k = 1; k < this.vms.length; k++) {
       if (!this.comparing[k] || !obs[0] || !obs[k]) continue;
-      const component = firstDifference(obs[0]!, obs[k]!, this.equiv);
-      if (component) this.recordDivergence(i, op, component, k, obs as Observation[]);
+      for (const component of differences(obs[0]!, obs[k]!, this.equiv)) {
+        if (component === 'stats' && this.statsLagUnchanged(k)) continue;
+        this.recordDivergence(i, op, component, k, obs as Observation[]);
+        if (!this.comparing[k]) break;
+      }
     }
+  }
+
+  /** The stats differ by exactly the lag explained earlier (D11): no new difference. */
+  private statsLagUnchanged(k: number): boolean {
+    const off = this.statsOffset[k];
+    if (!off) return false;
+    const a = pageStats(this.vms[0]!), b = pageStats(this.vms[k]!);
+    return b.every((v, l) => v - a[l] === off[l]);
   }
 
   /** A divergence of design k from the first design: explained (by-design differences) or a finding. */
   private recordDivergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): void {
     const pair: [Observation, Observation] = [obs[0], obs[k]];
-    const ex = explain({ op, component, equiv: this.equiv, domain: this.domain, sides: pair });
+    const a = this.vms[0]!, b = this.vms[k]!;
+    const ex = explain({ op, component, equiv: this.equiv, domain: this.domain, sides: pair,
+      bases: [this.bases[0], this.bases[k]], stats: () => [pageStats(a), pageStats(b)],
+      statsOffset: this.statsOffset[k] ?? NO_OFFSET });
     const div = this.divergence(i, op, component, k, obs);
     const designs = [this.labels[0], this.labels[k]];
     if (ex) {
@@ -230,7 +263,10 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
         }
       }
       if (ex.some(e => e.persistent)) this.comparing[k] = false;
-      for (const e of ex) for (const v of e.leavesViolations ?? []) this.excused.set(v, e);
+      if (component === 'stats') {
+        const sa = pageStats(a), sb = pageStats(b);
+        this.statsOffset[k] = sb.map((v, l) => v - sa[l]);
+      }
     } else {
       this.add({ kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
         message: `${this.labels[0]} and ${this.labels[k]} diverge in ${component} at op ${i} (${describeOp(op)})`
@@ -304,19 +340,40 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   }
 
   /**
-   * The by-design difference behind a note: one that left this violation kind behind earlier, or (in
-   * the extended domain) one recognised from the op trace of every design that has it.
+   * The by-design difference behind a note: one that, in every design with the note, left exactly
+   * this damage behind — at this op (recognised from the design's own op trace, so also when the pair
+   * is no longer compared) or at an earlier op for the same entries. Anything else is reported.
    */
   private excuseOf(e: Note, op: Op, obs: readonly (Observation | null)[]): ExplainedDifference | undefined {
-    let why = this.excused.get(e.kind);
-    if (!why && this.domain === 'extended') {
-      why = EXPLAINED.find(x => x.matchViolation && e.designs.every(d => {
-        const o = obs[this.labels.indexOf(d)];
-        return !!o && x.matchViolation!(e.kind, op, o.outcome);
-      }));
-      if (why?.persistent) this.excused.set(e.kind, why);
+    for (const x of EXPLAINED) {
+      const left = x.leaves;
+      if (!left || left.kind !== e.kind || (x.extendedOnly && this.domain === 'legal')) continue;
+      const fresh: [string, string[]][] = [];
+      const covered = e.designs.every((label, j) => {
+        const o = obs[this.labels.indexOf(label)];
+        const key = `${x.id}|${e.kind}|${label}`;
+        const known = this.leftEntries.get(key);
+        const atOrigin = !!o && left.origin(op, o.outcome);
+        const entries: string[] = [];
+        for (const detail of e.details[j]) {
+          const old = left.entry(detail, op, false);
+          if (old !== null && known?.has(old)) continue;
+          const now = atOrigin ? left.entry(detail, op, true) : null;
+          if (now === null) return false;
+          entries.push(now);
+        }
+        fresh.push([key, entries]);
+        return true;
+      });
+      if (!covered) continue;
+      for (const [key, entries] of fresh) {
+        let set = this.leftEntries.get(key);
+        if (!set) this.leftEntries.set(key, set = new Set());
+        for (const en of entries) set.add(en);
+      }
+      return x;
     }
-    return why;
+    return undefined;
   }
 
   private explainNote(e: Note, why: ExplainedDifference, i: number, op: Op): void {

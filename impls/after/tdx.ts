@@ -6,6 +6,9 @@ import { isLeaf, isNonLeaf, isPresent } from '../machine/spte';
 import type { KvmMmuPage } from '../tdp_mmu/sp';
 import { TdxCommon, tdxOperandBusy } from '../tdx/tdx_common';
 
+/** virt_to_page(NULL): no page of the ledger; the module's PAMT check refuses it */
+const NULL_PAGE = -1;
+
 export abstract class AfterTdx extends TdxCommon {
   /**
    * §2.13 kvm_x86_ops.set_external_spte → tdx_sept_set_private_spte(kvm, gfn, old, new, level):
@@ -45,16 +48,17 @@ export abstract class AfterTdx extends TdxCommon {
   /**
    * §2.13 kvm_x86_ops.free_external_spt → tdx_sept_free_private_spt(kvm, sp), void: skip the free
    * (leak) if the hkid is assigned or reclaim fails; otherwise free_page() right away — RECLAIM
-   * guarantees no readers. Always NULL the pointer (seed 000).
+   * guarantees no readers. Always NULL the pointer (seed 000). Like the kernel hook there is no NULL
+   * check: called for an SP without an external page (a root, kernel-model §3.3 #12) it hands the
+   * module the NULL page, whose reclaim fails (TDX_BUG_ON, WARN), or bugs the VM if the hkid is assigned.
    */
   protected tdxSeptFreePrivateSpt(sp: KvmMmuPage): void {
     const ext = sp.externalSpt;
-    if (ext === null) return;
     if (this.diag.kvmBugOn(this.tdx.hkidAssigned, 'tdx.c:tdx_sept_free_private_spt:hkid', 'page-table-free-with-hkid')
-        || this.tdxReclaimPage(ext)) {
-      this.ledger.leakOnPurpose(ext, 'free_external_spt: S-EPT page not reclaimed (TDX leaks it)');
+        || this.tdxReclaimPage(ext ?? NULL_PAGE)) {
+      if (ext !== null) this.ledger.leakOnPurpose(ext, 'free_external_spt: S-EPT page not reclaimed (TDX leaks it)');
     } else {
-      this.freePage(ext, 'tdx.c:tdx_sept_free_private_spt');
+      this.freePage(ext!, 'tdx.c:tdx_sept_free_private_spt');
     }
     sp.externalSpt = null;
   }

@@ -2,6 +2,7 @@
 // SP header, external (S-EPT) page, guest page and TD control page has an id, the pool it came from
 // and an owner. Ids are never reused, so "use of a freed page" is simply a touch of a free page.
 import type { LeakReport, LedgerCounts, Violation } from '../api';
+import { hash4 } from './hash';
 
 export type Pool = 'header' | 'shadow' | 'external' | 'split' | 'tdxPrealloc' | 'gmem' | 'tdxControl';
 const POOLS: readonly Pool[] = ['header', 'shadow', 'external', 'split', 'tdxPrealloc', 'gmem', 'tdxControl'];
@@ -18,8 +19,14 @@ const ACCEPTS: Record<Allocator, readonly Pool[]> = {
   tdxControl: ['tdxControl'],
 };
 
-/** Fixed odd weights per (pool, owner) count for the ledger digest. */
-const WEIGHTS = Array.from({ length: 7 * 4 }, (_, i) => (Math.imul(i + 1, 0x9e3779b1) | 1));
+/**
+ * The digest's term for "slot i (pool × 4 + owner) holds c pages": a strong mix of (i, c), 0 for an
+ * empty slot. The digest is the XOR of the terms, so it depends on every (pool, owner) count, not on a
+ * linear combination of them (which let owner changes in different pools hash alike, and swaps cancel).
+ */
+function slotTerm(i: number, c: number): number {
+  return c === 0 ? 0 : hash4(0x6c656467, i, c, 0x9e3779b1);
+}
 
 export const enum Owner { Free = 0, Host = 1, Tdx = 2, Leaked = 3 }
 const OWNER_NAMES = ['free', 'host', 'tdx', 'leaked'];
@@ -45,8 +52,7 @@ export class Ledger {
     this.owner.push(owner);
     this.purpose.push(purpose);
     this.leakReason.push(undefined);
-    this.counts[this.base[id] + owner]++;
-    this.countDigest = (this.countDigest + WEIGHTS[this.base[id] + owner]) | 0;
+    this.bump(this.base[id] + owner, 1);
     return id;
   }
 
@@ -58,10 +64,16 @@ export class Ledger {
 
   private setOwner(id: number, owner: Owner): void {
     const p = this.base[id];
-    this.counts[p + this.owner[id]]--;
-    this.counts[p + owner]++;
-    this.countDigest = (this.countDigest - WEIGHTS[p + this.owner[id]] + WEIGHTS[p + owner]) | 0;
+    this.bump(p + this.owner[id], -1);
+    this.bump(p + owner, 1);
     this.owner[id] = owner;
+  }
+
+  /** counts[i] += by, and the digest with it: O(1) */
+  private bump(i: number, by: number): void {
+    const c = this.counts[i];
+    this.countDigest ^= slotTerm(i, c) ^ slotTerm(i, c + by);
+    this.counts[i] = c + by;
   }
 
   setPurpose(id: number, purpose: string | { toString(): string }): void { this.purpose[id] = purpose; }
@@ -128,19 +140,27 @@ export class Ledger {
   }
 
   /**
-   * Digest of the counts: Σ count[i] · W[i] (mod 2^32), kept incrementally; pages queued for an
-   * RCU free are moved from host to free on the fly.
+   * Digest of the counts by (pool, owner): the XOR of slotTerm(slot, count), kept incrementally; pages
+   * queued for an RCU free are moved from host to free on the fly (a scratch copy of the counts).
    */
   digest(pendingFree: readonly number[]): number {
     let d = this.countDigest;
+    let moved = false;
+    const c = this.scratch;
     for (const id of pendingFree) {
       if (this.owner[id] !== Owner.Host) continue;
+      if (!moved) { c.set(this.counts); moved = true; }
       const p = this.base[id];
-      d = (d - WEIGHTS[p + Owner.Host] + WEIGHTS[p + Owner.Free]) | 0;
+      c[p + Owner.Host]--;
+      c[p + Owner.Free]++;
+    }
+    if (moved) {
+      for (let i = 0; i < c.length; i++) if (c[i] !== this.counts[i]) d ^= slotTerm(i, this.counts[i]) ^ slotTerm(i, c[i]);
     }
     return d >>> 0;
   }
   private countDigest = 0;
+  private readonly scratch = new Int32Array(POOLS.length * 4);
 
   /** Leak oracle input: every page that is not free. */
   unfreed(): LeakReport {

@@ -76,8 +76,10 @@ export class FakeTdxModule {
   }
   private mirrorViewOf(e: SeptEntry): number {
     // An NL_BLOCKED table has no mirror-view equivalent: KVM never blocks a non-leaf entry, so the
-    // hash differs from the mirror's table and the consistency oracle names it.
-    if (e.kind === 'table') return mirrorViewHash(e.level, e.gfn, e.blocked ? MV_BLOCKED : MV_TABLE, e.blocked ? 1 : 0);
+    // hash differs from the mirror's table and the consistency oracle names it. An unblocked table's
+    // view names the page TDX was given for it (SEPT.ADD / DEMOTE): the mirror side hashes the SP's
+    // external_spt, so a table held in the wrong page is named too.
+    if (e.kind === 'table') return e.blocked ? mirrorViewHash(e.level, e.gfn, MV_BLOCKED, 1) : mirrorViewHash(e.level, e.gfn, MV_TABLE, e.page);
     return mirrorViewHash(e.level, e.gfn, e.blocked ? MV_BLOCKED : MV_LEAF, e.pfn);
   }
   private insert(e: SeptEntry): void {
@@ -274,7 +276,7 @@ export class FakeTdxModule {
   /** TDH.PHYMEM.PAGE.RECLAIM: only once the hkid is freed (TD teardown); S-EPT tables children first. */
   phymemPageReclaim(page: number): TdxStatus {
     const t = this.tableByPage.get(page);
-    const args = t ? this.gpa(t.gfn, t.level) : `control=${page === this.tdr ? 'TDR' : 'TDCS'}`;
+    const args = t ? this.gpa(t.gfn, t.level) : page === this.tdr ? 'control=TDR' : this.tdcs.includes(page) ? 'control=TDCS' : `page=${page}`;
     const inj = this.injected('PHYMEM.PAGE.RECLAIM');
     if (inj) return this.done('PHYMEM.PAGE.RECLAIM', args, inj);
     if (this.hkidAssigned) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');

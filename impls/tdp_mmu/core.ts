@@ -19,10 +19,15 @@ class SptOf { constructor(private readonly sp: KvmMmuPage) {} toString(): string
 /** "external_spt of <sp>", described only when a report needs it */
 class ExternalOf { constructor(private readonly sp: KvmMmuPage) {} toString(): string { return `external_spt of ${this.sp}`; } }
 
-/** Mirror-view hash of a mirror SPTE (what the S-EPT should hold for it); 0 when not present. */
-function mirrorView(level: number, gfn: number, spte: number): number {
+/**
+ * Mirror-view hash of a mirror SPTE (what the S-EPT should hold for it); 0 when not present. A table
+ * entry's view names the child SP's external_spt: the S-EPT table there must be that very page (the
+ * page handed to SEPT.ADD / DEMOTE), so a wrong page makes the digests differ and the walk name it.
+ */
+function mirrorView(level: number, gfn: number, spte: number, child: KvmMmuPage | undefined): number {
   if (spte === 0 || spte === FROZEN || !isPresent(spte)) return 0;
-  return isLeaf(spte) ? mirrorViewHash(level, gfn, MV_LEAF, pfnOf(spte)) : mirrorViewHash(level, gfn, MV_TABLE, 0);
+  return isLeaf(spte) ? mirrorViewHash(level, gfn, MV_LEAF, pfnOf(spte))
+    : mirrorViewHash(level, gfn, MV_TABLE, child?.externalSpt ?? -1);
 }
 
 /** scratch delta of subtree counts (storeSpte is not re-entrant) */
@@ -213,29 +218,29 @@ export abstract class TdpMmuCore {
     sp.entries[index] = newSpte;
     const gfn = sp.gfn + index * this.geo.span(sp.level);
     let delta = this.contrib(sp.level, gfn, old) ^ this.contrib(sp.level, gfn, newSpte);
-    let mvDelta = sp.mirror ? mirrorView(sp.level, gfn, old) ^ mirrorView(sp.level, gfn, newSpte) : 0;
+    const oldChild = isNonLeaf(old) ? this.spByPage.get(pfnOf(old)) : undefined;
+    const newChild = isNonLeaf(newSpte) ? this.spByPage.get(pfnOf(newSpte)) : undefined;
+    let mvDelta = sp.mirror ? mirrorView(sp.level, gfn, old, oldChild) ^ mirrorView(sp.level, gfn, newSpte, newChild) : 0;
     // Subtree counts (FROZEN entries, leaves per level) move with the digest, for cheap invariants.
     const dc = DELTA;
     dc.fill(0);
     if (old === FROZEN) dc[0]--; else if (isLeaf(old)) dc[sp.level]--;
     if (newSpte === FROZEN) dc[0]++; else if (isLeaf(newSpte)) dc[sp.level]++;
-    if (isNonLeaf(old)) {
-      const c = this.spByPage.get(pfnOf(old));
-      if (c && c.linkedTo === sp) {
+    if (oldChild) {
+      const c = oldChild;
+      if (c.linkedTo === sp) {
         delta ^= c.sub;
         mvDelta ^= c.subMirrorView;
         c.linkedTo = null;
         for (let i = 0; i < 5; i++) dc[i] -= c.subCounts[i];
       }
     }
-    if (isNonLeaf(newSpte)) {
-      const c = this.spByPage.get(pfnOf(newSpte));
-      if (c) {
-        delta ^= c.sub;
-        mvDelta ^= c.subMirrorView;
-        c.linkedTo = sp;
-        for (let i = 0; i < 5; i++) dc[i] += c.subCounts[i];
-      }
+    if (newChild) {
+      const c = newChild;
+      delta ^= c.sub;
+      mvDelta ^= c.subMirrorView;
+      c.linkedTo = sp;
+      for (let i = 0; i < 5; i++) dc[i] += c.subCounts[i];
     }
     for (let p: KvmMmuPage | null = sp; p; p = p.linkedTo) {
       p.sub ^= delta;
