@@ -63,20 +63,24 @@ const countOf = (o: OpOutcome, cat: string): number => {
 const isPrivateWriteFault = (o: Op): boolean => o.kind === 'fault' && o.private && o.write;
 
 /**
- * D11, exactly: first side before, second side after, both VMs bugged, and at this op the after side's
+ * D11, exactly: one side before, the other after (either order), both VMs bugged, and at this op the after side's
  * 4K/2M/1G stats lag grew by at least one and at most one per failed leaf propagation it reported
  * (handle_changed_spte's KVM_BUG_ON), never in the other direction. Only the stats component.
  */
 function d11(ctx: DivergenceContext): boolean {
-  if (ctx.component !== 'stats' || ctx.bases[0] !== 'before' || ctx.bases[1] !== 'after') return false;
-  const [b, a] = ctx.sides;
+  if (ctx.component !== 'stats') return false;
+  // the pair in either order; sign turns "second − first" into "after − before"
+  const ai = ctx.bases[0] === 'before' && ctx.bases[1] === 'after' ? 1 : ctx.bases[0] === 'after' && ctx.bases[1] === 'before' ? 0 : -1;
+  if (ai < 0) return false;
+  const sign = ai === 1 ? 1 : -1;
+  const [a, b] = ai === 1 ? [ctx.sides[1], ctx.sides[0]] : [ctx.sides[0], ctx.sides[1]];
   if (!b.digests.bugged || !a.digests.bugged) return false;
   const failed = countOf(a.outcome, 'KVM_BUG_ON:external-change-failed');
   if (!failed) return false;
-  const [sb, sa] = ctx.stats();
+  const [s0, s1] = ctx.stats();
   let lag = 0;
-  for (let l = 0; l < sb.length; l++) {
-    const grew = sa[l] - sb[l] - (ctx.statsOffset[l] ?? 0);
+  for (let l = 0; l < s0.length; l++) {
+    const grew = sign * (s1[l] - s0[l] - (ctx.statsOffset[l] ?? 0));
     if (grew < 0) return false;
     lag += grew;
   }

@@ -119,6 +119,12 @@ function pageStats(vm: DesignInstance): number[] {
 }
 const NO_OFFSET: readonly number[] = [0, 0, 0];
 
+/** A note's details for its message: the first design's, up to three (an excused one may be among them). */
+function noteDetail(e: Note): string {
+  const d = e.details[0];
+  return d.length === 1 ? d[0] : d.slice(0, 3).join('; ') + (d.length > 3 ? ` (+${d.length - 3} more)` : '');
+}
+
 /**
  * One run: the designs' instances and everything the run has found so far. It is the oracles'
  * RunView, OpNotes and FindingSink, so composing them allocates nothing per op.
@@ -393,7 +399,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     if (this.reported.has(key)) return;
     this.reported.add(key);
     this.add({ kind: e.kind, designs: e.designs, opIndex: i, opKind: op.kind, component: e.component,
-      message: `${e.designs.join(', ')}: ${e.kind} at op ${i} (${describeOp(op)}): ${e.detail}` });
+      message: `${e.designs.join(', ')}: ${e.kind} at op ${i} (${describeOp(op)}): ${noteDetail(e)}` });
   }
 
   /** A design that hung or hit BUG() is dead: nothing after it can be compared. */
