@@ -112,8 +112,10 @@ export function checkInvariants(vm: TdpMmuCore, checkSept = true): Violation[] {
     }
   }
   if (checkSept && vm.tdx.hkidAssigned && !vm.diag.bugged && !vm.destroyed) {
-    // Fast path: the mirror tree's and the module's mirror-view digests agree → consistent. The walk
-    // (which also checks that each S-EPT table is the child's external_spt) runs to name the difference.
+    // Fast path: the mirror tree's and the module's mirror-view digests agree → consistent. A table's
+    // view names its page on both sides (the child SP's external_spt / the page SEPT.ADD or DEMOTE was
+    // given), so this also checks the page identity of every table after every op; the walk runs only
+    // to name the difference.
     const root = vm.roots.find(r => r.mirror && !r.invalid);
     if ((root?.subMirrorView ?? 0) !== vm.tdx.mirrorViewDigest) out.push(...checkMirrorSept(vm));
   }
