@@ -44,11 +44,13 @@ export const SEAMCALL_NAMES: readonly SeamcallName[] = [
  *  - cmpxchg     F3  the nth atomic install/freeze loses its cmpxchg (contention)
  *  - seamcall    F6/F7/F8  the nth call of `call` returns `error` (BUSY or a non-BUSY error)
  *  - reclaim     F9  the nth PHYMEM.PAGE.RECLAIM fails
- *  - hkidRelease F11 tdx_mmu_release_hkid fails; the hkid stays assigned
+ *  - hkidRelease F11 tdx_mmu_release_hkid fails (MNG.KEY.FREEID); the hkid stays assigned
+ *  - vpFlush     F11 the nth vCPU stays associated through tdx_flush_vp (its task migrated: vcpu->cpu is
+ *                not this CPU, tdx.c tdx_flush_vp), so MNG.VPFLUSHDONE returns TDX_FLUSHVP_NOT_DONE
  *  - yield       F13 the nth tdp_mmu_iter_cond_resched yields; the walk restarts at the root
  */
-export type FaultPoint = 'topup' | 'splitAlloc' | 'cmpxchg' | 'seamcall' | 'reclaim' | 'hkidRelease' | 'yield';
-export const FAULT_POINTS: readonly FaultPoint[] = ['topup', 'splitAlloc', 'cmpxchg', 'seamcall', 'reclaim', 'hkidRelease', 'yield'];
+export type FaultPoint = 'topup' | 'splitAlloc' | 'cmpxchg' | 'seamcall' | 'reclaim' | 'hkidRelease' | 'vpFlush' | 'yield';
+export const FAULT_POINTS: readonly FaultPoint[] = ['topup', 'splitAlloc', 'cmpxchg', 'seamcall', 'reclaim', 'hkidRelease', 'vpFlush', 'yield'];
 
 export interface FaultEntry {
   at: FaultPoint;
@@ -136,7 +138,9 @@ export interface SeamcallRecord { call: SeamcallName; args: string; result: stri
 /** Memory-safety or invariant violations detected by the machine itself (ledger, RCU, TDX module). */
 export interface Violation {
   kind: 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free' | 'frozen-reachable'
-    | 'mirror-sept-mismatch' | 'stats-mismatch' | 'reclaim-order' | 'host-bug' | 'hang';
+    | 'mirror-sept-mismatch' | 'stats-mismatch' | 'reclaim-order' | 'host-bug' | 'hang'
+    /** a page freed or given to the TDX module again before its cache lines were written back (WBINVD) */
+    | 'tdx-dirty-page';
   /** where it was noticed (kernel function or model site), stable across runs */
   site: string;
   detail: string;

@@ -7,7 +7,7 @@ export type FindingKind =
   | 'divergence'
   | 'double-free' | 'tdx-owned-free' | 'wrong-pool' | 'use-after-free' | 'leaked-free'
   | 'frozen-reachable' | 'mirror-sept-mismatch' | 'stats-mismatch' | 'reclaim-order' | 'host-bug' | 'hang'
-  | 'leak' | 'unexpected-diagnostic' | 'exception';
+  | 'tdx-dirty-page' | 'leak' | 'unexpected-diagnostic' | 'exception';
 
 /** What one design did at one op, as printed side by side. */
 export interface DesignTrace {

@@ -39,6 +39,13 @@ export class Ledger {
   /** what the page is for; an object is stringified only when a report needs it (hot path) */
   private purpose: (string | { toString(): string })[] = [];
   private leakReason: (string | undefined)[] = [];
+  /**
+   * TDX-dirty pages (issue 9 item 4): the page's cache lines may still hold data encrypted with a
+   * private keyid, so the host may neither free it nor hand it to the TDX module again until it is
+   * written back (tdx-module.md §1.8: "After that the host still has to WBINVD the page with its key
+   * (guest pages and TDR)"). Value: why it is dirty.
+   */
+  private dirty = new Map<number, string>();
   /** counts[poolIndex * 4 + owner], kept incrementally so digests are cheap */
   private counts = new Int32Array(POOLS.length * 4);
 
@@ -78,13 +85,37 @@ export class Ledger {
 
   setPurpose(id: number, purpose: string | { toString(): string }): void { this.purpose[id] = purpose; }
 
-  /** The TDX module takes the page (SEPT.ADD, PAGE.AUG/ADD, DEMOTE). */
-  giveToTdx(id: number, purpose: string): void { this.setOwner(id, Owner.Tdx); this.purpose[id] = purpose; }
+  /** The TDX module takes the page (SEPT.ADD, PAGE.AUG/ADD, DEMOTE); `site` is the SEAMCALL. */
+  giveToTdx(id: number, purpose: string, site = 'tdx module'): void {
+    this.checkClean(id, site, 'given to the TDX module again');
+    this.setOwner(id, Owner.Tdx);
+    this.purpose[id] = purpose;
+  }
+
+  /**
+   * The page left the TD but its cache lines still carry the TD's keyid: PAGE.REMOVE of a guest page
+   * (tdx.c tdx_sept_remove_leaf_spte: REMOVE is followed by tdh_phymem_page_wbinvd_hkid), RECLAIM of
+   * the TDR (tdx.c tdx_reclaim_td_control_pages: followed by tdh_phymem_page_wbinvd_tdr).
+   */
+  markTdxDirty(id: number, why: string): void { this.dirty.set(id, why); }
+  /** TDH.PHYMEM.PAGE.WBINVD of the page, or PHYMEM.CACHE.WB of its keyid: its cache lines are written back. */
+  writeBack(id: number): void { this.dirty.delete(id); }
+  /** Every TDX-dirty page (PHYMEM.CACHE.WB writes back all cache lines of the keyid on every package). */
+  tdxDirtyPages(): number[] { return [...this.dirty.keys()]; }
+  isTdxDirty(id: number): boolean { return this.dirty.has(id); }
+
+  private checkClean(id: number, site: string, what: string): void {
+    const why = this.dirty.get(id);
+    if (why === undefined) return;
+    this.report({ kind: 'tdx-dirty-page', site,
+      detail: `${site}: ${this.describe(id)} ${what} while TDX-dirty (${why}; no PHYMEM.PAGE.WBINVD since)` });
+  }
   /** PHYMEM.PAGE.RECLAIM / PAGE.REMOVE + WBINVD: the host owns the page again. */
   returnToHost(id: number, purpose: string): void { this.setOwner(id, Owner.Host); this.purpose[id] = purpose; }
 
   /** A deliberate leak (reclaim failed, hkid still assigned): the page must never be touched again. */
   leakOnPurpose(id: number, reason: string): void {
+    this.dirty.delete(id);
     this.setOwner(id, Owner.Leaked);
     this.leakReason[id] = reason;
   }
@@ -107,6 +138,8 @@ export class Ledger {
     if (!ACCEPTS[allocator].includes(this.pool[id])) {
       this.report({ kind: 'wrong-pool', site, detail: `${site}: ${this.describe(id)} allocated from ${this.pool[id]} but freed to ${allocator}` });
     }
+    this.checkClean(id, site, 'freed');
+    this.dirty.delete(id);
     this.setOwner(id, Owner.Free);
   }
 
@@ -136,6 +169,7 @@ export class Ledger {
         if (c[i * 4 + o]) out[`${POOLS[i]}:${OWNER_NAMES[o]}`] = c[i * 4 + o];
       }
     }
+    if (this.dirty.size) out['tdxDirty'] = this.dirty.size;
     return out;
   }
 
@@ -157,6 +191,7 @@ export class Ledger {
     if (moved) {
       for (let i = 0; i < c.length; i++) if (c[i] !== this.counts[i]) d ^= slotTerm(i, this.counts[i]) ^ slotTerm(i, c[i]);
     }
+    if (this.dirty.size) d = (d + Math.imul(this.dirty.size, 0x85ebca6b | 1)) | 0; // TDX-dirty pages
     return d >>> 0;
   }
   private countDigest = 0;

@@ -22,10 +22,21 @@ export type TdxStatus =
   | 'TDX_GPA_RANGE_ALREADY_BLOCKED'   // BLOCK of a blocked entry (bit 63 clear; KVM still fails on it)
   | 'TDX_TLB_TRACKING_NOT_DONE'       // REMOVE/DEMOTE without TRACK after BLOCK, in RUNNABLE
   | 'TDX_PAGE_METADATA_INCORRECT'     // PAMT: page not in the expected owner state
-  | 'TDX_LIFECYCLE_STATE_INCORRECT'   // hkid assigned / released when the call needs the other
+  | 'TDX_LIFECYCLE_STATE_INCORRECT'   // TDR lifecycle forbids it (RECLAIM before TEARDOWN, FREEID before BLOCKED)
+  | 'TDX_TD_KEYS_NOT_CONFIGURED'      // a MEM call after VPFLUSHDONE (lifecycle BLOCKED or TEARDOWN)
+  | 'TDX_TD_ASSOCIATED_PAGES_EXIST'   // RECLAIM of the TDR while it still has children (chldcnt ≠ 0)
+  | 'TDX_FLUSHVP_NOT_DONE'            // VPFLUSHDONE while a vCPU is still associated
+  | 'TDX_WBCACHE_NOT_COMPLETE'        // FREEID while a package still has to run PHYMEM.CACHE.WB
+  | 'TDX_NO_HKID_READY_TO_WBCACHE'    // CACHE.WB with nothing to write back (not an error: bit 63 clear)
   | 'TDX_OPERAND_INVALID';            // injected non-BUSY error (F8)
 
-export type TdState = 'INITIALIZED' | 'RUNNABLE' | 'TEARDOWN' | 'DESTROYED';
+/**
+ * The observable TD state: the TDCS op_state (INITIALIZED, RUNNABLE) until VPFLUSHDONE, then the TDR
+ * lifecycle (BLOCKED, TEARDOWN), DESTROYED once the TDR is reclaimed.
+ */
+export type TdState = 'INITIALIZED' | 'RUNNABLE' | 'BLOCKED' | 'TEARDOWN' | 'DESTROYED';
+/** TDR lifecycle_state (tdx-module.md §0, td_control_structures.h L57-63); HKID_ASSIGNED is never observed. */
+type Lifecycle = 'KEYS_CONFIGURED' | 'BLOCKED' | 'TEARDOWN';
 
 /** A non-leaf entry: NL_MAPPED, or NL_BLOCKED after RANGE.BLOCK (tdh_mem_range_block.c L39-65). */
 interface SeptTable { kind: 'table'; level: number; gfn: number; page: number; blocked: boolean; blockEpoch: number }
@@ -36,12 +47,27 @@ type SeptEntry = SeptTable | SeptLeaf;
 const ROOT = 4;
 
 export class FakeTdxModule {
-  tdState: TdState = 'INITIALIZED';
+  /** TDCS op_state: INITIALIZED from MNG.INIT, RUNNABLE from MR.FINALIZE (tdh_mr_finalize.c L171) */
+  opState: 'INITIALIZED' | 'RUNNABLE' = 'INITIALIZED';
+  /** TDR lifecycle_state: BLOCKED from VPFLUSHDONE (tdh_mng_vpflushdone.c L127), TEARDOWN from FREEID (tdh_mng_key_freeid.c L107) */
+  private lifecycle: Lifecycle = 'KEYS_CONFIGURED';
+  /** the TDR page was reclaimed (PT_NDA): every later call naming it fails its PAMT check (helpers.c L180-185) */
+  private tdrReclaimed = false;
+  /**
+   * TDR.chldcnt: every 4K page the TD owns (tdx-module.md §1.7): MNG.ADDCX +1 (tdh_mng_add_cx.c L185),
+   * SEPT.ADD +1 (tdh_mem_sept_add.c L56), PAGE.AUG +512^lvl (tdh_mem_page_aug.c L180), PAGE.ADD +1
+   * (tdh_mem_page_add.c L223), DEMOTE +1 (tdh_mem_page_demote.c L408-412); PAGE.REMOVE −512^lvl
+   * (tdh_mem_page_remove.c L220), RECLAIM of a child −1 (tdh_phymem_page_reclaim.c L148).
+   */
+  private chldcnt = 0;
+  /** vCPUs associated with a CPU (TDVPR); VP.FLUSH disassociates (not a logged call) */
+  private associatedVcpus = new Set<number>();
+  /** wbinvd_bitmap ≠ 0: set by VPFLUSHDONE (L124), cleared by CACHE.WB (tdh_phymem_cache_wb.c L180-191); one package */
+  private wbcachePending = false;
   hkid = 1;
   private epoch = 1;
   private sept = new Map<number, SeptEntry>();
   private tableByPage = new Map<number, SeptTable>();
-  private needsWbinvd = new Set<number>();
   /** S-EPT tables reclaimed so far (key), for the children-first check */
   private reclaimedTables = new Set<number>();
   /** TDR and TDCS pages, owned by the module from KVM_TDX_INIT_VM */
@@ -57,9 +83,32 @@ export class FakeTdxModule {
               private readonly plan: () => FaultPlan, private readonly report: (v: Violation) => void) {
     this.tdr = ledger.alloc('tdxControl', 'TDR', Owner.Tdx);
     this.tdcs = [ledger.alloc('tdxControl', 'TDCS', Owner.Tdx), ledger.alloc('tdxControl', 'TDCS', Owner.Tdx)];
+    this.chldcnt = this.tdcs.length; // MNG.ADDCX: chldcnt+1 per TDCS page (tdh_mng_add_cx.c L185)
   }
 
   get hkidAssigned(): boolean { return this.hkid > 0; }
+
+  /** The observable TD state (see TdState). */
+  get tdState(): TdState {
+    if (this.tdrReclaimed) return 'DESTROYED';
+    return this.lifecycle === 'KEYS_CONFIGURED' ? this.opState : this.lifecycle;
+  }
+
+  /** TDH.VP.FLUSH of one vCPU (tdx.c tdx_flush_vp): it is no longer associated. Not a logged call. */
+  vpFlush(vcpu: number): void { this.associatedVcpus.delete(vcpu); }
+  /** A vCPU ran on a CPU (tdx.c tdx_vcpu_load adds it to associated_tdvcpus). */
+  vcpuAssociate(vcpu: number): void { this.associatedVcpus.add(vcpu); }
+
+  /**
+   * The gates of every TD-scoped MEM call (tdx-module.md §1.1): G4 the TDR is still a TDR (helpers.c
+   * L180-185: a call naming a reclaimed TDR gets TDX_PAGE_METADATA_INCORRECT), G6 lifecycle
+   * KEYS_CONFIGURED (helpers.c L507-511: TDX_TD_KEYS_NOT_CONFIGURED after VPFLUSHDONE and after FREEID).
+   */
+  private memGate(): TdxStatus | undefined {
+    if (this.tdrReclaimed) return 'TDX_PAGE_METADATA_INCORRECT';
+    if (this.lifecycle !== 'KEYS_CONFIGURED') return 'TDX_TD_KEYS_NOT_CONFIGURED';
+    return undefined;
+  }
 
   private key(level: number, gfn: number): number { return gfn * 8 + level; }
   private entry(level: number, gfn: number): SeptEntry | undefined {
@@ -134,7 +183,8 @@ export class FakeTdxModule {
    * Returns the failure, or the entry the call may act on.
    */
   private memGates(call: Exclude<MemLeaf, 'TRACK'>, level: number, gfn: number): TdxStatus | { entry: SeptEntry | undefined; state: SeptState } {
-    if (!this.hkidAssigned) return 'TDX_LIFECYCLE_STATE_INCORRECT';
+    const gate = this.memGate(); // G4, G6
+    if (gate) return gate;
     if (!this.opStateAllows(call)) return 'TDX_OP_STATE_INCORRECT';
     if (!this.walkReaches(level, gfn)) return 'TDX_EPT_WALK_FAILED';
     const entry = this.entry(level, gfn);
@@ -151,7 +201,7 @@ export class FakeTdxModule {
   /** G9 (op_state_lookup.c) for the model's op states; the model never calls MEM SEAMCALLs in others. */
   private opStateAllows(call: MemLeaf): boolean {
     const row = OP_STATE_TABLE[call];
-    return this.tdState === 'INITIALIZED' ? row.INITIALIZED : this.tdState === 'RUNNABLE' ? row.RUNNABLE : false;
+    return this.opState === 'INITIALIZED' ? row.INITIALIZED : row.RUNNABLE;
   }
 
   /** Common prologue: the fault plan may make this call fail before it touches any state (F6–F9, F11). */
@@ -181,7 +231,8 @@ export class FakeTdxModule {
     // G15: the new page must be PT_NDA (tdh_mem_sept_add.c L93).
     if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('SEPT.ADD', args, 'TDX_PAGE_METADATA_INCORRECT');
     this.insert({ kind: 'table', level, gfn: this.geo.align(gfn, level), page, blocked: false, blockEpoch: 0 });
-    this.ledger.giveToTdx(page, `S-EPT table for level-${level} entry gfn 0x${this.geo.align(gfn, level).toString(16)}`);
+    this.ledger.giveToTdx(page, `S-EPT table for level-${level} entry gfn 0x${this.geo.align(gfn, level).toString(16)}`, 'SEPT.ADD');
+    this.chldcnt++; // tdh_mem_sept_add.c L56
     return this.done('SEPT.ADD', args, 'SUCCESS');
   }
 
@@ -198,7 +249,8 @@ export class FakeTdxModule {
       }
     }
     this.insert({ kind: 'leaf', level, gfn: this.geo.align(gfn, level), pfn, blocked: false, blockEpoch: 0, pending: MAPPED_BY[call] === 'PENDING' });
-    for (let i = 0; i < n; i++) this.ledger.giveToTdx(pfn + i, `guest private page gfn 0x${(gfn + i).toString(16)}`);
+    for (let i = 0; i < n; i++) this.ledger.giveToTdx(pfn + i, `guest private page gfn 0x${(gfn + i).toString(16)}`, call);
+    this.chldcnt += n; // AUG: +512^lvl (tdh_mem_page_aug.c L180); ADD: +1 (tdh_mem_page_add.c L223)
     return this.done(call, args, 'SUCCESS');
   }
 
@@ -223,14 +275,15 @@ export class FakeTdxModule {
   track(): TdxStatus {
     const inj = this.injected('TRACK');
     if (inj) return this.done('TRACK', '', inj);
-    if (!this.hkidAssigned) return this.done('TRACK', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const gate = this.memGate();
+    if (gate) return this.done('TRACK', '', gate);
     this.epoch++;
     return this.done('TRACK', '', 'SUCCESS');
   }
 
   private tracked(e: SeptEntry): boolean {
     // Before RUNNABLE no vCPU has entered the TD, so there is nothing to track (KVM skips TRACK).
-    return this.tdState !== 'RUNNABLE' || this.epoch > e.blockEpoch;
+    return this.opState !== 'RUNNABLE' || this.epoch > e.blockEpoch;
   }
 
   /**
@@ -238,7 +291,7 @@ export class FakeTdxModule {
    * the leaf must be blocked, then tracked (helpers.h L1218-1236). In INITIALIZED neither is needed.
    */
   private blockedAndTracked(call: MemLeaf, e: SeptEntry): TdxStatus | null {
-    if (this.tdState !== 'RUNNABLE' || !NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE.has(call)) return null;
+    if (this.opState !== 'RUNNABLE' || !NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE.has(call)) return null;
     if (!e.blocked) return 'TDX_GPA_RANGE_NOT_BLOCKED';
     if (!this.tracked(e)) return 'TDX_TLB_TRACKING_NOT_DONE';
     return null;
@@ -257,19 +310,32 @@ export class FakeTdxModule {
     this.delete(e);
     const n = this.geo.span(level);
     for (let i = 0; i < n; i++) {
+      // PT_NDA, owner not cleared (tdh_mem_page_remove.c L223): the host has the page back, but its
+      // cache lines still carry the TD's keyid until PHYMEM.PAGE.WBINVD (tdx.c tdx_sept_remove_leaf_spte)
       this.ledger.returnToHost(e.pfn + i, 'guest page removed, cache not yet written back');
-      this.needsWbinvd.add(e.pfn + i);
+      this.ledger.markTdxDirty(e.pfn + i, 'PAGE.REMOVE');
     }
+    this.chldcnt -= n; // tdh_mem_page_remove.c L220
     return this.done('PAGE.REMOVE', args, 'SUCCESS');
   }
 
-  /** TDH.PHYMEM.PAGE.WBINVD: write back and invalidate the page's cache lines for the hkid. */
+  /**
+   * TDH.PHYMEM.PAGE.WBINVD: write back and invalidate the page's cache lines for its keyid. The page
+   * must be PT_NDA (tdh_phymem_page_wbinvd.c L55); no TD or hkid check (the keyid is in the PA, L51);
+   * no state change, so it may be repeated.
+   */
   phymemPageWbinvd(pfn: number): TdxStatus {
-    const args = `pfn=0x${pfn.toString(16)}`;
+    return this.wbinvd(pfn, `pfn=0x${pfn.toString(16)}`);
+  }
+
+  /** tdh_phymem_page_wbinvd_tdr: the same leaf on the TDR with the global keyid (tdx.c tdx_reclaim_td_control_pages). */
+  phymemPageWbinvdTdr(): TdxStatus { return this.wbinvd(this.tdr, 'control=TDR'); }
+
+  private wbinvd(page: number, args: string): TdxStatus {
     const inj = this.injected('PHYMEM.PAGE.WBINVD');
     if (inj) return this.done('PHYMEM.PAGE.WBINVD', args, inj);
-    if (!this.hkidAssigned) return this.done('PHYMEM.PAGE.WBINVD', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
-    if (!this.needsWbinvd.delete(pfn)) return this.done('PHYMEM.PAGE.WBINVD', args, 'TDX_PAGE_METADATA_INCORRECT');
+    if (this.ledger.ownerOf(page) === Owner.Tdx) return this.done('PHYMEM.PAGE.WBINVD', args, 'TDX_PAGE_METADATA_INCORRECT');
+    this.ledger.writeBack(page);
     return this.done('PHYMEM.PAGE.WBINVD', args, 'SUCCESS');
   }
 
@@ -279,8 +345,18 @@ export class FakeTdxModule {
     const args = t ? this.gpa(t.gfn, t.level) : page === this.tdr ? 'control=TDR' : this.tdcs.includes(page) ? 'control=TDCS' : `page=${page}`;
     const inj = this.injected('PHYMEM.PAGE.RECLAIM');
     if (inj) return this.done('PHYMEM.PAGE.RECLAIM', args, inj);
-    if (this.hkidAssigned) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    // the page must not be PT_NDA (tdh_phymem_page_reclaim.c L98)
     if (this.ledger.ownerOf(page) !== Owner.Tdx) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_PAGE_METADATA_INCORRECT');
+    if (page !== this.tdr) {
+      // a child: its owner TDR is locked implicitly (L123) and must still be a TDR (helpers.c L180-185),
+      // and the TD must be in TEARDOWN (L140)
+      if (this.tdrReclaimed) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_PAGE_METADATA_INCORRECT');
+      if (this.lifecycle !== 'TEARDOWN') return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+    } else {
+      // the TDR: TEARDOWN (L157) and no child left (L165) — every TDCS, S-EPT and guest page first
+      if (this.lifecycle !== 'TEARDOWN') return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+      if (this.chldcnt !== 0) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_TD_ASSOCIATED_PAGES_EXIST');
+    }
     if (t) {
       // I-children-first: teardown reclaims a table only after its children. The module accepts any
       // order once the hkid is freed (§2.14), so a child reclaimed after its parent is a violation the
@@ -290,11 +366,15 @@ export class FakeTdxModule {
       }
       this.reclaimedTables.add(this.key(t.level, t.gfn));
       this.delete(t);
-    } else if (page === this.tdr && this.tdcs.some(p => this.ledger.ownerOf(p) === Owner.Tdx)) {
-      return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
     }
     this.ledger.returnToHost(page, 'reclaimed from the TDX module');
-    if (page === this.tdr) this.tdState = 'DESTROYED';
+    if (page === this.tdr) {
+      this.tdrReclaimed = true;
+      // the module touched the TDR under the global keyid while reclaiming (tdx.c tdx_reclaim_td_control_pages)
+      this.ledger.markTdxDirty(page, 'PHYMEM.PAGE.RECLAIM of the TDR');
+    } else {
+      this.chldcnt--; // tdh_phymem_page_reclaim.c L148 (a 4K PAMT entry)
+    }
     return this.done('PHYMEM.PAGE.RECLAIM', args, 'SUCCESS');
   }
 
@@ -314,7 +394,8 @@ export class FakeTdxModule {
     if (this.ledger.ownerOf(page) !== Owner.Host) return this.done('PAGE.DEMOTE', args, 'TDX_PAGE_METADATA_INCORRECT');
     this.delete(e);
     this.insert({ kind: 'table', level, gfn: e.gfn, page, blocked: false, blockEpoch: 0 });
-    this.ledger.giveToTdx(page, `S-EPT table (demoted) for level-${level} entry gfn 0x${e.gfn.toString(16)}`);
+    this.ledger.giveToTdx(page, `S-EPT table (demoted) for level-${level} entry gfn 0x${e.gfn.toString(16)}`, 'PAGE.DEMOTE');
+    this.chldcnt++; // tdh_mem_page_demote.c L408-412
     const step = this.geo.span(level - 1);
     for (let i = 0; i < this.geo.fanout; i++) {
       // The children take the parent's unblocked state (tdh_mem_page_demote.c L304-313).
@@ -323,30 +404,54 @@ export class FakeTdxModule {
     return this.done('PAGE.DEMOTE', args, 'SUCCESS');
   }
 
-  /** TDH.MNG.VPFLUSHDONE */
+  /**
+   * TDH.MNG.VPFLUSHDONE (tdh_mng_vpflushdone.c): lifecycle KEYS_CONFIGURED, else
+   * TDX_LIFECYCLE_STATE_INCORRECT (L89); a vCPU still associated → TDX_FLUSHVP_NOT_DONE, no state
+   * change (L104-116); success: wbinvd_bitmap = every package (L124), lifecycle BLOCKED (L127).
+   */
   mngVpflushdone(): TdxStatus {
     const inj = this.injected('MNG.VPFLUSHDONE');
-    return this.done('MNG.VPFLUSHDONE', '', inj ?? (this.hkidAssigned ? 'SUCCESS' : 'TDX_LIFECYCLE_STATE_INCORRECT'));
+    if (inj) return this.done('MNG.VPFLUSHDONE', '', inj);
+    if (this.tdrReclaimed) return this.done('MNG.VPFLUSHDONE', '', 'TDX_PAGE_METADATA_INCORRECT');
+    if (this.lifecycle !== 'KEYS_CONFIGURED') return this.done('MNG.VPFLUSHDONE', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (this.associatedVcpus.size) return this.done('MNG.VPFLUSHDONE', '', 'TDX_FLUSHVP_NOT_DONE');
+    this.wbcachePending = true;
+    this.lifecycle = 'BLOCKED';
+    return this.done('MNG.VPFLUSHDONE', '', 'SUCCESS');
   }
-  /** TDH.PHYMEM.CACHE.WB */
+  /**
+   * TDH.PHYMEM.CACHE.WB on one package (the model has one; tdh_phymem_cache_wb.c): nothing FLUSHED at
+   * start → TDX_NO_HKID_READY_TO_WBCACHE (L100-122, not an error); else this package's bit is cleared
+   * (L180-191): every cache line of the keyid is written back, so no page stays TDX-dirty.
+   */
   phymemCacheWb(): TdxStatus {
     const inj = this.injected('PHYMEM.CACHE.WB');
-    return this.done('PHYMEM.CACHE.WB', '', inj ?? 'SUCCESS');
+    if (inj) return this.done('PHYMEM.CACHE.WB', '', inj);
+    if (!this.wbcachePending) return this.done('PHYMEM.CACHE.WB', '', 'TDX_NO_HKID_READY_TO_WBCACHE');
+    this.wbcachePending = false;
+    for (const p of this.ledger.tdxDirtyPages()) if (p !== this.tdr) this.ledger.writeBack(p);
+    return this.done('PHYMEM.CACHE.WB', '', 'SUCCESS');
   }
-  /** TDH.MNG.KEY.FREEID: the hkid is released; the TD enters teardown. */
+  /**
+   * TDH.MNG.KEY.FREEID (tdh_mng_key_freeid.c): lifecycle BLOCKED, else TDX_LIFECYCLE_STATE_INCORRECT
+   * (L75); a package that missed CACHE.WB → TDX_WBCACHE_NOT_COMPLETE (L97); success: the hkid is free,
+   * lifecycle TEARDOWN (L106-107).
+   */
   mngKeyFreeid(): TdxStatus {
     const inj = this.injected('MNG.KEY.FREEID');
     if (inj) return this.done('MNG.KEY.FREEID', '', inj);
-    if (!this.hkidAssigned) return this.done('MNG.KEY.FREEID', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (this.tdrReclaimed) return this.done('MNG.KEY.FREEID', '', 'TDX_PAGE_METADATA_INCORRECT');
+    if (this.lifecycle !== 'BLOCKED') return this.done('MNG.KEY.FREEID', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    if (this.wbcachePending) return this.done('MNG.KEY.FREEID', '', 'TDX_WBCACHE_NOT_COMPLETE');
     this.hkid = -1;
-    this.tdState = 'TEARDOWN';
+    this.lifecycle = 'TEARDOWN';
     return this.done('MNG.KEY.FREEID', '', 'SUCCESS');
   }
 
-  /** KVM_TDX_FINALIZE_VM (TDH.MR.FINALIZE is not modelled as a logged call). */
+  /** KVM_TDX_FINALIZE_VM (TDH.MR.FINALIZE is not modelled as a logged call): op_state RUNNABLE (tdh_mr_finalize.c L171). */
   finalize(): boolean {
     if (this.tdState !== 'INITIALIZED' || !this.hkidAssigned) return false;
-    this.tdState = 'RUNNABLE';
+    this.opState = 'RUNNABLE';
     return true;
   }
 

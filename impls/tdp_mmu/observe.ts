@@ -16,7 +16,7 @@ function rootsDigest(vm: TdpMmuCore, mirror: boolean): number {
   return d;
 }
 
-const TD_STATES = ['INITIALIZED', 'RUNNABLE', 'TEARDOWN', 'DESTROYED'];
+const TD_STATES = ['INITIALIZED', 'RUNNABLE', 'TEARDOWN', 'DESTROYED', 'BLOCKED'];
 
 function vmDigest(vm: TdpMmuCore): number {
   return hash4((vm.diag.bugged ? 1 : 0) + (vm.destroyed ? 2 : 0), vm.tdx.hkid + 8, TD_STATES.indexOf(vm.tdx.tdState), vm.tdpMmuPages);

@@ -239,7 +239,11 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
   private kvmGmemRelease(): void {
     for (const pfn of this.gmem.values()) {
       const owner = this.ledger.ownerOf(pfn);
-      if (owner === Owner.Host) this.ledger.free(pfn, 'gmem', 'kvm_gmem_free_folio');
+      if (owner === Owner.Host && this.ledger.isTdxDirty(pfn) && this.diag.bugged) {
+        // PAGE.REMOVE succeeded but WBINVD failed (the VM is bugged) and the hkid was not released, so
+        // no PHYMEM.CACHE.WB wrote the page back either: kept off the allocator, like a TDX-owned page
+        this.ledger.leakOnPurpose(pfn, 'guest page still TDX-dirty (no WBINVD) after a VM bug');
+      } else if (owner === Owner.Host) this.ledger.free(pfn, 'gmem', 'kvm_gmem_free_folio');
       else if (owner === Owner.Tdx && this.diag.bugged) {
         this.ledger.leakOnPurpose(pfn, 'guest page still owned by the TDX module after a VM bug');
       }
@@ -263,9 +267,12 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
       vcpu.mirrorRoot = vcpu.directRoot = null;
       this.kvmMmuFreeMemoryCaches(vcpu);
     }
-    // kvm_x86_call(vm_destroy) (TDX: TD control pages), then kvm_mmu_uninit_vm
-    this.vmDestroy();
+    // kvm_mmu_uninit_vm → kvm_mmu_uninit_tdp_mmu (every S-EPT page reclaimed, then rcu_barrier), and
+    // only then kvm_x86_call(vm_destroy) (TDX: TD control pages, the TDR last): kvm_arch_destroy_vm in
+    // arch/x86/kvm/x86.c @042007c262e5 (kernel-model Errata; tdx-module.md §2.3). The TDX module
+    // refuses the TDR while any child page is left (tdh_phymem_page_reclaim.c L165).
     this.kvmMmuUninitTdpMmu();
+    this.vmDestroy();
     this.kvmGmemRelease();
     this.destroyed = true;
     return `destroyed (hkid ${hkid})`;

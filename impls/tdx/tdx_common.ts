@@ -30,7 +30,7 @@ export abstract class TdxCommon extends TdpMmuVm {
    * 4K only; after, the TDX maximum (huge-page series: 2M).
    */
   protected tdxGmemMaxMappingLevel(): number {
-    return this.tdx.tdState === 'RUNNABLE' ? this.tdxMaxPrivateLevel : 1;
+    return this.tdx.opState === 'RUNNABLE' ? this.tdxMaxPrivateLevel : 1;
   }
 
   /**
@@ -50,18 +50,33 @@ export abstract class TdxCommon extends TdpMmuVm {
 
   /** §2.13 tdx_track: no-op unless RUNNABLE; TRACK via tdh_do_no_vcpus; then kick all vCPUs. */
   protected tdxTrack(): void {
-    if (this.tdx.tdState !== 'RUNNABLE') return;
+    if (this.tdx.opState !== 'RUNNABLE') return;
     this.lockdepAssertHeldWrite('tdx.c:tdx_track');
     const err = this.tdhDoNoVcpus(() => this.tdx.track());
     this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_track:TRACK', 'seamcall-failed', true, err);
   }
 
-  /** §2.13 tdx_reclaim_page: RECLAIM; error → TDX_BUG_ON with kvm = NULL (WARN only) → -EIO. */
-  protected tdxReclaimPage(page: number): number {
+  /**
+   * tdx.c __tdx_reclaim_page: RECLAIM; error → TDX_BUG_ON_3(…, NULL), i.e. a WARN that bugs nothing
+   * → -EIO. (The site id stays 'tdx.c:tdx_reclaim_page': one TDX_BUG_ON, one WARN_ON_ONCE.)
+   */
+  protected __tdxReclaimPage(page: number): number {
     const err = this.tdx.phymemPageReclaim(page);
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_reclaim_page', 'reclaim-failed', false, err)) return EIO;
+    return 0;
+  }
+
+  /** §2.13 tdx.c tdx_reclaim_page: __tdx_reclaim_page, then the quirk reset on success. */
+  protected tdxReclaimPage(page: number): number {
+    if (this.__tdxReclaimPage(page)) return EIO;
     this.tdxQuirkResetPage(page);
     return 0;
+  }
+
+  /** tdx.c tdx_reclaim_control_page: reclaim, else leak (the kernel cannot use the page safely); then __free_page. */
+  protected tdxReclaimControlPage(page: number): void {
+    if (this.tdxReclaimPage(page)) this.ledger.leakOnPurpose(page, 'TD control page: reclaim failed');
+    else this.ledger.free(page, 'tdxControl', 'tdx.c:tdx_reclaim_control_page');
   }
 
   /** tdx_quirk_reset_page: clear the page on affected CPUs; it is an ordinary host page again. */
@@ -77,7 +92,7 @@ export abstract class TdxCommon extends TdpMmuVm {
     if (this.diag.kvmBugOn(level > this.tdxMaxPrivateLevel, 'tdx.c:tdx_sept_map_leaf_spte:level', 'private-level-unsupported')) return EIO;
     this.diag.warnOnce(!isPresent(mirrorSpte) || !isWritable(mirrorSpte), 'tdx.c:tdx_sept_map_leaf_spte:rwx', 'private-leaf-not-rwx');
     const pfn = pfnOf(mirrorSpte);
-    if (this.tdx.tdState !== 'RUNNABLE') return this.tdxMemPageAdd(gfn, level, pfn);
+    if (this.tdx.opState !== 'RUNNABLE') return this.tdxMemPageAdd(gfn, level, pfn);
     return this.tdxMemPageAug(gfn, level, pfn);
   }
 
@@ -137,33 +152,85 @@ export abstract class TdxCommon extends TdpMmuVm {
   }
 
   /**
-   * §2.14 tdx_mmu_release_hkid (vt_vm_pre_destroy): VPFLUSHDONE, CACHE.WB, KEY.FREEID. Any failure
-   * leaks the hkid: it stays assigned and every later reclaim takes the "hkid assigned" branch (F11).
+   * tdx.c tdx_flush_vp_on_cpu → tdx_flush_vp (IPI): TDH.VP.FLUSH and tdx_disassociate_vp. The model
+   * does not track vcpu_load, so every vCPU is taken as associated here (tdx_vcpu_load associated it
+   * when it last ran). F11 `vpFlush`: tdx_flush_vp returns early because the vCPU's task migrated
+   * ("vcpu->cpu != raw_smp_processor_id()"): the vCPU stays associated.
+   */
+  protected tdxFlushVpOnCpu(vcpu: number): void {
+    this.tdx.vcpuAssociate(vcpu);
+    if (this.plan.consult('vpFlush')) return;
+    this.tdx.vpFlush(vcpu);
+  }
+
+  /**
+   * tdx.c smp_func_do_phymem_cache_wb, on one CPU per package (the model has one package):
+   * TDX_NO_HKID_READY_TO_WBCACHE counts as success ("Already done by other thread"); any other error
+   * is TDX_BUG_ON(err, TDH_PHYMEM_CACHE_WB, NULL): a WARN, the VM is not bugged, and the release
+   * goes on (KEY.FREEID then fails: "In the case of error in smp_func_do_phymem_cache_wb(), the
+   * following tdh_mng_key_freeid() will fail"). TDX_INTERRUPTED_RESUMABLE retries are not modelled.
+   */
+  protected smpFuncDoPhymemCacheWb(): void {
+    let err = this.tdx.phymemCacheWb();
+    if (err === 'TDX_NO_HKID_READY_TO_WBCACHE') err = 'SUCCESS';
+    this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:smp_func_do_phymem_cache_wb:CACHE.WB', 'cache-wb-failed', false, err);
+  }
+
+  /**
+   * §2.14 tdx.c tdx_mmu_release_hkid (vt_vm_pre_destroy), as linux-next @564aa69a has it:
+   *  1. tdx_flush_vp_on_cpu for every vCPU;
+   *  2. MNG.VPFLUSHDONE: TDX_FLUSHVP_NOT_DONE → "goto out", silently (no WARN, no VM bug); any other
+   *     error → TDX_BUG_ON(err, …, kvm) ("HKID is leaked"); success moves the TD to BLOCKED, where
+   *     every MEM SEAMCALL is refused (TDX_TD_KEYS_NOT_CONFIGURED, tdx-module.md G6);
+   *  3. PHYMEM.CACHE.WB per package (smpFuncDoPhymemCacheWb: WARN only on error);
+   *  4. MNG.KEY.FREEID, always reached once VPFLUSHDONE succeeded: error → TDX_BUG_ON(kvm), the hkid
+   *     is leaked; success → tdx_hkid_free (hkid −1).
+   * A leaked hkid stays assigned, so every later reclaim takes the "hkid assigned" branch (F11).
    */
   protected tdxMmuReleaseHkid(): string {
     if (!this.tdx.hkidAssigned) return 'no-hkid';
+    for (const v of this.vcpus) this.tdxFlushVpOnCpu(v.id);
     let err = this.tdx.mngVpflushdone();
+    if (err === 'TDX_FLUSHVP_NOT_DONE') return 'hkid-leaked';
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:VPFLUSHDONE', 'hkid-release-failed', true, err)) return 'hkid-leaked';
-    err = this.tdx.phymemCacheWb();
-    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:CACHE.WB', 'hkid-release-failed', true, err)) return 'hkid-leaked';
+    this.smpFuncDoPhymemCacheWb();
     err = this.tdx.mngKeyFreeid();
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:KEY.FREEID', 'hkid-release-failed', true, err)) return 'hkid-leaked';
     return 'released';
   }
 
+  /** §2.14 tdx.c tdx_vm_destroy: tdx_reclaim_td_control_pages (then kvm_tdx->state = UNINITIALIZED, not modelled). */
+  protected tdxVmDestroy(): void { this.tdxReclaimTdControlPages(); }
+
   /**
-   * §2.14 tdx_vm_destroy → tdx_reclaim_td_control_pages: TDCS pages, then the TDR. Skipped entirely
-   * while the hkid is still assigned: the control pages are leaked on purpose.
+   * tdx.c tdx_reclaim_td_control_pages (kernel-model Errata; tdx-module.md §2.4): runs last in
+   * kvm_arch_destroy_vm, after every S-EPT page was reclaimed.
+   *  1. hkid still assigned → silent return: every control page is leaked on purpose;
+   *  2. each TDCS page: tdx_reclaim_control_page (a failure leaks that page);
+   *  3. the TDR: __tdx_reclaim_page without the quirk reset; failure (e.g.
+   *     TDX_TD_ASSOCIATED_PAGES_EXIST while a child is left: a leaked S-EPT page or a guest page still
+   *     mapped) → return, the TDR leaks;
+   *  4. tdh_phymem_page_wbinvd_tdr (the module touched the TDR under the global keyid): error →
+   *     TDX_BUG_ON(err, …, kvm), return (the TDR leaks);
+   *  5. quirk reset, __free_page.
    */
-  protected tdxVmDestroy(): void {
-    const pages = [...this.tdx.tdcs, this.tdx.tdr];
+  protected tdxReclaimTdControlPages(): void {
+    const tdr = this.tdx.tdr;
     if (this.tdx.hkidAssigned) {
-      for (const p of pages) this.ledger.leakOnPurpose(p, 'TD control page: hkid still assigned at vm_destroy');
+      for (const p of [...this.tdx.tdcs, tdr]) this.ledger.leakOnPurpose(p, 'TD control page: hkid still assigned at vm_destroy');
       return;
     }
-    for (const p of pages) {
-      if (this.tdxReclaimPage(p)) this.ledger.leakOnPurpose(p, 'TD control page: reclaim failed');
-      else this.ledger.free(p, 'tdxControl', 'tdx.c:tdx_reclaim_control_page');
+    for (const p of this.tdx.tdcs) this.tdxReclaimControlPage(p);
+    if (this.__tdxReclaimPage(tdr)) {
+      this.ledger.leakOnPurpose(tdr, 'TDR: reclaim failed');
+      return;
     }
+    const err = this.tdx.phymemPageWbinvdTdr();
+    if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_reclaim_td_control_pages:WBINVD', 'seamcall-failed', true, err)) {
+      this.ledger.leakOnPurpose(tdr, 'TDR: WBINVD failed');
+      return;
+    }
+    this.tdxQuirkResetPage(tdr);
+    this.ledger.free(tdr, 'tdxControl', 'tdx.c:tdx_reclaim_td_control_pages');
   }
 }

@@ -109,9 +109,13 @@ export function removeLeafLog(gfn: number, pfn: number, runnable = true): string
 
 /** tdx_mmu_release_hkid's three SEAMCALLs, all successful. */
 export const RELEASE_HKID_LOG = ['MNG.VPFLUSHDONE -> SUCCESS', 'PHYMEM.CACHE.WB -> SUCCESS', 'MNG.KEY.FREEID -> SUCCESS'];
-/** tdx_vm_destroy: TDCS pages, then the TDR. */
+/**
+ * tdx_vm_destroy → tdx_reclaim_td_control_pages (last in kvm_arch_destroy_vm): TDCS pages, then the
+ * TDR, then tdh_phymem_page_wbinvd_tdr.
+ */
 export const CONTROL_RECLAIM_LOG = [
   'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS', 'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS', 'PHYMEM.PAGE.RECLAIM control=TDR -> SUCCESS',
+  'PHYMEM.PAGE.WBINVD control=TDR -> SUCCESS',
 ];
 
 /** Runs the same ops on both designs; returns the per-design VMs and outcomes. */

@@ -15,7 +15,7 @@ function unfreed(vm: DesignInstance, pool: string): string[] {
 }
 
 describe.each(DESIGNS)('destroy — $name', design => {
-  it('gmem close zaps the leaves (hkid assigned), hkid released, control pages, then S-EPT tables children first; no leaks', () => {
+  it('gmem close zaps the leaves (hkid assigned), hkid released, S-EPT tables children first, then TDCS, then the TDR last; no leaks', () => {
     const vm = runnableWith(design, [9, 0x41]);
     const s0 = vm.snapshot();
     const o = vm.apply(DESTROY);
@@ -25,13 +25,15 @@ describe.each(DESIGNS)('destroy — $name', design => {
       ...removeLeafLog(9, mirrorLeafPfn(s0, 9)),
       ...removeLeafLog(0x41, mirrorLeafPfn(s0, 0x41)),
       ...RELEASE_HKID_LOG,
-      ...CONTROL_RECLAIM_LOG,
-      // post-order (I-children-first): every 4K table before its L3 table, the L3 tables before the top one
+      // kvm_mmu_uninit_vm first (x86.c kvm_arch_destroy_vm @042007c262e5), post-order
+      // (I-children-first): every 4K table before its L3 table, the L3 tables before the top one
       'PHYMEM.PAGE.RECLAIM gfn=0x8 level=2 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x40 level=2 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x0 level=3 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x40 level=3 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x0 level=4 -> SUCCESS',
+      // then kvm_x86_call(vm_destroy): TDCS, TDR (chldcnt now 0), WBINVD of the TDR
+      ...CONTROL_RECLAIM_LOG,
     ]);
     const s = vm.snapshot();
     expect(s.vm).toEqual({ bugged: false, hkid: -1, tdState: 'DESTROYED', destroyed: true });
@@ -167,54 +169,97 @@ describe('D2: when the external page of a freed mirror table goes back to the al
 });
 
 describe('F9: reclaim failure during teardown', () => {
-  // gfn 9 only: 3 control-page reclaims (TDCS, TDCS, TDR), then the S-EPT tables L2 0x8, L3 0x0, L4 0x0.
+  // gfn 9 only: the S-EPT tables L2 0x8, L3 0x0, L4 0x0 (reclaims #1-#3, kvm_mmu_uninit_vm), then the
+  // control pages TDCS, TDCS, TDR (#4-#6, vm_destroy runs last: x86.c kvm_arch_destroy_vm).
   const seed: Op[] = [FINALIZE, pf(9)];
   const failures: [string, Op][] = [
-    ['at: reclaim', { kind: 'destroy', fail: [{ at: 'reclaim', nth: 6 }] }],
-    ['seamcall ERROR on PHYMEM.PAGE.RECLAIM', { kind: 'destroy', fail: [{ at: 'seamcall', call: 'PHYMEM.PAGE.RECLAIM', error: 'ERROR', nth: 6 }] }],
+    ['at: reclaim', { kind: 'destroy', fail: [{ at: 'reclaim', nth: 3 }] }],
+    ['seamcall ERROR on PHYMEM.PAGE.RECLAIM', { kind: 'destroy', fail: [{ at: 'seamcall', call: 'PHYMEM.PAGE.RECLAIM', error: 'ERROR', nth: 3 }] }],
   ];
 
-  it.each(failures)('%s on an S-EPT table: both leak exactly that page on purpose; only before WARNs in the MMU (D4); no VM bug', (_, destroy) => {
+  // tdh_phymem_page_reclaim.c L165: the TDR is refused while chldcnt ≠ 0, and the leaked S-EPT page is
+  // still a child; tdx_reclaim_td_control_pages then returns and the TDR leaks: two pages on purpose.
+  it.each(failures)('%s on an S-EPT table: both leak that page and the TDR on purpose (TDX_TD_ASSOCIATED_PAGES_EXIST); only before WARNs in the MMU (D4); no VM bug', (_, destroy) => {
     const { b, a, ob, oa } = onBoth([...seed, destroy]);
     const db = ob[2], da = oa[2];
     expect(log(da)).toEqual(log(db));
-    expect(log(db).filter(l => l.startsWith('PHYMEM.PAGE.RECLAIM gfn'))).toEqual([
+    expect(log(db).filter(l => l.startsWith('PHYMEM.PAGE.RECLAIM') || l.startsWith('PHYMEM.PAGE.WBINVD control'))).toEqual([
       'PHYMEM.PAGE.RECLAIM gfn=0x8 level=2 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x0 level=3 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x0 level=4 -> TDX_OPERAND_INVALID',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDR -> TDX_TD_ASSOCIATED_PAGES_EXIST',
     ]);
     for (const vm of [b, a]) {
       const r = vm.leakReport();
       expect(r.leaked).toEqual([]);
-      expect(r.leakedOnPurpose).toHaveLength(1);
-      expect(r.leakedOnPurpose[0]).toMatch(/^page#\d+ \(external, leaked, S-EPT table for level-4 entry gfn 0x0\)/);
-      expect(vm.snapshot().vm.bugged).toBe(false); // TDX_BUG_ON with kvm = NULL: WARN only
+      expect(r.leakedOnPurpose).toHaveLength(2);
+      expect(r.leakedOnPurpose[0]).toMatch(/^page#\d+ \(tdxControl, leaked, TDR\): TDR: reclaim failed/);
+      expect(r.leakedOnPurpose[1]).toMatch(/^page#\d+ \(external, leaked, S-EPT table for level-4 entry gfn 0x0\)/);
+      expect(vm.snapshot().vm).toEqual({ bugged: false, hkid: -1, tdState: 'TEARDOWN', destroyed: true }); // TDR never reclaimed
       expect(vm.snapshot().sept).toEqual(['L4 gfn=0x0 table']);
       expect(L(vm.snapshot(), 'external:leaked')).toBe(1);
+      expect(L(vm.snapshot(), 'tdxControl:leaked')).toBe(1);
+      expect(L(vm.snapshot(), 'tdxControl:free')).toBe(2);
     }
     expect(pageIds(a.leakReport().leakedOnPurpose)).toEqual(pageIds(b.leakReport().leakedOnPurpose));
-    expect(diags(db)).toEqual(['TDX_BUG_ON reclaim-failed', 'WARN external-spt-free-failed']);
-    expect(diags(da)).toEqual(['TDX_BUG_ON reclaim-failed']);
-    expect(db.diagnostics[0].printed).toBe(true);
+    // both reclaim failures go through the one TDX_BUG_ON_3(…, NULL) of __tdx_reclaim_page: a WARN
+    // (WARN_ON_ONCE: the TDR's is not printed), no VM bug
+    expect(diags(db)).toEqual(['TDX_BUG_ON reclaim-failed', 'WARN external-spt-free-failed', 'TDX_BUG_ON reclaim-failed']);
+    expect(diags(da)).toEqual(['TDX_BUG_ON reclaim-failed', 'TDX_BUG_ON reclaim-failed']);
+    expect(db.diagnostics.map(d => d.printed)).toEqual([true, true, false]);
+    expect(da.diagnostics.map(d => d.printed)).toEqual([true, false]);
+    expect(da.diagnostics[1].detail).toBe('TDX_TD_ASSOCIATED_PAGES_EXIST');
     expect(db.violations).toEqual([]);
     expect(da.violations).toEqual([]);
   });
 
-  it('nth: 1 hits the first TD control page (tdx_vm_destroy runs before the MMU uninit): that TDCS page leaks, no MMU WARN in either', () => {
-    const { b, a, ob, oa } = onBoth([...seed, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 1 }] }]);
+  it('nth: 4 hits the first TD control page (vm_destroy runs after the MMU uninit): that TDCS page leaks, and the TDR with it (a TDCS is a child too); no MMU WARN in either', () => {
+    const { b, a, ob, oa } = onBoth([...seed, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 4 }] }]);
     expect(log(oa[2])).toEqual(log(ob[2]));
-    expect(log(ob[2]).filter(l => l.includes('RECLAIM'))[0]).toBe('PHYMEM.PAGE.RECLAIM control=TDCS -> TDX_OPERAND_INVALID');
+    expect(log(ob[2]).filter(l => l.includes('control='))).toEqual([
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> TDX_OPERAND_INVALID',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDR -> TDX_TD_ASSOCIATED_PAGES_EXIST',
+    ]);
     for (const [vm, o] of [[b, ob[2]], [a, oa[2]]] as const) {
-      expect(diags(o)).toEqual(['TDX_BUG_ON reclaim-failed']);
+      expect(diags(o)).toEqual(['TDX_BUG_ON reclaim-failed', 'TDX_BUG_ON reclaim-failed']);
       expect(vm.leakReport().leaked).toEqual([]);
-      expect(vm.leakReport().leakedOnPurpose).toHaveLength(1);
-      expect(vm.leakReport().leakedOnPurpose[0]).toMatch(/\(tdxControl, leaked, TDCS\)/);
+      expect(vm.leakReport().leakedOnPurpose).toHaveLength(2);
+      expect(vm.leakReport().leakedOnPurpose[0]).toMatch(/\(tdxControl, leaked, TDR\)/);
+      expect(vm.leakReport().leakedOnPurpose[1]).toMatch(/\(tdxControl, leaked, TDCS\)/);
       expect(vm.snapshot().vm.bugged).toBe(false);
     }
   });
 
+  it('nth: 6 hits the TDR itself: only the TDR leaks; the WBINVD of the TDR is not reached', () => {
+    const { b, a, ob, oa } = onBoth([...seed, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 6 }] }]);
+    expect(log(oa[2])).toEqual(log(ob[2]));
+    expect(log(ob[2]).slice(-1)).toEqual(['PHYMEM.PAGE.RECLAIM control=TDR -> TDX_OPERAND_INVALID']);
+    for (const vm of [b, a]) {
+      expect(vm.leakReport().leaked).toEqual([]);
+      expect(vm.leakReport().leakedOnPurpose).toEqual([expect.stringMatching(/\(tdxControl, leaked, TDR\): TDR: reclaim failed/)]);
+    }
+    expect(diags(ob[2])).toEqual(['TDX_BUG_ON reclaim-failed']);
+    expect(diags(oa[2])).toEqual(['TDX_BUG_ON reclaim-failed']);
+  });
+
+  it('a failed WBINVD of the TDR: TDX_BUG_ON(kvm) bugs the VM and the TDR leaks (tdx_reclaim_td_control_pages)', () => {
+    // 1 leaf WBINVD (gmem close), then the TDR's
+    const { b, a, ob, oa } = onBoth([...seed, { kind: 'destroy', fail: [{ at: 'seamcall', call: 'PHYMEM.PAGE.WBINVD', error: 'ERROR', nth: 2 }] }]);
+    expect(log(oa[2])).toEqual(log(ob[2]));
+    expect(log(ob[2]).slice(-2)).toEqual(['PHYMEM.PAGE.RECLAIM control=TDR -> SUCCESS', 'PHYMEM.PAGE.WBINVD control=TDR -> TDX_OPERAND_INVALID']);
+    for (const [vm, o] of [[b, ob[2]], [a, oa[2]]] as const) {
+      expect(diags(o)).toEqual(['TDX_BUG_ON seamcall-failed']);
+      expect(vm.snapshot().vm).toEqual({ bugged: true, hkid: -1, tdState: 'DESTROYED', destroyed: true });
+      expect(vm.leakReport()).toEqual({ leaked: [], leakedOnPurpose: [expect.stringMatching(/^page#0 \(tdxControl, leaked, reclaimed from the TDX module\): TDR: WBINVD failed$/)] });
+      expect(o.violations).toEqual([]);
+    }
+  });
+
   it('failure on the first S-EPT table (a 4K table): same leak set and same VM state in both designs, nothing leaked by accident', () => {
-    const { b, a, ob, oa } = onBoth([...seed, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 4 }] }]);
+    const { b, a, ob, oa } = onBoth([...seed, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 1 }] }]);
     expect(log(oa[2])).toEqual(log(ob[2]));
     expect(log(ob[2])).toContain('PHYMEM.PAGE.RECLAIM gfn=0x8 level=2 -> TDX_OPERAND_INVALID');
     expect(b.leakReport().leaked).toEqual([]);
@@ -223,24 +268,29 @@ describe('F9: reclaim failure during teardown', () => {
     expect(b.leakReport().leakedOnPurpose.some(l => l.includes('level-2 entry gfn 0x8'))).toBe(true);
     expect(a.snapshot().vm).toEqual(b.snapshot().vm);
     expect(b.snapshot().vm.bugged).toBe(false);
-    // D4: one MMU WARN per failed free in before, none in after
-    expect(countOf(diags(ob[2]), 'WARN external-spt-free-failed')).toBe(countOf(diags(ob[2]), 'TDX_BUG_ON reclaim-failed'));
+    // D4: one MMU WARN per failed S-EPT free in before, none in after (the TDR's failure is TDX's alone)
+    expect(countOf(diags(ob[2]), 'WARN external-spt-free-failed')).toBe(1);
+    expect(countOf(diags(ob[2]), 'TDX_BUG_ON reclaim-failed')).toBe(2);
     expect(countOf(diags(oa[2]), 'WARN external-spt-free-failed')).toBe(0);
   });
 
-  // kernel-model §2.14: "Model the S-EPT reclaims as succeeding when the hkid is freed unless a fault
-  // is injected", and §1.5 makes a failed reclaim leak that page. A child table whose reclaim was
-  // attempted (even if it failed) does not block its parent: only the injected failure leaks.
-  it.each(DESIGNS)('$name: a failed reclaim of a 4K table leaks exactly that page (spec §2.14, §1.5)', design => {
+  // tdx-module.md §1.7: the S-EPT reclaim itself does not look at the table's contents, so a leaked
+  // child does not block its parent; the child count it keeps up blocks the TDR.
+  it.each(DESIGNS)('$name: a failed reclaim of a 4K table leaks that page and the TDR, nothing else', design => {
     const vm = vmWith(design, seed);
-    const o = vm.apply({ kind: 'destroy', fail: [{ at: 'reclaim', nth: 4 }] });
-    expect(log(o).filter(l => l.startsWith('PHYMEM.PAGE.RECLAIM gfn'))).toEqual([
+    const o = vm.apply({ kind: 'destroy', fail: [{ at: 'reclaim', nth: 1 }] });
+    expect(log(o).filter(l => l.startsWith('PHYMEM.PAGE.RECLAIM'))).toEqual([
       'PHYMEM.PAGE.RECLAIM gfn=0x8 level=2 -> TDX_OPERAND_INVALID',
       'PHYMEM.PAGE.RECLAIM gfn=0x0 level=3 -> SUCCESS',
       'PHYMEM.PAGE.RECLAIM gfn=0x0 level=4 -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDR -> TDX_TD_ASSOCIATED_PAGES_EXIST',
     ]);
-    expect(vm.leakReport().leakedOnPurpose).toHaveLength(1);
-    expect(vm.leakReport().leakedOnPurpose[0]).toMatch(/\(external, leaked, S-EPT table for level-2 entry gfn 0x8\)/);
+    expect(log(o).filter(l => l.includes('control=TDR'))).toEqual(['PHYMEM.PAGE.RECLAIM control=TDR -> TDX_TD_ASSOCIATED_PAGES_EXIST']);
+    expect(vm.leakReport().leakedOnPurpose).toHaveLength(2);
+    expect(vm.leakReport().leakedOnPurpose[0]).toMatch(/\(tdxControl, leaked, TDR\)/);
+    expect(vm.leakReport().leakedOnPurpose[1]).toMatch(/\(external, leaked, S-EPT table for level-2 entry gfn 0x8\)/);
     expect(vm.leakReport().leaked).toEqual([]);
   });
 });
@@ -279,5 +329,105 @@ describe('F10/F11: page tables freed while the hkid is still assigned (hkid rele
     expect(diags(oa[3])).toEqual(diags(ob[3]).filter(d => d !== 'WARN external-spt-free-failed'));
     expect(pageIds(a.leakReport().leakedOnPurpose)).toEqual(pageIds(b.leakReport().leakedOnPurpose));
     expect(a.digests()).toEqual(b.digests());
+  });
+});
+
+// tdx.c tdx_mmu_release_hkid (linux-next @564aa69a; kernel-model Errata; tdx-module.md §2.2) and the
+// module's lifecycle (tdh_mng_vpflushdone.c, tdh_phymem_cache_wb.c, tdh_mng_key_freeid.c).
+describe('tdx_mmu_release_hkid failures (F11), as the kernel handles them', () => {
+  const prefix: Op[] = [FINALIZE, pf(9), zapPrivate(0, ALL)];
+  const cacheWbError: Op = { kind: 'releaseHkid', fail: [{ at: 'seamcall', call: 'PHYMEM.CACHE.WB', error: 'ERROR' }] };
+
+  it('PHYMEM.CACHE.WB error: TDX_BUG_ON(…, NULL) WARNs without bugging the VM, KEY.FREEID is still attempted and fails with TDX_WBCACHE_NOT_COMPLETE (that bugs the VM); the hkid leaks, the TD stays BLOCKED', () => {
+    const { b, a, ob, oa } = onBoth([...prefix, cacheWbError]);
+    for (const [vm, o] of [[b, ob[3]], [a, oa[3]]] as const) {
+      expect(o.result).toBe('hkid-leaked');
+      expect(log(o)).toEqual([
+        'MNG.VPFLUSHDONE -> SUCCESS',
+        'PHYMEM.CACHE.WB -> TDX_OPERAND_INVALID',
+        'MNG.KEY.FREEID -> TDX_WBCACHE_NOT_COMPLETE', // tdh_mng_key_freeid.c L97: the package bit is still set
+      ]);
+      expect(diags(o)).toEqual(['TDX_BUG_ON cache-wb-failed', 'TDX_BUG_ON hkid-release-failed']);
+      // the FREEID TDX_BUG_ON is printed: the CACHE.WB one did not bug the VM (a bugged VM silences it)
+      expect(o.diagnostics.map(d => [d.site, d.printed, d.detail])).toEqual([
+        ['tdx.c:smp_func_do_phymem_cache_wb:CACHE.WB', true, 'TDX_OPERAND_INVALID'],
+        ['tdx.c:tdx_mmu_release_hkid:KEY.FREEID', true, 'TDX_WBCACHE_NOT_COMPLETE'],
+      ]);
+      expect(o.violations).toEqual([]);
+      expect(vm.snapshot().vm).toEqual({ bugged: true, hkid: 1, tdState: 'BLOCKED', destroyed: false });
+    }
+    expect(a.snapshot()).toEqual(b.snapshot());
+  });
+
+  it('after the CACHE.WB error, destroy: no second VPFLUSHDONE success, every S-EPT and control page leaked on purpose, nothing by accident', () => {
+    const { b, a, ob, oa } = onBoth([...prefix, cacheWbError, DESTROY]);
+    expect(log(oa[4])).toEqual(log(ob[4]));
+    // VPFLUSHDONE needs KEYS_CONFIGURED (tdh_mng_vpflushdone.c L89)
+    expect(log(ob[4])).toEqual(['MNG.VPFLUSHDONE -> TDX_LIFECYCLE_STATE_INCORRECT']);
+    for (const vm of [b, a]) {
+      const r = vm.leakReport();
+      expect(r.leaked).toEqual([]);
+      expect(r.leakedOnPurpose.filter(l => l.includes('(external, leaked'))).toHaveLength(3);
+      expect(r.leakedOnPurpose.filter(l => l.includes('(tdxControl, leaked'))).toHaveLength(3);
+    }
+  });
+
+  it('MEM SEAMCALLs are refused once VPFLUSHDONE succeeded: BLOCKED (hkid still assigned) and TEARDOWN give TDX_TD_KEYS_NOT_CONFIGURED', () => {
+    // BLOCKED: the CACHE.WB error left the hkid assigned, so the gmem-close zap of destroy tries BLOCK
+    // (releaseHkid with a leaf still mapped is outside the legal domain; the models run it anyway)
+    const blocked = onBoth([FINALIZE, pf(9), cacheWbError, DESTROY]);
+    expect(log(blocked.oa[3])).toEqual(log(blocked.ob[3]));
+    expect(log(blocked.ob[3])[0]).toBe('RANGE.BLOCK gfn=0x9 level=1 -> TDX_TD_KEYS_NOT_CONFIGURED');
+    // TEARDOWN: a private fault after a successful release (extended domain) is refused at PAGE.AUG
+    const torn = onBoth([...prefix, { kind: 'releaseHkid' }, pf(9)]);
+    for (const [vm, o] of [[torn.b, torn.ob[4]], [torn.a, torn.oa[4]]] as const) {
+      expect(log(torn.ob[3])).toEqual(RELEASE_HKID_LOG);
+      expect(o.result).toBe('-EIO');
+      expect(log(o)).toEqual([`PAGE.AUG gfn=0x9 level=1 pfn=0x${mirrorLeafPfn(vmWith(before, [FINALIZE, pf(9)]).snapshot(), 9).toString(16)} -> TDX_TD_KEYS_NOT_CONFIGURED`]);
+      expect(diags(o)).toEqual(['TDX_BUG_ON seamcall-failed']);
+      expect(vm.snapshot().vm).toEqual({ bugged: true, hkid: -1, tdState: 'TEARDOWN', destroyed: false });
+    }
+  });
+
+  it('TDX_FLUSHVP_NOT_DONE from VPFLUSHDONE (a vCPU still associated): a silent bail-out — no WARN, no VM bug, no CACHE.WB/FREEID, the hkid stays', () => {
+    const { b, a, ob, oa } = onBoth([...prefix, { kind: 'releaseHkid', fail: [{ at: 'vpFlush', nth: 2 }] }]);
+    for (const [vm, o] of [[b, ob[3]], [a, oa[3]]] as const) {
+      expect(o.result).toBe('hkid-leaked');
+      expect(log(o)).toEqual(['MNG.VPFLUSHDONE -> TDX_FLUSHVP_NOT_DONE']);
+      expect(o.diagnostics).toEqual([]);
+      expect(o.violations).toEqual([]);
+      expect(vm.snapshot().vm).toEqual({ bugged: false, hkid: 1, tdState: 'RUNNABLE', destroyed: false });
+    }
+    expect(a.snapshot()).toEqual(b.snapshot());
+  });
+
+  it('FLUSHVP_NOT_DONE is no state change: the destroy that follows flushes the vCPUs again, releases the hkid and tears down cleanly', () => {
+    const { b, a, ob, oa } = onBoth([...prefix, { kind: 'releaseHkid', fail: [{ at: 'vpFlush' }] }, DESTROY]);
+    expect(log(oa[4])).toEqual(log(ob[4]));
+    expect(log(ob[4])).toEqual([
+      ...RELEASE_HKID_LOG,
+      'PHYMEM.PAGE.RECLAIM gfn=0x8 level=2 -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM gfn=0x0 level=3 -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM gfn=0x0 level=4 -> SUCCESS',
+      ...CONTROL_RECLAIM_LOG,
+    ]);
+    for (const [vm, o] of [[b, ob[4]], [a, oa[4]]] as const) {
+      expectClean(o);
+      expect(vm.leakReport()).toEqual({ leaked: [], leakedOnPurpose: [] });
+    }
+  });
+
+  it('FLUSHVP_NOT_DONE inside destroy: the hkid stays assigned, so the first page-table free is the VM\'s first bug (printed KVM_BUG_ON); everything is leaked on purpose', () => {
+    const { b, a, ob, oa } = onBoth([FINALIZE, pf(9), { kind: 'destroy', fail: [{ at: 'vpFlush' }] }]);
+    expect(log(oa[2])).toEqual(log(ob[2]));
+    expect(log(ob[2]).filter(l => !/^(RANGE.BLOCK|TRACK|PAGE.REMOVE|PHYMEM.PAGE.WBINVD pfn)/.test(l))).toEqual(['MNG.VPFLUSHDONE -> TDX_FLUSHVP_NOT_DONE']);
+    expect(diags(oa[2])).toEqual(Array(3).fill('KVM_BUG_ON page-table-free-with-hkid'));
+    expect(oa[2].diagnostics.map(d => d.printed)).toEqual([true, false, false]);
+    expect(diags(ob[2]).filter(d => d !== 'WARN external-spt-free-failed')).toEqual(diags(oa[2])); // D4
+    for (const vm of [b, a]) {
+      expect(vm.snapshot().vm).toEqual({ bugged: true, hkid: 1, tdState: 'RUNNABLE', destroyed: true });
+      expect(vm.leakReport().leaked).toEqual([]);
+      expect(vm.leakReport().leakedOnPurpose).toHaveLength(6); // 3 S-EPT tables, 2 TDCS, the TDR
+    }
   });
 });

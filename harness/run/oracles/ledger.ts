@@ -26,8 +26,8 @@ function checkLeaks(run: RunView, sink: FindingSink): void {
 
 export const LEDGER: Oracle = {
   name: 'ledger',
-  checks: 'each page is freed once (double-free), never while the TDX module owns it (tdx-owned-free) or after a deliberate leak (leaked-free), to the allocator of its pool (wrong-pool); after teardown no page is left that was not leaked on purpose (leak)',
-  kinds: ['double-free', 'tdx-owned-free', 'leaked-free', 'wrong-pool', 'leak'],
-  violations: { from: 'op', kinds: ['double-free', 'tdx-owned-free', 'leaked-free', 'wrong-pool'] },
+  checks: 'each page is freed once (double-free), never while the TDX module owns it (tdx-owned-free) or after a deliberate leak (leaked-free), to the allocator of its pool (wrong-pool); a page the TD used is neither freed nor given to the module again before PHYMEM.PAGE.WBINVD wrote its cache lines back (tdx-dirty-page); after teardown no page is left that was not leaked on purpose (leak)',
+  kinds: ['double-free', 'tdx-owned-free', 'leaked-free', 'wrong-pool', 'tdx-dirty-page', 'leak'],
+  violations: { from: 'op', kinds: ['double-free', 'tdx-owned-free', 'leaked-free', 'wrong-pool', 'tdx-dirty-page'] },
   checkEnd: checkLeaks,
 };
