@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Design, Violation, VmConfig } from '../../impls/api';
 import { AfterDesign } from '../../impls/after/tdp_mmu';
+import { BeforeDesign } from '../../impls/before/tdp_mmu';
+import { pfnOf } from '../../impls/machine/spte';
 import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { findMutant } from '../../impls/mutants/catalogue';
 import type { TdpIter } from '../../impls/tdp_mmu/sp';
@@ -21,12 +23,12 @@ const COMPACT: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
 const FINDING_KINDS = [
   'divergence', 'double-free', 'tdx-owned-free', 'wrong-pool', 'use-after-free', 'leaked-free',
   'frozen-reachable', 'mirror-sept-mismatch', 'stats-mismatch', 'reclaim-order', 'host-bug', 'hang',
-  'leak', 'unexpected-diagnostic', 'exception',
+  'tdx-dirty-page', 'leak', 'unexpected-diagnostic', 'exception',
 ] as const satisfies readonly FindingKind[];
 /** Every violation kind the designs' machine reports. */
 const VIOLATION_KINDS = [
   'double-free', 'tdx-owned-free', 'wrong-pool', 'use-after-free', 'leaked-free', 'frozen-reachable',
-  'mirror-sept-mismatch', 'stats-mismatch', 'reclaim-order', 'host-bug', 'hang',
+  'mirror-sept-mismatch', 'stats-mismatch', 'reclaim-order', 'host-bug', 'hang', 'tdx-dirty-page',
 ] as const satisfies readonly Violation['kind'][];
 
 const oracle = (name: string): Oracle => ORACLES.find(o => o.name === name)!;
@@ -124,6 +126,53 @@ describe('each oracle catches its seeded bug', () => {
     const off = without(oracle('hang-exception'));
     expect(run(conversion, [after, throws], off).findings.filter(f => f.kind === 'exception')).toEqual([]);
     expect(run(conversion, [after, hang], off).findings.filter(f => f.kind === 'hang')).toEqual([]);
+  });
+
+  // Issue 9 item 4: PAGE.REMOVE leaves the guest page TDX-dirty until PHYMEM.PAGE.WBINVD (tdx.c
+  // tdx_sept_remove_leaf_spte). A variant that forgets the WBINVD changes no S-EPT, mirror, guest or
+  // ledger-count state, so `state` equivalence saw nothing (only the SEAMCALL log differs); the
+  // ledger now reports the page when it is given to the module again.
+  it('ledger: a variant that skips PHYMEM.PAGE.WBINVD after PAGE.REMOVE → tdx-dirty-page when the page is AUGed again; nothing else catches it', () => {
+    for (const Base of [BeforeDesign, AfterDesign] as const) {
+      class SkipsWbinvd extends Base {
+        protected override tdxSeptRemoveLeafSequence(gfn: number, level: number, oldSpte: number): number {
+          let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+          if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return -5;
+          this.tdxTrack();
+          err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(gfn, level));
+          if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:PAGE.REMOVE', 'seamcall-failed', true, err)) return -5;
+          for (let i = 0; i < this.geo.span(level); i++) this.tdxQuirkResetPage(pfnOf(oldSpte) + i); // no WBINVD
+          return 0;
+        }
+      }
+      const name = `skips-wbinvd-${Base === AfterDesign ? 'after' : 'before'}`;
+      const base = Base === AfterDesign ? BUILTIN_DESIGNS.after : BUILTIN_DESIGNS.before;
+      const variant: Design = { name, description: '', create: c => new SkipsWbinvd(name, c) };
+      const seq = makeSequence(COMPACT, [
+        { kind: 'finalize' },
+        { kind: 'fault', vcpu: 0, gfn: 9, private: true, write: true, maxLevel: 1 },
+        { kind: 'zap', start: 9, end: 10, attr: 'private' },
+        { kind: 'fault', vcpu: 0, gfn: 9, private: true, write: true, maxLevel: 1 },
+      ]);
+      const r = run(seq, [base, variant]);
+      // the ledger's TDX-dirty count is part of its state (the divergence after the zap), and the
+      // reuse is a per-design violation
+      expect(r.findings.map(f => f.signature)).toEqual([
+        `divergence|${base.name}+${name}|zap|ledger`, `tdx-dirty-page|${name}|fault|PAGE.AUG`,
+      ]);
+      const dirty = r.findings.find(f => f.kind === 'tdx-dirty-page')!;
+      expect(dirty.message).toMatch(/given to the TDX module again while TDX-dirty \(PAGE\.REMOVE; no PHYMEM\.PAGE\.WBINVD since\)/);
+      expect(run(seq, [base, base]).findings).toEqual([]);
+      // the violation is the ledger oracle's
+      expect(run(seq, [base, variant], without(oracle('ledger'))).findings.filter(f => f.kind === 'tdx-dirty-page')).toEqual([]);
+      // what the harness saw before the TDX-dirty state existed: the same ledger counts and trees, so
+      // nothing (the SEAMCALL log is compared under --equiv strict only)
+      const rd = runSequence(seq, { designs: [base, variant], equiv: 'state', domain: 'legal', diffs: true });
+      const div = rd.findings.find(f => f.kind === 'divergence')!;
+      const changed = div.divergence!.stateDiff.split('\n').filter(l => /^[-+][^-+]/.test(l));
+      expect(changed.length).toBeGreaterThan(0);
+      expect(changed.every(l => l.includes('tdxDirty'))).toBe(true);
+    }
   });
 
   it('leak findings group designs by the pools of their leaked pages, read from LeakReport (no string parsing)', () => {

@@ -431,3 +431,32 @@ describe('tdx_mmu_release_hkid failures (F11), as the kernel handles them', () =
     }
   });
 });
+
+// Issue 9 item 4: a removed guest page is TDX-dirty until PHYMEM.PAGE.WBINVD (or PHYMEM.CACHE.WB of
+// its keyid at hkid release, tdh_phymem_cache_wb.c L180-191); freeing or re-giving it earlier is a
+// `tdx-dirty-page` violation of the ledger.
+describe('TDX-dirty guest pages (PAGE.REMOVE → WBINVD)', () => {
+  const wbinvdFails: Op = { kind: 'zap', start: 9, end: 10, attr: 'private', fail: [{ at: 'seamcall', call: 'PHYMEM.PAGE.WBINVD', error: 'ERROR' }] };
+
+  it.each(DESIGNS)('$name: a failed WBINVD leaves the page TDX-dirty (ledger tdxDirty); the hkid release\'s CACHE.WB writes it back, so gmem frees it cleanly', design => {
+    const vm = vmWith(design, [FINALIZE, pf(9)]);
+    const z = vm.apply(wbinvdFails);
+    expect(log(z).slice(-1)).toEqual([expect.stringMatching(/^PHYMEM.PAGE.WBINVD pfn=0x[0-9a-f]+ -> TDX_OPERAND_INVALID$/)]);
+    expect(L(vm.snapshot(), 'tdxDirty')).toBe(1);
+    const d = vm.apply(DESTROY);
+    expect(d.violations).toEqual([]);
+    expect(L(vm.snapshot(), 'tdxDirty')).toBe(0);
+    expect(vm.leakReport()).toEqual({ leaked: [], leakedOnPurpose: [] });
+  });
+
+  it.each(DESIGNS)('$name: … and when the hkid release stops before CACHE.WB (FLUSHVP_NOT_DONE), gmem keeps the dirty page off the allocator (leaked on purpose, no violation)', design => {
+    const vm = vmWith(design, [FINALIZE, pf(9)]);
+    vm.apply(wbinvdFails);
+    const d = vm.apply({ kind: 'destroy', fail: [{ at: 'vpFlush' }] });
+    expect(d.violations).toEqual([]);
+    expect(vm.leakReport().leaked).toEqual([]);
+    expect(vm.leakReport().leakedOnPurpose.filter(l => l.includes('(gmem, leaked'))).toEqual([
+      expect.stringMatching(/TDX-dirty \(no WBINVD\) after a VM bug$/),
+    ]);
+  });
+});
