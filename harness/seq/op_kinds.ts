@@ -471,7 +471,7 @@ export const OP_KIND_SPECS: OpKindTable = {
     concurrency: NO_RACER,
     weight: ({ allow, state }) => (allow.releaseHkid && !state.hkidReleased ? 1 : 0),
     build: () => ({ kind: 'releaseHkid' }),
-    failCandidates: () => [{ at: 'hkidRelease' }],
+    failCandidates: () => [{ at: 'hkidRelease' }, { at: 'vpFlush' }, busy('PHYMEM.CACHE.WB', 'ERROR')],
     note(state, _op, racing) { if (!racing) state.hkidReleased = true; },
   },
 
@@ -482,7 +482,7 @@ export const OP_KIND_SPECS: OpKindTable = {
     afterReleaseHkid: { rank: 2, weight: ({ allow }) => (allow.destroy ? 1 : 0) },
     weight: ({ allow }) => (allow.destroy ? 1 : 0),
     build: () => ({ kind: 'destroy' }),
-    failCandidates: () => [{ at: 'reclaim' }, { at: 'hkidRelease' }, busy('PAGE.REMOVE')],
+    failCandidates: () => [{ at: 'reclaim' }, { at: 'hkidRelease' }, { at: 'vpFlush' }, busy('PHYMEM.CACHE.WB', 'ERROR'), busy('PAGE.REMOVE')],
     note(state, _op, racing) { if (!racing) state.destroyed = true; },
   },
 

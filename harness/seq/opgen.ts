@@ -56,9 +56,10 @@ export function failCandidates(op: Op, state: GenState): FaultEntry[] {
 
 function chooseFail(ch: Chooser, candidates: FaultEntry[]): FaultEntry {
   const entry = pick(ch, candidates);
-  // Teardown reclaims the TD control pages (TDCS, TDCS, TDR) before any S-EPT table: a reclaim
-  // failure of an S-EPT page is the 4th reclaim or later.
-  const nth = entry.at === 'reclaim' ? (ch.chance(0.3) ? ch.int(1, 3) : ch.int(4, 8)) : ch.chance(0.75) ? 1 : ch.int(2, 3);
+  // Teardown reclaims every S-EPT table first (kvm_mmu_uninit_vm), then the TD control pages (TDCS,
+  // TDCS, TDR: vm_destroy runs last in kvm_arch_destroy_vm): reclaims 1-3 are S-EPT tables, later ones
+  // deeper tables or the control pages.
+  const nth = entry.at === 'reclaim' ? (ch.chance(0.7) ? ch.int(1, 3) : ch.int(4, 8)) : ch.chance(0.75) ? 1 : ch.int(2, 3);
   return entry.at === 'seamcall' ? { at: entry.at, nth, call: entry.call, error: entry.error } : { at: entry.at, nth };
 }
 

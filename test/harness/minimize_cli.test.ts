@@ -204,7 +204,7 @@ describe('tdpfuzz explain', () => {
     expect(await main(['explain', 'corpus/teardown-reclaim-failure.json'], o)).toBe(0);
     expect(o.stdout).toMatch(/^description: PHYMEM\.PAGE\.RECLAIM fails/m);
     expect(o.stdout).toMatch(/^ {2}- D4 extra MMU WARN when free_external_spt fails: /m);
-    expect(o.stdout).toContain('first divergence: op 2 (destroy fail[reclaim#4]), in diagnostics (explained: D4');
+    expect(o.stdout).toContain('first divergence: op 2 (destroy fail[reclaim#1]), in diagnostics (explained: D4');
     expect(o.stdout).toContain('-diag WARN external-spt-free-failed @ tdp_mmu.c:handle_removed_pt:free_external_spt');
     expect(o.stdout).toContain('state after the op (unified diff, before vs after):\n  (same canonical state)');
     expect(o.stdout).toContain('PASS corpus/teardown-reclaim-failure.json (3 ops, explained: D4)');
@@ -214,7 +214,7 @@ describe('tdpfuzz explain', () => {
 describe('replay honours a corpus scenario\'s meta.expect', () => {
   it('fails, naming the file, when the explained differences are not the expected ones; bad meta.expect is bad input', async () => {
     const dir = tmpDir('expect');
-    const ops: Op[] = [{ kind: 'finalize' }, { kind: 'fault', vcpu: 0, gfn: 9, private: true, write: true, maxLevel: 1 }, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 4 }] }];
+    const ops: Op[] = [{ kind: 'finalize' }, { kind: 'fault', vcpu: 0, gfn: 9, private: true, write: true, maxLevel: 1 }, { kind: 'destroy', fail: [{ at: 'reclaim', nth: 1 }] }];
     const write = (name: string, meta: Record<string, unknown>): void => fs.writeFileSync(path.join(dir, name), serializeSequence(makeSequence(COMPACT, ops, meta)));
     write('good.json', { expect: { explained: ['D4'] } });
     write('wrong.json', { expect: { explained: [] } });

@@ -105,7 +105,7 @@ describe('runSequence', () => {
     const seq = makeSequence(compact, [
       { kind: 'finalize' },
       { kind: 'fault', vcpu: 0, gfn: 1, private: true, write: true, maxLevel: 1 },
-      { kind: 'destroy', fail: [{ at: 'reclaim', nth: 4 }] },
+      { kind: 'destroy', fail: [{ at: 'reclaim', nth: 1 }] }, // the first S-EPT table
     ]);
     const r = runSequence(seq, { designs: [before, after], equiv: 'state', domain: 'legal' });
     expect(r.findings).toEqual([]);
