@@ -339,7 +339,10 @@ export class FakeTdxModule {
     return this.done('PHYMEM.PAGE.WBINVD', args, 'SUCCESS');
   }
 
-  /** TDH.PHYMEM.PAGE.RECLAIM: only once the hkid is freed (TD teardown); S-EPT tables children first. */
+  /**
+   * TDH.PHYMEM.PAGE.RECLAIM (tdh_phymem_page_reclaim.c): a child (S-EPT, TDCS) needs a live TDR in
+   * TEARDOWN (L123, L140); the TDR needs TEARDOWN and chldcnt 0 (L157, L165), so it goes last.
+   */
   phymemPageReclaim(page: number): TdxStatus {
     const t = this.tableByPage.get(page);
     const args = t ? this.gpa(t.gfn, t.level) : page === this.tdr ? 'control=TDR' : this.tdcs.includes(page) ? 'control=TDCS' : `page=${page}`;
@@ -358,9 +361,10 @@ export class FakeTdxModule {
       if (this.chldcnt !== 0) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_TD_ASSOCIATED_PAGES_EXIST');
     }
     if (t) {
-      // I-children-first: teardown reclaims a table only after its children. The module accepts any
-      // order once the hkid is freed (§2.14), so a child reclaimed after its parent is a violation the
-      // machine reports, not an error the module returns (a leaked child never blocks its parent).
+      // I-children-first: teardown reclaims a table only after its children. RECLAIM does not read a
+      // table's contents (tdx-module.md §1.4), so the module accepts any order: a child reclaimed after
+      // its parent is a violation the machine reports, not an error the module returns (a leaked child
+      // never blocks its parent; it blocks the TDR through chldcnt).
       if (t.level < ROOT && this.parentOk(t.level, t.gfn) === undefined && this.reclaimedTables.has(this.key(t.level + 1, this.geo.align(t.gfn, t.level + 1)))) {
         this.report({ kind: 'reclaim-order', site: 'PHYMEM.PAGE.RECLAIM', detail: `S-EPT table for L${t.level} gfn 0x${t.gfn.toString(16)} reclaimed after its parent table` });
       }
