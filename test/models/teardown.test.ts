@@ -295,6 +295,31 @@ describe('F9: reclaim failure during teardown', () => {
   });
 });
 
+describe('a guest leaf still mapped at teardown (its PAGE.REMOVE failed): the TDR leaks with it', () => {
+  // tdx-module.md §2.5: the guest page stays PT_REG (a child of the TD) and, through chldcnt, the TDR
+  // reclaim fails with TDX_TD_ASSOCIATED_PAGES_EXIST (tdh_phymem_page_reclaim.c L165)
+  it('both designs: same SEAMCALLs; the guest page and the TDR leaked on purpose, nothing by accident', () => {
+    const { b, a, ob, oa } = onBoth([FINALIZE, pf(9), { kind: 'destroy', fail: [{ at: 'seamcall', call: 'PAGE.REMOVE', error: 'ERROR' }] }]);
+    expect(log(oa[2])).toEqual(log(ob[2]));
+    expect(log(ob[2]).slice(-4)).toEqual([
+      'PHYMEM.PAGE.RECLAIM gfn=0x0 level=4 -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDCS -> SUCCESS',
+      'PHYMEM.PAGE.RECLAIM control=TDR -> TDX_TD_ASSOCIATED_PAGES_EXIST',
+    ]);
+    for (const vm of [b, a]) {
+      expect(vm.leakReport().leaked).toEqual([]);
+      expect(vm.leakReport().leakedOnPurpose).toEqual([
+        expect.stringMatching(/\(tdxControl, leaked, TDR\): TDR: reclaim failed$/),
+        expect.stringMatching(/\(gmem, leaked, guest private page gfn 0x9\)/),
+      ]);
+      expect(vm.snapshot().vm).toEqual({ bugged: true, hkid: -1, tdState: 'TEARDOWN', destroyed: true });
+    }
+    expect(diags(ob[2])).toEqual(['TDX_BUG_ON seamcall-failed', 'TDX_BUG_ON reclaim-failed']);
+    expect(diags(oa[2])).toEqual(['TDX_BUG_ON seamcall-failed', 'KVM_BUG_ON external-change-failed', 'TDX_BUG_ON reclaim-failed']); // D12
+  });
+});
+
 describe('F10/F11: page tables freed while the hkid is still assigned (hkid release fails)', () => {
   const ops: Op[] = [FINALIZE, pf(9), pf(0x41), { kind: 'destroy', fail: [{ at: 'hkidRelease' }] }];
 
