@@ -8,8 +8,8 @@ import { hash4 } from './hash';
 import { MV_BLOCKED, MV_LEAF, MV_TABLE, mirrorViewHash } from './mirror_view';
 import { Ledger, Owner } from './ledger';
 import {
-  BLOCK_TRANSITION, MAPPED_BY, NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE, OP_STATE_TABLE, SEPT_STATE_TABLE, unblocked,
-  type MemLeaf, type SeptState,
+  BLOCK_TRANSITION, LIFECYCLE_TABLE, MAPPED_BY, NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE, OP_STATE_TABLE, SEPT_STATE_TABLE, unblocked,
+  type Lifecycle, type LifecycleCall, type MemLeaf, type SeptState,
 } from './tdx_tables';
 
 export type TdxStatus =
@@ -35,8 +35,6 @@ export type TdxStatus =
  * lifecycle (BLOCKED, TEARDOWN), DESTROYED once the TDR is reclaimed.
  */
 export type TdState = 'INITIALIZED' | 'RUNNABLE' | 'BLOCKED' | 'TEARDOWN' | 'DESTROYED';
-/** TDR lifecycle_state (tdx-module.md §0, td_control_structures.h L57-63); HKID_ASSIGNED is never observed. */
-type Lifecycle = 'KEYS_CONFIGURED' | 'BLOCKED' | 'TEARDOWN';
 
 /** A non-leaf entry: NL_MAPPED, or NL_BLOCKED after RANGE.BLOCK (tdh_mem_range_block.c L39-65). */
 interface SeptTable { kind: 'table'; level: number; gfn: number; page: number; blocked: boolean; blockEpoch: number }
@@ -106,8 +104,13 @@ export class FakeTdxModule {
    */
   private memGate(): TdxStatus | undefined {
     if (this.tdrReclaimed) return 'TDX_PAGE_METADATA_INCORRECT';
-    if (this.lifecycle !== 'KEYS_CONFIGURED') return 'TDX_TD_KEYS_NOT_CONFIGURED';
-    return undefined;
+    return this.lifecycleGate('MEM');
+  }
+
+  /** The lifecycle gate of a call (LIFECYCLE_TABLE): its refusal, or undefined when the state allows it. */
+  private lifecycleGate(call: LifecycleCall): TdxStatus | undefined {
+    const row = LIFECYCLE_TABLE[call];
+    return row.requires === null || this.lifecycle === row.requires ? undefined : row.refusal ?? undefined;
   }
 
   private key(level: number, gfn: number): number { return gfn * 8 + level; }
@@ -354,10 +357,12 @@ export class FakeTdxModule {
       // a child: its owner TDR is locked implicitly (L123) and must still be a TDR (helpers.c L180-185),
       // and the TD must be in TEARDOWN (L140)
       if (this.tdrReclaimed) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_PAGE_METADATA_INCORRECT');
-      if (this.lifecycle !== 'TEARDOWN') return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+      const gate = this.lifecycleGate('RECLAIM.child');
+      if (gate) return this.done('PHYMEM.PAGE.RECLAIM', args, gate);
     } else {
       // the TDR: TEARDOWN (L157) and no child left (L165) — every TDCS, S-EPT and guest page first
-      if (this.lifecycle !== 'TEARDOWN') return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_LIFECYCLE_STATE_INCORRECT');
+      const gate = this.lifecycleGate('RECLAIM.TDR');
+      if (gate) return this.done('PHYMEM.PAGE.RECLAIM', args, gate);
       if (this.chldcnt !== 0) return this.done('PHYMEM.PAGE.RECLAIM', args, 'TDX_TD_ASSOCIATED_PAGES_EXIST');
     }
     if (t) {
@@ -417,10 +422,11 @@ export class FakeTdxModule {
     const inj = this.injected('MNG.VPFLUSHDONE');
     if (inj) return this.done('MNG.VPFLUSHDONE', '', inj);
     if (this.tdrReclaimed) return this.done('MNG.VPFLUSHDONE', '', 'TDX_PAGE_METADATA_INCORRECT');
-    if (this.lifecycle !== 'KEYS_CONFIGURED') return this.done('MNG.VPFLUSHDONE', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const gate = this.lifecycleGate('MNG.VPFLUSHDONE');
+    if (gate) return this.done('MNG.VPFLUSHDONE', '', gate);
     if (this.associatedVcpus.size) return this.done('MNG.VPFLUSHDONE', '', 'TDX_FLUSHVP_NOT_DONE');
     this.wbcachePending = true;
-    this.lifecycle = 'BLOCKED';
+    this.lifecycle = LIFECYCLE_TABLE['MNG.VPFLUSHDONE'].next!;
     return this.done('MNG.VPFLUSHDONE', '', 'SUCCESS');
   }
   /**
@@ -445,10 +451,11 @@ export class FakeTdxModule {
     const inj = this.injected('MNG.KEY.FREEID');
     if (inj) return this.done('MNG.KEY.FREEID', '', inj);
     if (this.tdrReclaimed) return this.done('MNG.KEY.FREEID', '', 'TDX_PAGE_METADATA_INCORRECT');
-    if (this.lifecycle !== 'BLOCKED') return this.done('MNG.KEY.FREEID', '', 'TDX_LIFECYCLE_STATE_INCORRECT');
+    const gate = this.lifecycleGate('MNG.KEY.FREEID');
+    if (gate) return this.done('MNG.KEY.FREEID', '', gate);
     if (this.wbcachePending) return this.done('MNG.KEY.FREEID', '', 'TDX_WBCACHE_NOT_COMPLETE');
     this.hkid = -1;
-    this.lifecycle = 'TEARDOWN';
+    this.lifecycle = LIFECYCLE_TABLE['MNG.KEY.FREEID'].next!;
     return this.done('MNG.KEY.FREEID', '', 'SUCCESS');
   }
 

@@ -85,3 +85,32 @@ export function unblocked(s: SeptState): SeptState {
 
 /** The state a successful AUG / ADD leaves (tdh_mem_page_aug.c L176: PENDING; tdh_mem_page_add.c L189: MAPPED). */
 export const MAPPED_BY: Readonly<Record<'PAGE.AUG' | 'PAGE.ADD', SeptState>> = { 'PAGE.AUG': 'PENDING', 'PAGE.ADD': 'MAPPED' };
+
+/** TDR lifecycle_state values the model reaches (td_control_structures.h L57-63; HKID_ASSIGNED is never observed). */
+export type Lifecycle = 'KEYS_CONFIGURED' | 'BLOCKED' | 'TEARDOWN';
+
+/** The calls whose lifecycle gate differs: every TD-scoped MEM call shares one row. */
+export type LifecycleCall = 'MEM' | 'MNG.VPFLUSHDONE' | 'MNG.KEY.FREEID' | 'RECLAIM.child' | 'RECLAIM.TDR' | 'PHYMEM.CACHE.WB' | 'PHYMEM.PAGE.WBINVD';
+
+interface LifecycleRow {
+  /** the lifecycle the call needs; null: no lifecycle check at all */
+  readonly requires: Lifecycle | null;
+  readonly refusal: 'TDX_TD_KEYS_NOT_CONFIGURED' | 'TDX_LIFECYCLE_STATE_INCORRECT' | null;
+  /** the lifecycle a successful call moves the TD to */
+  readonly next: Lifecycle | null;
+  readonly src: string;
+}
+
+/**
+ * The lifecycle gate and transition of each call (tdx-module.md §0, §1.1 G6, §1.4). RECLAIM,
+ * WBINVD, VPFLUSHDONE, FREEID and CACHE.WB skip the MEM gates G5-G9 and check their own state.
+ */
+export const LIFECYCLE_TABLE: Readonly<Record<LifecycleCall, LifecycleRow>> = {
+  'MEM': { requires: 'KEYS_CONFIGURED', refusal: 'TDX_TD_KEYS_NOT_CONFIGURED', next: null, src: 'helpers.c L507-511 (G6)' },
+  'MNG.VPFLUSHDONE': { requires: 'KEYS_CONFIGURED', refusal: 'TDX_LIFECYCLE_STATE_INCORRECT', next: 'BLOCKED', src: 'tdh_mng_vpflushdone.c L89, L127' },
+  'MNG.KEY.FREEID': { requires: 'BLOCKED', refusal: 'TDX_LIFECYCLE_STATE_INCORRECT', next: 'TEARDOWN', src: 'tdh_mng_key_freeid.c L75, L106-107' },
+  'RECLAIM.child': { requires: 'TEARDOWN', refusal: 'TDX_LIFECYCLE_STATE_INCORRECT', next: null, src: 'tdh_phymem_page_reclaim.c L140' },
+  'RECLAIM.TDR': { requires: 'TEARDOWN', refusal: 'TDX_LIFECYCLE_STATE_INCORRECT', next: null, src: 'tdh_phymem_page_reclaim.c L157' },
+  'PHYMEM.CACHE.WB': { requires: null, refusal: null, next: null, src: 'tdh_phymem_cache_wb.c L70-122 (KOT only)' },
+  'PHYMEM.PAGE.WBINVD': { requires: null, refusal: null, next: null, src: 'tdh_phymem_page_wbinvd.c L51-55 (no TD or hkid check)' },
+};

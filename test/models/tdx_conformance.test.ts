@@ -9,7 +9,7 @@ import { FaultPlan } from '../../impls/machine/fault_plan';
 import { Geometry } from '../../impls/machine/geometry';
 import { Ledger, Owner } from '../../impls/machine/ledger';
 import { FakeTdxModule, type TdxStatus } from '../../impls/machine/tdx_module';
-import { ANY_BLOCKED, OP_STATE_TABLE, SEPT_STATES, SEPT_STATE_TABLE, type SeptState } from '../../impls/machine/tdx_tables';
+import { ANY_BLOCKED, LIFECYCLE_TABLE, OP_STATE_TABLE, SEPT_STATES, SEPT_STATE_TABLE, type Lifecycle, type SeptState } from '../../impls/machine/tdx_tables';
 
 type Op = 'INITIALIZED' | 'RUNNABLE';
 type Call = 'SEPT.ADD' | 'PAGE.AUG' | 'PAGE.ADD' | 'RANGE.BLOCK' | 'PAGE.REMOVE' | 'PAGE.DEMOTE';
@@ -153,6 +153,98 @@ describe('fake TDX module conforms to the TDX module 1.5 tables', () => {
   });
 
   it('every table row cites its source file', () => {
-    for (const row of [...Object.values(OP_STATE_TABLE), ...Object.values(SEPT_STATE_TABLE)]) expect(row.src).toMatch(/\.(c|h) L\d+/);
+    for (const row of [...Object.values(OP_STATE_TABLE), ...Object.values(SEPT_STATE_TABLE), ...Object.values(LIFECYCLE_TABLE)]) expect(row.src).toMatch(/\.(c|h) L\d+/);
+  });
+});
+
+/** Move a fresh fixture's TD to `lc` the way the kernel does (VPFLUSHDONE, then CACHE.WB and FREEID). */
+function toLifecycle(f: Fixture, lc: Lifecycle): void {
+  if (lc === 'KEYS_CONFIGURED') return;
+  expect(f.tdx.mngVpflushdone()).toBe('SUCCESS');
+  if (lc === 'TEARDOWN') {
+    expect(f.tdx.phymemCacheWb()).toBe('SUCCESS');
+    expect(f.tdx.mngKeyFreeid()).toBe('SUCCESS');
+  }
+}
+
+const LIFECYCLES: readonly Lifecycle[] = ['KEYS_CONFIGURED', 'BLOCKED', 'TEARDOWN'];
+const TD_STATE_OF: Readonly<Record<Lifecycle, string>> = { KEYS_CONFIGURED: 'INITIALIZED', BLOCKED: 'BLOCKED', TEARDOWN: 'TEARDOWN' };
+
+// tdx-module.md §1.9, the lifecycle rows (K = KEYS_CONFIGURED, B = BLOCKED after VPFLUSHDONE, T = TEARDOWN after FREEID).
+describe('fake TDX module lifecycle calls conform to the TDX module 1.5', () => {
+  for (const lc of LIFECYCLES) {
+    it(`${lc}: every MEM call ${lc === 'KEYS_CONFIGURED' ? 'passes the lifecycle gate' : 'is refused with TDX_TD_KEYS_NOT_CONFIGURED (helpers.c L507-511)'}`, () => {
+      const f = fixture();
+      expect(f.tdx.septAdd(0, 2, f.page())).toBe('SUCCESS');
+      toLifecycle(f, lc);
+      const results = [call(f, 'PAGE.AUG', 1, 0), call(f, 'RANGE.BLOCK', 2, 0), call(f, 'PAGE.REMOVE', 1, 0), call(f, 'SEPT.ADD', 2, 8), f.tdx.track()];
+      if (lc === 'KEYS_CONFIGURED') expect(results).not.toContain('TDX_TD_KEYS_NOT_CONFIGURED');
+      else expect(results).toEqual(Array(5).fill('TDX_TD_KEYS_NOT_CONFIGURED'));
+      expect(f.tdx.tdState).toBe(TD_STATE_OF[lc]);
+    });
+
+    it(`${lc}: VPFLUSHDONE (tdh_mng_vpflushdone.c L89, L104-116, L127)`, () => {
+      const f = fixture();
+      toLifecycle(f, lc);
+      if (lc !== 'KEYS_CONFIGURED') { expect(f.tdx.mngVpflushdone()).toBe('TDX_LIFECYCLE_STATE_INCORRECT'); return; }
+      f.tdx.vcpuAssociate(0);
+      expect(f.tdx.mngVpflushdone()).toBe('TDX_FLUSHVP_NOT_DONE');
+      expect(f.tdx.tdState).toBe('INITIALIZED'); // no state change
+    });
+
+    it(`${lc}: KEY.FREEID (tdh_mng_key_freeid.c L75, L97, L106-107)`, () => {
+      const f = fixture();
+      toLifecycle(f, lc);
+      if (lc !== 'BLOCKED') { expect(f.tdx.mngKeyFreeid()).toBe('TDX_LIFECYCLE_STATE_INCORRECT'); return; }
+      expect(f.tdx.mngKeyFreeid()).toBe('TDX_WBCACHE_NOT_COMPLETE'); // no CACHE.WB yet
+      expect(f.tdx.tdState).toBe('BLOCKED');
+      expect(f.tdx.phymemCacheWb()).toBe('SUCCESS');
+      expect(f.tdx.mngKeyFreeid()).toBe('SUCCESS');
+      expect(f.tdx.tdState).toBe('TEARDOWN');
+      expect(f.tdx.hkidAssigned).toBe(false);
+    });
+
+    it(`${lc}: PHYMEM.PAGE.RECLAIM of a child and of the TDR (tdh_phymem_page_reclaim.c L98, L140, L157, L165)`, () => {
+      const f = fixture();
+      toLifecycle(f, lc);
+      const child = f.tdx.tdcs[0];
+      if (lc !== 'TEARDOWN') {
+        expect(f.tdx.phymemPageReclaim(child)).toBe('TDX_LIFECYCLE_STATE_INCORRECT');
+        expect(f.tdx.phymemPageReclaim(f.tdx.tdr)).toBe('TDX_LIFECYCLE_STATE_INCORRECT');
+        return;
+      }
+      // children left (two S-EPT tables and two TDCS pages): the TDR must go last
+      expect(f.tdx.phymemPageReclaim(f.tdx.tdr)).toBe('TDX_TD_ASSOCIATED_PAGES_EXIST');
+      expect(f.tdx.phymemPageReclaim(child)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageReclaim(child)).toBe('TDX_PAGE_METADATA_INCORRECT'); // now PT_NDA
+    });
+
+    it(`${lc}: PHYMEM.PAGE.WBINVD has no TD check and is repeatable (tdh_phymem_page_wbinvd.c L51-55)`, () => {
+      const f = fixture();
+      toLifecycle(f, lc);
+      const host = f.guest(1);
+      expect(f.tdx.phymemPageWbinvd(host)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageWbinvd(host)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageWbinvd(f.tdx.tdcs[0])).toBe('TDX_PAGE_METADATA_INCORRECT'); // still owned by the TD
+    });
+  }
+
+  it('PHYMEM.CACHE.WB: nothing flushed yet → TDX_NO_HKID_READY_TO_WBCACHE (tdh_phymem_cache_wb.c L100-122)', () => {
+    const f = fixture();
+    expect(f.tdx.phymemCacheWb()).toBe('TDX_NO_HKID_READY_TO_WBCACHE');
+    toLifecycle(f, 'BLOCKED');
+    expect(f.tdx.phymemCacheWb()).toBe('SUCCESS');
+  });
+
+  it('the whole teardown: children first, then the TDR (chldcnt back to 0)', () => {
+    const f = fixture();
+    toLifecycle(f, 'TEARDOWN');
+    for (const level of [3, 4]) {
+      const page = [...f.tdx.entries()].find(e => e.kind === 'table' && e.level === level) as { page: number };
+      expect(f.tdx.phymemPageReclaim(page.page)).toBe('SUCCESS');
+    }
+    for (const p of f.tdx.tdcs) expect(f.tdx.phymemPageReclaim(p)).toBe('SUCCESS');
+    expect(f.tdx.phymemPageReclaim(f.tdx.tdr)).toBe('SUCCESS');
+    expect(f.tdx.tdState).toBe('DESTROYED');
   });
 });
