@@ -67,9 +67,13 @@ export interface FaultEntry {
  *  - install    just before an atomic install (cmpxchg) at `level`
  *  - frozen     while a mirror SPTE at `level` is FROZEN around the TDX call
  *  - removedPt  inside handle_removed_pt in shared mode, before an entry of a level-`level` table is frozen
+ *  - zapRetry   at __tdp_mmu_zap_root's "goto retry" after a failed atomic zap of a level-`level` entry
+ *               (the same iterator is reused: iter.old_spte must have been refreshed)
+ *  - splitAlloc inside tdp_mmu_split_huge_pages_root's allocation window, mmu_lock and RCU dropped,
+ *               for a huge leaf at `level`
  */
-export type RacePoint = 'walk' | 'install' | 'frozen' | 'removedPt';
-export const RACE_POINTS: readonly RacePoint[] = ['walk', 'install', 'frozen', 'removedPt'];
+export type RacePoint = 'walk' | 'install' | 'frozen' | 'removedPt' | 'zapRetry' | 'splitAlloc';
+export const RACE_POINTS: readonly RacePoint[] = ['walk', 'install', 'frozen', 'removedPt', 'zapRetry', 'splitAlloc'];
 
 /**
  * Op kinds that may run as a nested (racing) op: another vCPU, a lockless/RCU actor, or an unmap
@@ -159,6 +163,12 @@ export interface OpOutcome {
   seamcalls: SeamcallRecord[];
   diagnostics: Diagnostic[];
   violations: Violation[];
+  /**
+   * trace_kvm_tdp_mmu_spte_changed events of the op, flat: (gfn, level + 8 if mirror, old, new) per
+   * event, +16 on the level when a racing op made it; old/new canonical (a non-leaf is -1: page-table page ids do not compare). Compared under
+   * `strict` only.
+   */
+  trace: readonly number[];
   /** a model step budget was exceeded (livelock) */
   hang: boolean;
 }

@@ -53,6 +53,82 @@ export interface ExplainedDifference extends Explanation {
 }
 
 const opsOf = (op: Op): Op[] => (op.race ? [op, op.race.op] : [op]);
+
+// ---- kvm_tdp_mmu_spte_changed traces: flat (gfn, level + 8·mirror + 16·racing, old, new), non-leaf = -1.
+type TraceEvent = [number, number, number, number];
+function eventsOf(t: readonly number[] = []): TraceEvent[] {
+  const out: TraceEvent[] = [];
+  for (let i = 0; i + 3 < t.length; i += 4) out.push([t[i], t[i + 1], t[i + 2], t[i + 3]]);
+  return out;
+}
+/** A trace event of a page-table removal (old is a table, new is not): handle_removed_pt runs for it. */
+const removesTable = (e: TraceEvent): boolean => e[2] === -1 && e[3] !== -1;
+const levelOf = (e: TraceEvent): number => e[1] % 8;
+const treeOf = (e: TraceEvent): number => Math.floor(e[1] / 8) % 2;
+const actorOf = (e: TraceEvent): number => Math.floor(e[1] / 16);
+/**
+ * before's order (parent traced, then handle_removed_pt traces its children) turned into after's
+ * (handle_removed_pt first, the parent traced after its subtree). A child event is one of the same
+ * actor that follows the parent, in the same tree, at a lower level, inside the parent's gfn range
+ * (span = fanout^(L-1)); a racing op's events inside the subtree move with it.
+ */
+function parentAfterChildren(ev: readonly TraceEvent[], fanout: number): TraceEvent[] {
+  const out: TraceEvent[] = [];
+  for (let i = 0; i < ev.length;) {
+    const e = ev[i];
+    if (!removesTable(e)) { out.push(e); i++; continue; }
+    const span = fanout ** (levelOf(e) - 1);
+    let endSub = i + 1;
+    for (let j = i + 1; j < ev.length; j++) {
+      const x = ev[j];
+      if (actorOf(x) !== actorOf(e)) continue;
+      if (treeOf(x) !== treeOf(e) || levelOf(x) >= levelOf(e) || x[0] < e[0] || x[0] >= e[0] + span) break;
+      endSub = j + 1;
+    }
+    out.push(...parentAfterChildren(ev.slice(i + 1, endSub), fanout), e);
+    i = endSub;
+  }
+  return out;
+}
+const sameEvent = (a: TraceEvent, b: TraceEvent): boolean => a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+/** The (before, after) sides of a before-vs-after pair, in either order; null for any other pair. */
+function beforeAfter(ctx: DivergenceContext): [Observation, Observation] | null {
+  if (ctx.bases[0] === 'before' && ctx.bases[1] === 'after') return [ctx.sides[0], ctx.sides[1]];
+  if (ctx.bases[0] === 'after' && ctx.bases[1] === 'before') return [ctx.sides[1], ctx.sides[0]];
+  return null;
+}
+/** The traces are equal once before's removals are moved after their subtrees (either geometry). */
+function traceReordered(ctx: DivergenceContext): boolean {
+  const ba = ctx.component === 'trace' ? beforeAfter(ctx) : null;
+  if (!ba) return false;
+  const [a, b] = ba.map(s => eventsOf(s.outcome.trace));
+  return [8, 512].some(f => {
+    const x = parentAfterChildren(a, f);
+    return x.length === b.length && x.every((e, i) => sameEvent(e, b[i]));
+  });
+}
+/**
+ * As traceReordered, except that after lacks the events of mirror leaf removals that TDX failed
+ * (__handle_changed_spte returns the hook's error before the trace); both VMs bugged.
+ */
+function traceLacksFailedRemovals(ctx: DivergenceContext): boolean {
+  const ba = ctx.component === 'trace' ? beforeAfter(ctx) : null;
+  if (!ba || !ba.every(s => s.digests.bugged)) return false;
+  // after's handle_changed_spte reported the failed propagation (its KVM_BUG_ON)
+  if (!ba[1].outcome.diagnostics.some(d => d.category === 'external-change-failed')) return false;
+  const [a, b] = ba.map(s => eventsOf(s.outcome.trace));
+  return [8, 512].some(f => {
+    const x = parentAfterChildren(a, f);
+    let j = 0, missing = 0;
+    for (const e of x) {
+      if (j < b.length && sameEvent(e, b[j])) { j++; continue; }
+      // only a mirror leaf going non-present (zap) or FROZEN (a removed table's child) may be missing
+      if (treeOf(e) !== 1 || e[2] === 0 || e[2] === -1 || e[2] === 0x5a0 || (e[3] !== 0 && e[3] !== 0x5a0)) return false;
+      missing++;
+    }
+    return j === b.length && missing > 0;
+  });
+}
 const eitherHas = (ctx: DivergenceContext, cat: string): boolean =>
   ctx.sides.some(s => s.outcome.diagnostics.some(d => `${d.kind}:${d.category}` === cat));
 const countOf = (o: OpOutcome, cat: string): number => {
@@ -120,6 +196,18 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     reason: 'the series moves asserts and KVM_BUG_ONs from the TDP MMU into TDX code: the same category is raised from a different site. Only strict equivalence compares sites.',
     extendedOnly: false, persistent: false,
     match: ctx => ctx.component === 'diagnostic-sites',
+  },
+  {
+    id: 'D17', title: 'a removed page table is traced after its children',
+    reason: "before: handle_changed_spte traces the change right after the old == new check, then handle_removed_pt traces each child (parent first). after: __handle_changed_spte traces next to the stats, after handle_removed_pt (Sean's 2026-02-13 diff adopted by patch 9, series.md §3: \"a non-mirror table removal traces parent after children\"), mirror and direct tables alike. Same events, other order; only strict equivalence compares the trace.",
+    extendedOnly: false, persistent: false,
+    match: traceReordered,
+  },
+  {
+    id: 'D18', title: 'no trace for a failed propagation',
+    reason: "after: __handle_changed_spte returns set_external_spte's error before the trace (series.md §3: \"v2/v3: none on a failed hook\"); before traces a write-lock leaf zap in handle_changed_spte before remove_external_spte fails. Only with an injected TDX failure, VM bugged in both (the trace side of D11).",
+    extendedOnly: false, persistent: false,
+    match: traceLacksFailedRemovals,
   },
   {
     id: 'D6', title: 'atomic zap of a mirror leaf is propagated',

@@ -15,6 +15,8 @@ export interface DesignTrace {
   result: string;
   seamcalls: string[];
   diagnostics: string[];
+  /** kvm_tdp_mmu_spte_changed events, only when the trace is what differs (strict) */
+  trace?: string[];
 }
 
 export interface FirstDivergence {

@@ -6,7 +6,7 @@
 import type { Design, DesignInstance, Op, OpOutcome, Snapshot, Violation } from '../../impls/api';
 import { designBaseOf, type DesignBase } from '../../impls/designs';
 import {
-  diagCategories, differences, finalDifference, seamcallLines, type Equivalence, type Observation,
+  diagCategories, differences, finalDifference, seamcallLines, traceLines, type Equivalence, type Observation,
 } from './compare';
 import { EXPLAINED, explain, type ExplainedDifference } from './explained';
 import {
@@ -85,17 +85,20 @@ export function snapshotText(s: Snapshot): string {
   return lines.join('\n') + '\n';
 }
 
-function traceOf(design: string, o: Observation): DesignTrace {
-  return {
+function traceOf(design: string, o: Observation, withTrace: boolean): DesignTrace {
+  const t: DesignTrace = {
     design,
     result: o.outcome.result,
     seamcalls: seamcallLines(o.outcome),
     diagnostics: o.outcome.diagnostics.map(d => `${d.kind}${d.printed ? '' : ' (silent)'} ${d.category} @ ${d.site}`),
   };
+  if (withTrace) t.trace = traceLines(o.outcome);
+  return t;
 }
 
 function traceText(t: DesignTrace): string {
-  return [`result: ${t.result}`, ...t.seamcalls.map(s => `seamcall ${s}`), ...t.diagnostics.map(d => `diag ${d}`)].join('\n') + '\n';
+  return [`result: ${t.result}`, ...t.seamcalls.map(s => `seamcall ${s}`), ...t.diagnostics.map(d => `diag ${d}`),
+    ...(t.trace ?? []).map(e => `trace ${e}`)].join('\n') + '\n';
 }
 
 /** A design whose op hung or hit BUG() is dead: nothing after it can be compared or checked. */
@@ -286,7 +289,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   private divergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): FirstDivergence {
     const a = this.vms[0]!, b = this.vms[k]!;
     const la = this.labels[0], lb = this.labels[k];
-    const ta = traceOf(la, obs[0]), tb = traceOf(lb, obs[k]);
+    const ta = traceOf(la, obs[0], component === 'trace'), tb = traceOf(lb, obs[k], component === 'trace');
     return {
       opIndex: i,
       op: describeOp(op),

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Op, VmConfig } from '../../impls/api';
 import { EQUIVALENCES, type Equivalence } from '../run/compare';
-import type { Finding, FindingKind, FirstDivergence } from '../run/findings';
+import type { DesignTrace, Finding, FindingKind, FirstDivergence } from '../run/findings';
 import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import { DOMAINS, type Domain } from '../seq/domain';
 import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from '../seq/sequence';
@@ -171,13 +171,15 @@ function readDivergence(r: Fields): FirstDivergence | null {
   const sides = (sidesRaw as unknown[]).map((s, i) => {
     if (!isObject(s)) d.fail(`sides[${i}]`, `expected an object, got ${show(s)}`);
     const t: Fields = new Fields(d.fileName, `firstDivergence.sides[${i}]`, s);
-    t.onlyKnown(['design', 'result', 'seamcalls', 'diagnostics'], 'a design trace');
+    t.onlyKnown(['design', 'result', 'seamcalls', 'diagnostics', 'trace'], 'a design trace');
     const list = (k: string): string[] => {
       const v = t.raw(k);
       if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) t.fail(k, `expected an array of strings, got ${show(v)}`);
       return v as string[];
     };
-    return { design: t.str('design'), result: t.str('result'), seamcalls: list('seamcalls'), diagnostics: list('diagnostics') };
+    const side: DesignTrace = { design: t.str('design'), result: t.str('result'), seamcalls: list('seamcalls'), diagnostics: list('diagnostics') };
+    if (t.raw('trace') !== undefined) side.trace = list('trace');
+    return side;
   });
   const prefix = d.raw('prefix');
   if (!Array.isArray(prefix) || prefix.some(x => typeof x !== 'string')) d.fail('prefix', `expected an array of strings, got ${show(prefix)}`);

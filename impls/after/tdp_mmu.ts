@@ -59,15 +59,21 @@ export class AfterDesign extends AfterTdx {
   /**
    * __handle_changed_spte: non-leaf removal → handle_removed_pt; any other mirror change →
    * set_external_spte(old, new), returning its error before stats/trace (Sean's fix for D11).
+   * A non-present ↔ non-present change is traced on the prologue's early return (the v3 fix of v2's
+   * missing trace: traceNonPresentChange).
    */
   protected __handleChangedSpte(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number, shared: boolean): number {
-    if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level)) return 0;
+    if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level, false)) return 0;
     if (this.removesChildTable(oldSpte, newSpte)) {
       this.handleRemovedPt(this.childSp(oldSpte)!, shared);
     } else if (sp.mirror) {
       const r = this.tdxSeptSetPrivateSpte(gfn, oldSpte, newSpte, level);
       if (r) return r;
     }
+    // Sean's 2026-02-13 placement (series.md §3, S16): trace and stats only after handle_removed_pt /
+    // a successful set_external_spte — a removed table is traced after its children, a failed
+    // propagation is not traced.
+    this.traceKvmTdpMmuSpteChanged(sp, gfn, level, oldSpte, newSpte);
     this.updateLeafStats(oldSpte, newSpte, level);
     return 0;
   }

@@ -82,7 +82,9 @@ export class BeforeDesign extends BeforeTdx {
   // ---------------------------------------------------------------- §2.5 handle_changed_spte
 
   protected handleChangedSpte(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number, shared: boolean): void {
-    if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level)) return;
+    // trace_kvm_tdp_mmu_spte_changed inside the prologue, before the non-present return and before
+    // handle_removed_pt: a removed table is traced before its children (tdp_mmu.c:handle_changed_spte).
+    if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level, true)) return;
     this.updateLeafStats(oldSpte, newSpte, level);
     if (this.removesChildTable(oldSpte, newSpte)) this.handleRemovedPt(this.childSp(oldSpte)!, shared);
   }

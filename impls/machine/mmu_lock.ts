@@ -18,7 +18,22 @@ export class MmuLock {
     return mode === 'read' && held.every(h => h === 'read');
   }
 
-  acquire(mode: LockMode): void { this.holders.push(mode); }
+  /** Holders on the stack (every actor's): an actor holds the lock when depth exceeds its base. */
+  get depth(): number { return this.holders.length; }
+
+  /**
+   * Called when a lock is taken from softirq (an RCU callback): mmu_lock is taken with plain
+   * read_lock/write_lock in process context, so taking it in softirq is an irq-unsafe lock
+   * inversion (lockdep: "inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage").
+   */
+  onSoftirqAcquire: (() => void) | null = null;
+  /** >0 while an RCU callback runs (set by the owner) */
+  softirq = 0;
+
+  acquire(mode: LockMode): void {
+    if (this.softirq && this.onSoftirqAcquire) this.onSoftirqAcquire();
+    this.holders.push(mode);
+  }
   release(): void { this.holders.pop(); }
 
   isHeldWrite(): boolean { return this.mode === 'write'; }

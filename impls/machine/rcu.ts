@@ -14,6 +14,8 @@ export class Rcu {
   private nextReader = 1;
   private open = new Set<number>();
   private queue: Queued[] = [];
+  /** >0 while a callback runs: softirq context (rcu_do_batch), set by whoever runs the callback body */
+  inCallback = 0;
 
   readLock(): number {
     const id = this.nextReader++;

@@ -7,7 +7,8 @@ import type { KvmMmuPage, TdpIter } from '../tdp_mmu/sp';
 /** §3.3 #5 (Yan, Feb 2026): stats/trace before the fallible hook — a BUSY leaves the leaf count bumped. */
 export class AfterStatsBeforeHook extends AfterDesign {
   protected override __handleChangedSpte(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number, shared: boolean): number {
-    if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level)) return 0;
+    if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level, false)) return 0;
+    this.traceKvmTdpMmuSpteChanged(sp, gfn, level, oldSpte, newSpte);
     this.updateLeafStats(oldSpte, newSpte, level);
     if (this.removesChildTable(oldSpte, newSpte)) this.handleRemovedPt(this.childSp(oldSpte)!, shared);
     else if (sp.mirror) return this.tdxSeptSetPrivateSpte(gfn, oldSpte, newSpte, level);
@@ -68,7 +69,8 @@ export class AfterUnmapUnderReadLock extends AfterDesign {
 export class AfterMissesLeafZapPropagation extends AfterDesign {
   protected override __handleChangedSpte(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number, shared: boolean): number {
     if (sp.mirror && !shared && isLeaf(oldSpte) && newSpte === 0) {
-      if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level)) return 0;
+      if (!this.handleChangedSptePrologue(sp, gfn, oldSpte, newSpte, level, false)) return 0;
+      this.traceKvmTdpMmuSpteChanged(sp, gfn, level, oldSpte, newSpte);
       this.updateLeafStats(oldSpte, newSpte, level);
       return 0;
     }

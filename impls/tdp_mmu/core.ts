@@ -91,6 +91,17 @@ export abstract class TdpMmuCore {
   /** TDX: vCPU entry refused while a "no vCPUs" SEAMCALL retry runs */
   waitForSeptZap = false;
 
+  /**
+   * trace_kvm_tdp_mmu_spte_changed events of the current op, flat: (gfn, level + 8·mirror + 16 when a
+   * racing op (another actor) made the change, old, new) per event, SPTE values canonical (a non-leaf's page id is not compared: -1). Appended only;
+   * read and reset by apply() (mmutrace.h: kvm_tdp_mmu_spte_changed(as_id, gfn, level, old, new)).
+   */
+  spteTrace: number[] = [];
+  /** the current actor's own rcu_read_lock section (re-taken when it yields); 0 outside one */
+  protected opReader = 0;
+  /** mmu_lock holders below this depth belong to other actors (the op a racing op interrupted) */
+  protected lockBase = 0;
+
   protected planStack: FaultPlan[] = [FaultPlan.EMPTY];
   protected raceStack: (RacePlan | null)[] = [null];
   protected steps = 0;
@@ -143,6 +154,7 @@ export abstract class TdpMmuCore {
     this.geo = new Geometry(config.geometry);
     this.ledger = new Ledger(v => this.violations.push(v));
     this.tdx = new FakeTdxModule(this.geo, this.ledger, () => this.plan, v => this.violations.push(v));
+    this.mmuLock.onSoftirqAcquire = () => this.diag.lockdep(false, 'rcu:mmu_lock', 'irq-unsafe-lock-in-softirq');
     for (let i = 0; i < config.vcpus; i++) {
       this.vcpus.push({ id: i, caches: { header: [], shadow: [], external: [] }, mirrorRoot: null, directRoot: null });
     }
@@ -203,6 +215,7 @@ export abstract class TdpMmuCore {
   childSp(spte: number): KvmMmuPage | undefined { return this.spByPage.get(pfnOf(spte)); }
 
   readSpte(sp: KvmMmuPage, index: number, site: string): number {
+    if (this.opReader === 0 && this.mmuLock.depth <= this.lockBase) this.spteDerefUnprotected(site);
     this.ledger.use(sp.spt, site);
     return sp.entries[index];
   }
@@ -212,6 +225,7 @@ export abstract class TdpMmuCore {
    * reachability links and the XOR digests of every table above it, and records coverage.
    */
   protected storeSpte(sp: KvmMmuPage, index: number, newSpte: number, site: string): number {
+    if (this.opReader === 0 && this.mmuLock.depth <= this.lockBase) this.spteDerefUnprotected(site);
     this.ledger.use(sp.spt, site);
     const old = sp.entries[index];
     if (old === newSpte) return old;
@@ -275,10 +289,83 @@ export abstract class TdpMmuCore {
     return this.storeSpte(sp, index, newSpte, 'kvm_tdp_mmu_write_spte');
   }
 
+  // ---------------------------------------------------------------- execution context (kernel-model §1.6)
+  //
+  // Every model function runs as one actor: a process (a vCPU or ioctl: mmu_lock read/write or none,
+  // inside its own RCU read-side section or not) or an RCU callback (softirq, rcu_do_batch). A racing
+  // op is another actor: it does not inherit the interrupted op's lock or RCU section.
+
+  /** Whether the current actor holds mmu_lock (either mode). */
+  protected mmuLockHeldByActor(): boolean { return this.mmuLock.depth > this.lockBase; }
+
+  /**
+   * An SPTE pointer dereferenced (rcu_dereference(sptep), is_mirror_sptep → sptep_to_sp) outside an
+   * RCU read-side section and without mmu_lock: the page-table page may be freed under the reader
+   * (tdp_iter.c: every walker holds rcu_read_lock; lockdep's RCU "suspicious rcu_dereference_check() usage").
+   */
+  protected spteDerefUnprotected(site: string): void {
+    this.diag.lockdep(false, `rcu:${site}`, this.rcu.inCallback ? 'spte-deref-in-rcu-callback' : 'spte-deref-outside-rcu');
+  }
+
+  /**
+   * might_sleep() of a GFP_KERNEL(_ACCOUNT) allocation: illegal in softirq (the RCU callback), under
+   * mmu_lock (an rwlock: spinning) and inside an RCU read-side section ("BUG: sleeping function called
+   * from invalid context"; tdp_mmu.c:tdp_mmu_split_huge_pages_root drops both before allocating).
+   */
+  protected mightSleep(site: string): void {
+    if (this.rcu.inCallback) this.diag.lockdep(false, site, 'sleeping-alloc-in-softirq');
+    else if (this.mmuLockHeldByActor()) this.diag.lockdep(false, site, 'sleeping-alloc-under-mmu_lock');
+    else if (this.opReader !== 0) this.diag.lockdep(false, site, 'sleeping-alloc-in-rcu-read-section');
+  }
+
+  /** is_mirror_sptep(sptep): is_mirror_sp(sptep_to_sp(sptep)) — a dereference of the SPTE pointer. */
+  protected isMirrorSptep(sptep: { sp: KvmMmuPage; index: number }): boolean {
+    if (this.opReader === 0 && !this.mmuLockHeldByActor()) this.spteDerefUnprotected('is_mirror_sptep');
+    return sptep.sp.mirror;
+  }
+
+  /**
+   * Runs fn as an RCU callback: softirq context, no mmu_lock, no RCU read-side section of its own.
+   * A SEAMCALL from here (TDX SEAMCALLs need a TD-context-safe path and may spin on TDX_OPERAND_BUSY;
+   * DPAMT's put takes pamt_lock, which is not softirq-safe: Yan on RFC v5 20/45, series.md §4a) is
+   * reported as a lockdep-style diagnostic.
+   */
+  protected inRcuCallback(site: string, fn: () => void): void {
+    const savedReader = this.opReader, savedBase = this.lockBase;
+    this.opReader = 0;
+    this.lockBase = this.mmuLock.depth;
+    const calls = this.tdx.log.length;
+    this.rcu.inCallback++;
+    this.mmuLock.softirq++;
+    try {
+      fn();
+    } finally {
+      this.rcu.inCallback--;
+      this.mmuLock.softirq--;
+      this.opReader = savedReader;
+      this.lockBase = savedBase;
+    }
+    if (this.tdx.log.length !== calls) {
+      this.diag.lockdep(false, site, 'seamcall-in-softirq');
+    }
+  }
+
+  // ---------------------------------------------------------------- tracepoints
+
+  /**
+   * trace_kvm_tdp_mmu_spte_changed (mmutrace.h), called from handle_changed_spte (tdp_mmu.c): one
+   * event per handled change. Recorded as four numbers appended to the op's trace.
+   */
+  protected traceKvmTdpMmuSpteChanged(sp: KvmMmuPage, gfn: number, level: number, oldSpte: number, newSpte: number): void {
+    this.spteTrace.push(gfn, level + (sp.mirror ? 8 : 0) + (this.raceStack.length > 1 ? 16 : 0),
+      isNonLeaf(oldSpte) ? -1 : oldSpte, isNonLeaf(newSpte) ? -1 : newSpte);
+  }
+
   // ---------------------------------------------------------------- allocation (kernel-model §1.4)
 
   /** mmu_topup_memory_caches: before taking mmu_lock; F1 makes it fail with -ENOMEM. */
   protected mmuTopupMemoryCaches(vcpu: Vcpu): number {
+    this.mightSleep('mmu.c:mmu_topup_memory_caches');
     if (this.injectFault('topup')) return ENOMEM;
     const c = vcpu.caches;
     while (c.header.length < CACHE_MIN) c.header.push(this.ledger.alloc('header', `vcpu${vcpu.id} mmu_page_header_cache`));
@@ -342,6 +429,7 @@ export abstract class TdpMmuCore {
    * Mainline allocates no external page; Sean's huge-page series does for mirror splits.
    */
   protected tdpMmuAllocSpForSplit(level: number, mirror: boolean): KvmMmuPage | null {
+    this.mightSleep('tdp_mmu.c:tdp_mmu_alloc_sp_for_split');
     if (this.injectFault('splitAlloc')) return null;
     const header = this.ledger.alloc('header', 'sp header (split)');
     const spt = this.ledger.alloc('split', `${mirror ? 'mirror' : 'direct'} spt L${level} (split)`);

@@ -17,9 +17,6 @@ const WALK_STOP = 2;
 const WALK_CONTINUE = 0;
 
 export abstract class TdpMmuFlows extends KvmX86Ops {
-  /** the current op's own rcu_read_lock section (re-taken when it yields) */
-  protected opReader = 0;
-
   // ------------------------------------------------------------ design-specific (the refactor)
 
   /** tdp_mmu_set_spte_atomic (§2.3 / §2.3A): 0, -EBUSY, or the TDX hook's error. */
@@ -45,18 +42,33 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
    * sanity WARNs, BUG() on a pfn change of a present leaf, the old == new and both-non-present
    * early returns. Returns false when the caller must return early.
    */
-  protected handleChangedSptePrologue(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number): boolean {
+  protected handleChangedSptePrologue(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number,
+                                      traceHere: boolean): boolean {
     this.diag.warnOnce(level < 1 || level > this.rootLevel, 'tdp_mmu.c:handle_changed_spte:level', 'bad-level');
     this.diag.warnOnce(gfn % this.geo.span(level) !== 0, 'tdp_mmu.c:handle_changed_spte:gfn', 'misaligned-gfn');
     if (isLeaf(oldSpte) && isLeaf(newSpte) && pfnOf(oldSpte) !== pfnOf(newSpte)) {
       this.diag.hostBug('tdp_mmu.c:handle_changed_spte:pfn', 'leaf-pfn-changed', `${sp} gfn 0x${gfn.toString(16)}`);
     }
     if (oldSpte === newSpte) return false;
+    // before (tdp_mmu.c:handle_changed_spte, kernel-model §2.5 step 4): the trace right after the
+    // old == new return, so every handled change is traced, non-present ↔ non-present included.
+    if (traceHere) this.traceKvmTdpMmuSpteChanged(sp, gfn, level, oldSpte, newSpte);
     if (!isPresent(oldSpte) && !isPresent(newSpte)) {
       this.diag.warnOnce(!isFrozen(newSpte), 'tdp_mmu.c:handle_changed_spte:nonpresent', 'nonpresent-to-nonpresent');
+      if (!traceHere) this.traceNonPresentChange(sp, gfn, level, oldSpte, newSpte);
       return false;
     }
     return true;
+  }
+
+  /**
+   * after: the trace of a non-present ↔ non-present change, on __handle_changed_spte's early return.
+   * Sean's 2026-02-13 diff (series.md §3, S16) moved the trace below this return, next to the stats,
+   * so the v2 posting lost it (MMIO installs/zaps, shared handle_removed_pt freezing non-present
+   * entries); v3 fixed "a missing trace issue" (v3 cover, S6) — our reading: traced on this return.
+   */
+  protected traceNonPresentChange(sp: KvmMmuPage, gfn: number, level: number, oldSpte: number, newSpte: number): void {
+    this.traceKvmTdpMmuSpteChanged(sp, gfn, level, oldSpte, newSpte);
   }
 
   /** Page stats ±1 at the level when "is leaf" changes. */
@@ -101,7 +113,7 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
     this.rcu.callRcu({
       pendingPages: () => [sp.spt, sp.header, ...(sp.externalSpt !== null ? [sp.externalSpt] : [])]
         .filter(p => !this.ledger.isFree(p)),
-      run: () => this.tdpMmuFreeSpRcuCallback(sp),
+      run: () => this.inRcuCallback('tdp_mmu.c:tdp_mmu_free_sp_rcu_callback', () => this.tdpMmuFreeSpRcuCallback(sp)),
     });
   }
 
@@ -262,7 +274,10 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
         if (!isPresent(iter.oldSpte) || iter.level > zapLevel) return WALK_CONTINUE;
         if (!shared) { this.tdpMmuIterSetSpte(iter, NONPRESENT); return WALK_CONTINUE; }
         if (this.tdpMmuSetSpteAtomic(iter, NONPRESENT) === 0) return WALK_CONTINUE;
-        this.spin('__tdp_mmu_zap_root retry'); // goto retry
+        // goto retry: the same iterator, with iter.old_spte as the failed cmpxchg left it
+        // (tdp_mmu.c:__tdp_mmu_zap_root; try_cmpxchg64 refreshes it, tdp_iter.h).
+        this.spin('__tdp_mmu_zap_root retry');
+        this.racePoint('zapRetry', iter.level);
       }
     });
   }
@@ -445,6 +460,10 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
           this.mmuLock.release();
           sp = this.tdpMmuAllocSpForSplit(iter.level - 1, root.mirror);
           this.racePoint('walk', iter.level);
+          // still inside the lock-dropped window: another task may zap or fault the huge leaf, so
+          // the iterator must restart (iter.yielded) rather than trust iter.old_spte
+          // (tdp_mmu.c:tdp_mmu_split_huge_pages_root).
+          this.racePoint('splitAlloc', iter.level);
           this.mmuLock.acquire(mode);
           this.rcuReadLock();
           if (!sp) { ret = ENOMEM; return WALK_STOP; }

@@ -64,6 +64,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
         }
       } finally {
         this.mmuLock.reset();
+        this.lockBase = 0;
         if (this.opReader) this.rcuReadUnlock();
         this.planStack = [FaultPlan.EMPTY];
         this.raceStack = [null];
@@ -72,7 +73,9 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     if (this.nestedResults.length) result += ` [race: ${this.nestedResults.join(', ')}]`;
     const seamcalls = this.tdx.takeLog();
     for (const s of seamcalls) this.coverSeamcall(op.kind, s.call, s.result);
-    return { result, seamcalls, diagnostics: this.diag.takeEvents(), violations: this.violations, hang };
+    const trace = this.spteTrace;
+    this.spteTrace = [];
+    return { result, seamcalls, diagnostics: this.diag.takeEvents(), violations: this.violations, trace, hang };
   }
 
   /** A racing op: runs to completion now, as another vCPU, if it can take mmu_lock alongside us. */
@@ -82,8 +85,10 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
       return;
     }
     const savedReader = this.opReader;
+    const savedBase = this.lockBase;
     const savedOp = this.curOp;
     this.opReader = 0;
+    this.lockBase = this.mmuLock.depth;
     this.planStack.push(new FaultPlan(op.fail ?? []));
     this.raceStack.push(null);
     try {
@@ -91,6 +96,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     } finally {
       if (this.opReader) this.rcuReadUnlock();
       this.opReader = savedReader;
+      this.lockBase = savedBase;
       this.curOp = savedOp;
       this.planStack.pop();
       this.raceStack.pop();
