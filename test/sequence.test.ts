@@ -112,7 +112,7 @@ describe('validateSequence: one-line errors naming file, op index and field', ()
     expect(errorOf(file([fault({ race: { at: 'walk', op: { kind: 'releaseHkid' } } })])))
       .toBe(`seq.json: ops[0].race.op.kind: "releaseHkid" cannot run as a racing op ${allowed}`);
     expect(errorOf(file([fault({ race: { at: 'later', op: { kind: 'gracePeriod' } } })])))
-      .toBe('seq.json: ops[0].race.at: unknown race point "later" (allowed: walk, install, frozen, removedPt)');
+      .toBe('seq.json: ops[0].race.at: unknown race point "later" (allowed: walk, install, frozen, removedPt, zapRetry, splitAlloc)');
     expect(errorOf(file([fault({ race: { at: 'walk' } })]))).toBe('seq.json: ops[0].race.op: missing (required)');
   });
 

@@ -50,7 +50,7 @@ export interface RacePlan {
   private: boolean;
   vcpu?: number;
   /** level and nth that replace the drawn ones for this nested op (the draws happen only when it applies) */
-  timing?(ch: Chooser, nested: Op): { level: number; nth: number } | undefined;
+  timing?(ch: Chooser, nested: Op, at: RacePoint): { level: number; nth: number } | undefined;
 }
 
 /** While an op runs, which other actors can race with it. */
@@ -355,10 +355,12 @@ export const OP_KIND_SPECS: OpKindTable = {
     nested: null,
     failCandidates: (op) => [{ at: 'splitAlloc' }, { at: 'cmpxchg' }, ...(op.private ? [busy('PAGE.DEMOTE')] : [])],
     racePlan: (op) => ({
-      points: ['walk'], nested: [['zap', 4], ['fault', 2], ['gracePeriod', 1]], gfn: op.start, private: op.private,
-      // An unmap can only run while the split has dropped mmu_lock to allocate: that is the second
-      // time the walk reaches the huge leaf's level (the first visit found it and went to allocate).
-      timing: (ch, nested) => (nested.kind === 'zap' ? { level: ch.chance(0.7) ? 2 : 3, nth: 2 } : undefined),
+      points: ['walk', 'splitAlloc'], nested: [['zap', 4], ['fault', 2], ['gracePeriod', 1]], gfn: op.start, private: op.private,
+      // An unmap can only run while the split has dropped mmu_lock to allocate: at `walk`, that is the
+      // second time the walk reaches the huge leaf's level (the first visit found it and went to
+      // allocate); `splitAlloc` is the window itself (first allocation).
+      timing: (ch, nested, at) => (at === 'splitAlloc' ? { level: ch.chance(0.7) ? 2 : 3, nth: 1 }
+        : nested.kind === 'zap' ? { level: ch.chance(0.7) ? 2 : 3, nth: 2 } : undefined),
     }),
     note: noEffect,
     *simplify(op) {
@@ -402,8 +404,9 @@ export const OP_KIND_SPECS: OpKindTable = {
     weight: () => 4,
     build: () => ({ kind: 'invalidateDirect' }),
     failCandidates: () => [{ at: 'yield' }, { at: 'cmpxchg' }],
-    // Direct roots are zapped under the read lock: a shared fault can race handle_removed_pt.
-    racePlan: () => ({ points: ['removedPt'], nested: [['fault', 1]], private: false }),
+    // Direct roots are zapped under the read lock: a shared fault can race handle_removed_pt; after a
+    // lost cmpxchg, aging can change the entry before __tdp_mmu_zap_root retries with the same iterator.
+    racePlan: () => ({ points: ['removedPt', 'zapRetry'], nested: [['fault', 1], ['age', 1]], private: false }),
   },
 
   finalize: {
