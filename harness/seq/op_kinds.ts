@@ -50,7 +50,7 @@ export interface RacePlan {
   private: boolean;
   vcpu?: number;
   /** level and nth that replace the drawn ones for this nested op (the draws happen only when it applies) */
-  timing?(ch: Chooser, nested: Op, at: RacePoint): { level: number; nth: number } | undefined;
+  timing?(ch: Chooser, nested: Op): { level: number; nth: number } | undefined;
 }
 
 /** While an op runs, which other actors can race with it. */
@@ -355,12 +355,11 @@ export const OP_KIND_SPECS: OpKindTable = {
     nested: null,
     failCandidates: (op) => [{ at: 'splitAlloc' }, { at: 'cmpxchg' }, ...(op.private ? [busy('PAGE.DEMOTE')] : [])],
     racePlan: (op) => ({
-      points: ['walk', 'splitAlloc'], nested: [['zap', 4], ['fault', 2], ['gracePeriod', 1]], gfn: op.start, private: op.private,
-      // An unmap can only run while the split has dropped mmu_lock to allocate: at `walk`, that is the
-      // second time the walk reaches the huge leaf's level (the first visit found it and went to
-      // allocate); `splitAlloc` is the window itself (first allocation).
-      timing: (ch, nested, at) => (at === 'splitAlloc' ? { level: ch.chance(0.7) ? 2 : 3, nth: 1 }
-        : nested.kind === 'zap' ? { level: ch.chance(0.7) ? 2 : 3, nth: 2 } : undefined),
+      points: ['walk'], nested: [['zap', 4], ['fault', 2], ['gracePeriod', 1]], gfn: op.start, private: op.private,
+      // An unmap can only run while the split has dropped mmu_lock to allocate: that is the second
+      // time the walk reaches the huge leaf's level (the first visit found it and went to allocate).
+      // (The dedicated point `splitAlloc` is that window too; sequences and tests name it.)
+      timing: (ch, nested) => (nested.kind === 'zap' ? { level: ch.chance(0.7) ? 2 : 3, nth: 2 } : undefined),
     }),
     note: noEffect,
     *simplify(op) {

@@ -102,7 +102,7 @@ export function chooseRace(ch: Chooser, op: Op, state: GenState, policy: OpPolic
   let level = raceLevel(ch, at);
   let nth = ch.chance(0.8) ? 1 : 2;
   const nested = nestedOp(ch, weighted(ch, plan.nested), plan, state, policy);
-  const timing = plan.timing?.(ch, nested, at);
+  const timing = plan.timing?.(ch, nested);
   if (timing) ({ level, nth } = timing);
   return level === undefined ? { at, nth, op: nested } : { at, level, nth, op: nested };
 }
