@@ -113,8 +113,8 @@ describe('the kvm_tdp_mmu_spte_changed trace under --equiv strict', () => {
       { kind: 'zap', start: 5, end: 6, attr: 'private', fail: [{ at: 'seamcall', call: 'PAGE.REMOVE', error: 'ERROR' }] }]);
     const r = runSequence(seq, { designs: [before, after], equiv: 'strict', domain: 'legal' });
     expect(r.findings).toEqual([]);
-    // stats differ first at that op (D11); the trace difference alone is D18
-    expect(r.explained.map(e => e.explained?.id)).toContain('D11');
+    // every component is compared: the stats lag is D11, the missing trace D18
+    expect(r.explained.map(e => e.signature)).toEqual(expect.arrayContaining(['divergence|before+after|zap|stats:D11', 'divergence|before+after|zap|trace:D18']));
     const [b, a] = [before.create(compact), after.create(compact)];
     let sides: [Observation, Observation] | null = null;
     for (const op of seq.ops) {
