@@ -164,11 +164,17 @@ export interface OpOutcome {
   diagnostics: Diagnostic[];
   violations: Violation[];
   /**
-   * trace_kvm_tdp_mmu_spte_changed events of the op, flat: (gfn, level + 8 if mirror, old, new) per
-   * event, +16 on the level when a racing op made it; old/new canonical (a non-leaf is -1: page-table page ids do not compare). Compared under
-   * `strict` only.
+   * trace_kvm_tdp_mmu_spte_changed events of the op: a rolling hash of the sequence (0 when none) and
+   * their count. Compared under `strict` only; the events themselves come from
+   * DesignInstance.lastTrace() and are attached as `traceList` when a report needs them.
    */
-  trace: readonly number[];
+  trace: number;
+  traceCount: number;
+  /**
+   * the events, flat: (gfn, level + 8 if mirror + 16 if a racing op made it, old, new) per event;
+   * old/new canonical (a non-leaf is -1: page-table page ids do not compare). Filled on demand.
+   */
+  traceList?: readonly number[];
   /** a model step budget was exceeded (livelock) */
   hang: boolean;
 }
@@ -224,6 +230,8 @@ export interface DesignInstance {
   /** per-design invariant check (FROZEN reachable, mirror/S-EPT consistency); cheap enough per op */
   checkInvariants(): Violation[];
   leakReport(): LeakReport;
+  /** the kvm_tdp_mmu_spte_changed events of the last applied op (OpOutcome.traceList's format) */
+  lastTrace?(): readonly number[];
   /** transition classes reached (coverage for the guided engine) */
   coverage(): Set<string>;
 }

@@ -22,7 +22,7 @@ export function seamcallLines(o: OpOutcome): string[] {
 }
 /** The op's kvm_tdp_mmu_spte_changed events, readable (built only for reports). */
 export function traceLines(o: OpOutcome): string[] {
-  const t = o.trace ?? [];
+  const t = o.traceList ?? [];
   const out: string[] = [];
   const v = (x: number): string => (x === -1 ? 'table' : `0x${x.toString(16)}`);
   for (let i = 0; i + 3 < t.length; i += 4) {
@@ -30,11 +30,6 @@ export function traceLines(o: OpOutcome): string[] {
     out.push(`kvm_tdp_mmu_spte_changed ${Math.floor(t[i + 1] / 8) % 2 ? 'mirror' : 'direct'} gfn=0x${t[i].toString(16)} level=${t[i + 1] % 8} old=${v(t[i + 2])} new=${v(t[i + 3])}${tag}`);
   }
   return out;
-}
-function sameNumbers(a: readonly number[] = [], b: readonly number[] = []): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -65,7 +60,7 @@ export function differences(a: Observation, b: Observation, equiv: Equivalence):
       && !sameList(diagCategories(a.outcome), diagCategories(b.outcome))) add('diagnostics');
   if (equiv === 'strict') {
     if (!sameList(seamcallLines(a.outcome), seamcallLines(b.outcome))) add('seamcalls');
-    if (!sameNumbers(a.outcome.trace, b.outcome.trace)) add('trace');
+    if (a.outcome.trace !== b.outcome.trace || a.outcome.traceCount !== b.outcome.traceCount) add('trace');
     if (!sameList(diagSites(a.outcome), diagSites(b.outcome))) add('diagnostic-sites');
     if (da.pendingRcu !== db.pendingRcu) add('pending-rcu');
   }

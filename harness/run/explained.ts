@@ -101,7 +101,7 @@ function beforeAfter(ctx: DivergenceContext): [Observation, Observation] | null 
 function traceReordered(ctx: DivergenceContext): boolean {
   const ba = ctx.component === 'trace' ? beforeAfter(ctx) : null;
   if (!ba) return false;
-  const [a, b] = ba.map(s => eventsOf(s.outcome.trace));
+  const [a, b] = ba.map(s => eventsOf(s.outcome.traceList));
   return [8, 512].some(f => {
     const x = parentAfterChildren(a, f);
     return x.length === b.length && x.every((e, i) => sameEvent(e, b[i]));
@@ -116,7 +116,7 @@ function traceLacksFailedRemovals(ctx: DivergenceContext): boolean {
   if (!ba || !ba.every(s => s.digests.bugged)) return false;
   // after's handle_changed_spte reported the failed propagation (its KVM_BUG_ON)
   if (!ba[1].outcome.diagnostics.some(d => d.category === 'external-change-failed')) return false;
-  const [a, b] = ba.map(s => eventsOf(s.outcome.trace));
+  const [a, b] = ba.map(s => eventsOf(s.outcome.traceList));
   return [8, 512].some(f => {
     const x = parentAfterChildren(a, f);
     let j = 0, missing = 0;

@@ -257,6 +257,11 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   private recordDivergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): void {
     const pair: [Observation, Observation] = [obs[0], obs[k]];
     const a = this.vms[0]!, b = this.vms[k]!;
+    if (component === 'trace') {
+      // the trace events are materialised only now (the designs keep them until their next op)
+      pair[0].outcome.traceList ??= a.lastTrace?.() ?? [];
+      pair[1].outcome.traceList ??= b.lastTrace?.() ?? [];
+    }
     const ex = explain({ op, component, equiv: this.equiv, domain: this.domain, sides: pair,
       bases: [this.bases[0], this.bases[k]], stats: () => [pageStats(a), pageStats(b)],
       statsOffset: this.statsOffset[k] ?? NO_OFFSET });

@@ -2,6 +2,8 @@
 // zaps and teardown hold it for write. Nested (racing) ops share it with the outer op, so the lock
 // records a stack of holders rather than a single mode.
 
+import type { Diagnostics } from './diag';
+
 export type LockMode = 'none' | 'read' | 'write';
 
 export class MmuLock {
@@ -22,16 +24,16 @@ export class MmuLock {
   get depth(): number { return this.holders.length; }
 
   /**
-   * Called when a lock is taken from softirq (an RCU callback): mmu_lock is taken with plain
+   * Where a lock taken from softirq is reported (an RCU callback): mmu_lock is taken with plain
    * read_lock/write_lock in process context, so taking it in softirq is an irq-unsafe lock
    * inversion (lockdep: "inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage").
    */
-  onSoftirqAcquire: (() => void) | null = null;
+  diag: Diagnostics | null = null;
   /** >0 while an RCU callback runs (set by the owner) */
   softirq = 0;
 
   acquire(mode: LockMode): void {
-    if (this.softirq && this.onSoftirqAcquire) this.onSoftirqAcquire();
+    if (this.softirq) this.diag?.lockdep(false, 'rcu:mmu_lock', 'irq-unsafe-lock-in-softirq');
     this.holders.push(mode);
   }
   release(): void { this.holders.pop(); }

@@ -92,11 +92,15 @@ export abstract class TdpMmuCore {
   waitForSeptZap = false;
 
   /**
-   * trace_kvm_tdp_mmu_spte_changed events of the current op, flat: (gfn, level + 8·mirror + 16 when a
-   * racing op (another actor) made the change, old, new) per event, SPTE values canonical (a non-leaf's page id is not compared: -1). Appended only;
-   * read and reset by apply() (mmutrace.h: kvm_tdp_mmu_spte_changed(as_id, gfn, level, old, new)).
+   * trace_kvm_tdp_mmu_spte_changed events of the current op (mmutrace.h: kvm_tdp_mmu_spte_changed(
+   * as_id, gfn, level, old, new)), flat in a reused buffer: (gfn, level + 8·mirror + 16 when a racing
+   * op (another actor) made the change, old, new) per event, SPTE values canonical (a non-leaf's page
+   * id is not compared: -1). The outcome carries only a rolling hash and the count; the list is
+   * materialised (lastTrace) only when a report needs it. Reset by apply().
    */
-  spteTrace: number[] = [];
+  private traceBuf: number[] = [];
+  protected traceLen = 0;
+  protected traceHash = 0;
   /** the current actor's own rcu_read_lock section (re-taken when it yields); 0 outside one */
   protected opReader = 0;
   /** mmu_lock holders below this depth belong to other actors (the op a racing op interrupted) */
@@ -154,7 +158,7 @@ export abstract class TdpMmuCore {
     this.geo = new Geometry(config.geometry);
     this.ledger = new Ledger(v => this.violations.push(v));
     this.tdx = new FakeTdxModule(this.geo, this.ledger, () => this.plan, v => this.violations.push(v));
-    this.mmuLock.onSoftirqAcquire = () => this.diag.lockdep(false, 'rcu:mmu_lock', 'irq-unsafe-lock-in-softirq');
+    this.mmuLock.diag = this.diag;
     for (let i = 0; i < config.vcpus; i++) {
       this.vcpus.push({ id: i, caches: { header: [], shadow: [], external: [] }, mirrorRoot: null, directRoot: null });
     }
@@ -357,9 +361,18 @@ export abstract class TdpMmuCore {
    * event per handled change. Recorded as four numbers appended to the op's trace.
    */
   protected traceKvmTdpMmuSpteChanged(sp: KvmMmuPage, gfn: number, level: number, oldSpte: number, newSpte: number): void {
-    this.spteTrace.push(gfn, level + (sp.mirror ? 8 : 0) + (this.raceStack.length > 1 ? 16 : 0),
-      isNonLeaf(oldSpte) ? -1 : oldSpte, isNonLeaf(newSpte) ? -1 : newSpte);
+    const lvl = level + (sp.mirror ? 8 : 0) + (this.raceStack.length > 1 ? 16 : 0);
+    const o = isNonLeaf(oldSpte) ? -1 : oldSpte, n = isNonLeaf(newSpte) ? -1 : newSpte;
+    const buf = this.traceBuf;
+    const at = this.traceLen;
+    if (at === buf.length) buf.push(gfn, lvl, o, n);
+    else { buf[at] = gfn; buf[at + 1] = lvl; buf[at + 2] = o; buf[at + 3] = n; }
+    this.traceLen = at + 4;
+    this.traceHash = hash4(hash4(this.traceHash, gfn, lvl, o), n, at, 0);
   }
+
+  /** The last op's trace events, flat (gfn, level code, old, new); valid until the next op. */
+  lastTrace(): number[] { return this.traceBuf.slice(0, this.traceLen); }
 
   // ---------------------------------------------------------------- allocation (kernel-model §1.4)
 

@@ -36,6 +36,8 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
 
   apply(op: Op): OpOutcome {
     this.digestCache = null;
+    this.traceLen = 0;
+    this.traceHash = 0;
     this.steps = 0;
     this.spins = 0;
     this.violations = [];
@@ -73,9 +75,8 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     if (this.nestedResults.length) result += ` [race: ${this.nestedResults.join(', ')}]`;
     const seamcalls = this.tdx.takeLog();
     for (const s of seamcalls) this.coverSeamcall(op.kind, s.call, s.result);
-    const trace = this.spteTrace;
-    this.spteTrace = [];
-    return { result, seamcalls, diagnostics: this.diag.takeEvents(), violations: this.violations, trace, hang };
+    return { result, seamcalls, diagnostics: this.diag.takeEvents(), violations: this.violations,
+      trace: this.traceHash, traceCount: this.traceLen / 4, hang };
   }
 
   /** A racing op: runs to completion now, as another vCPU, if it can take mmu_lock alongside us. */

@@ -119,6 +119,8 @@ describe('the kvm_tdp_mmu_spte_changed trace under --equiv strict', () => {
     let sides: [Observation, Observation] | null = null;
     for (const op of seq.ops) {
       const ob = b.apply(op), oa = a.apply(op);
+      ob.traceList = b.lastTrace!();
+      oa.traceList = a.lastTrace!();
       sides = [{ outcome: ob, digests: b.digests() }, { outcome: oa, digests: a.digests() }];
     }
     const ctx: DivergenceContext = { op: seq.ops[2], component: 'trace', equiv: 'strict', domain: 'legal', sides: sides!,
