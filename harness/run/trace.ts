@@ -1,9 +1,10 @@
 // Per-op traces for `replay --trace`: each design runs the sequence (plus the teardown the runner
-// appends) op by op, and every op prints each design's result, SEAMCALLs, diagnostics and violations
+// appends) op by op, and every op prints each design's result, SEAMCALLs, kvm_tdp_mmu_spte_changed
+// events, diagnostics and violations
 // side by side. Independent of the lockstep runner's comparison: this shows what happened, the
 // runner decides what it means.
 import type { Design, DesignInstance, Op } from '../../impls/api';
-import { seamcallLines } from './compare';
+import { seamcallLines, traceLines } from './compare';
 import { describeOp } from './findings';
 import { designLabels, opsWithTeardown } from './runner';
 import type { Sequence } from '../seq/sequence';
@@ -13,6 +14,8 @@ export interface TraceSide {
   /** undefined when the design had already died (threw, hung, or hit BUG) */
   result?: string;
   seamcalls: string[];
+  /** the op's kvm_tdp_mmu_spte_changed events (tdp_mmu.c handle_changed_spte), when the design records them */
+  spteChanged: string[];
   diagnostics: string[];
   violations: string[];
   error?: string;
@@ -35,12 +38,13 @@ export function traceSequence(seq: Sequence, designs: readonly Design[]): TraceS
   const steps: TraceStep[] = [];
   ops.forEach((op: Op, i) => {
     const sides: TraceSide[] = vms.map((vm, d) => {
-      const side: TraceSide = { design: labels[d], seamcalls: [], diagnostics: [], violations: [] };
+      const side: TraceSide = { design: labels[d], seamcalls: [], spteChanged: [], diagnostics: [], violations: [] };
       if (!vm) { side.error = 'not running (died at an earlier op)'; return side; }
       try {
         const o = vm.apply(op);
         side.result = o.result;
         side.seamcalls = seamcallLines(o);
+        side.spteChanged = traceLines({ ...o, traceList: o.traceList ?? vm.lastTrace?.() ?? [] });
         side.diagnostics = o.diagnostics.map(x => `${x.kind}${x.printed ? '' : ' (silent)'} ${x.category} @ ${x.site}`);
         side.violations = o.violations.map(v => `${v.kind} @ ${v.site}: ${v.detail}`);
         if (o.hang) { side.violations.push('hang: step budget exceeded'); vms[d] = null; }
@@ -62,6 +66,7 @@ function sideLines(s: TraceSide): string[] {
   return [
     `result: ${s.result}`,
     ...s.seamcalls.map(x => `seamcall ${x}`),
+    ...s.spteChanged.map(x => `trace ${x.replace(/^kvm_tdp_mmu_spte_changed /, '')}`),
     ...s.diagnostics.map(x => `diag ${x}`),
     ...s.violations.map(x => `VIOLATION ${x}`),
   ];
