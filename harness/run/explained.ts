@@ -172,7 +172,7 @@ function d11(ctx: DivergenceContext): boolean {
 }
 
 /** D19: the one site where before takes pamt_lock in softirq (free_external_sp from the RCU callback). */
-export const PAMT_LOCK_SOFTIRQ_SITE = 'tdx.c:__tdx_pamt_put:pamt_lock';
+const PAMT_LOCK_SOFTIRQ_SITE = 'tdx.c:__tdx_pamt_put:pamt_lock';
 const PAMT_LOCK_DIAG = 'lockdep:pamt_lock-inconsistent-lock-state';
 /** the diagnostics oracle's detail for it (harness/run/oracles/diagnostics.ts) */
 const PAMT_LOCK_NOTE = `lockdep pamt_lock-inconsistent-lock-state at ${PAMT_LOCK_SOFTIRQ_SITE} (SOFTIRQ-ON-W -> IN-SOFTIRQ-W)`;

@@ -15,12 +15,12 @@
 // so the lock rule already forbids it", tdx-module.md §3.5 [inferred]).
 
 /** TDX_DPAMT_ENTRY_PAGE_CNT: the 4K PAMT entries of a 2M region live in a pair of pages (v6 01/11). */
-export const TDX_DPAMT_ENTRY_PAGE_CNT = 2;
+const TDX_DPAMT_ENTRY_PAGE_CNT = 2;
 /** 4K pages per host-physical 2M region (pfn >> 9, tdx.c tdx_find_pamt_refcount). */
-export const PAMT_REGION_PAGES = 512;
+const PAMT_REGION_PAGES = 512;
 
 /** The pool the PAMT pair pages come from (alloc_page(GFP_KERNEL_ACCOUNT) / the tdx_pamt_cache). */
-export class PamtPool {
+class PamtPool {
   private next = 0;
   allocated = 0;
   freed = 0;
@@ -43,7 +43,7 @@ export class Dpamt {
   /** pamt_refcounts: region (pfn >> 9) → count; absent = 0 */
   readonly refs = new Map<number, number>();
   /** fake module: region → its PAMT page pair (a region has a pair iff its count is > 0) */
-  readonly pairs = new Map<number, [number, number]>();
+  readonly pairs = new Map<number, number[]>();
   /** the pages that hold a reference (got, not yet put): one get per page, one put per page */
   readonly holders = new Set<number>();
   readonly pool = new PamtPool();
@@ -84,7 +84,7 @@ export class Dpamt {
     const r = Dpamt.regionOf(page);
     const n = this.refs.get(r) ?? 0;
     if (n > 0) { this.refs.set(r, n + 1); return; }
-    const pair: [number, number] = [this.pool.alloc(), this.pool.alloc()];
+    const pair = Array.from({ length: TDX_DPAMT_ENTRY_PAGE_CNT }, () => this.pool.alloc());
     this.spinLock(softirq, 'tdx.c:__tdx_pamt_get:pamt_lock');
     this.pairs.set(r, pair); // TDH.PHYMEM.PAMT.ADD(2M HPA | TDX_PS_2M, pair)
     this.refs.set(r, 1);
