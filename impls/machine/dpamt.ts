@@ -44,8 +44,13 @@ export class Dpamt {
   readonly refs = new Map<number, number>();
   /** fake module: region → its PAMT page pair (a region has a pair iff its count is > 0) */
   readonly pairs = new Map<number, number[]>();
-  /** the pages that hold a reference (got, not yet put): one get per page, one put per page */
-  readonly holders = new Set<number>();
+  /**
+   * the references each page holds (got, not yet put). The kernel keeps only the region's count; the
+   * models also know which page a reference belongs to, so a put of a page that never had a get (an
+   * unused SP, a page table freed from the cache) is a no-op. A page may be got twice (extended
+   * domain: PAGE.AUG of a gfn already mapped, which then fails and puts it back).
+   */
+  readonly holders = new Map<number, number>();
   readonly pool = new PamtPool();
   readonly lock: LockUsage = { softirqOn: false, inSoftirq: false, reported: false };
   gets = 0;
@@ -78,8 +83,7 @@ export class Dpamt {
    * PAGE_NOT_FREE are for a region that has one, or busy pages).
    */
   get(page: number, softirq: boolean): void {
-    if (this.holders.has(page)) throw new Error(`tdx_pamt_get: page ${page} already holds a PAMT reference`);
-    this.holders.add(page);
+    this.holders.set(page, (this.holders.get(page) ?? 0) + 1);
     this.gets++;
     const r = Dpamt.regionOf(page);
     const n = this.refs.get(r) ?? 0;
@@ -98,7 +102,9 @@ export class Dpamt {
    * region the module still has (TDX_PAMT_PAGE_NOT_EMPTY would be a refcount bug, thrown).
    */
   put(page: number, softirq: boolean): void {
-    if (!this.holders.delete(page)) return;
+    const held = this.holders.get(page) ?? 0;
+    if (held === 0) return;
+    if (held === 1) this.holders.delete(page); else this.holders.set(page, held - 1);
     this.puts++;
     const r = Dpamt.regionOf(page);
     const n = this.refs.get(r) ?? 0;
@@ -114,7 +120,7 @@ export class Dpamt {
   /** Invariant (tdx-module.md §3.5): refs[r] = pages of r holding a reference; a pair iff refs[r] > 0. */
   check(): string | null {
     const want = new Map<number, number>();
-    for (const p of this.holders) want.set(Dpamt.regionOf(p), (want.get(Dpamt.regionOf(p)) ?? 0) + 1);
+    for (const [p, n] of this.holders) want.set(Dpamt.regionOf(p), (want.get(Dpamt.regionOf(p)) ?? 0) + n);
     for (const [r, n] of this.refs) if (want.get(r) !== n) return `region ${r}: refcount ${n}, ${want.get(r) ?? 0} holders`;
     for (const r of want.keys()) if (!this.refs.has(r)) return `region ${r}: holders but no refcount`;
     for (const r of this.refs.keys()) if (!this.pairs.has(r)) return `region ${r}: refcount but no PAMT pair`;

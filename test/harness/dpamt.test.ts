@@ -2,6 +2,8 @@
 // not-softirq-safe pamt_lock: Yan's lockdep report on RFC v5 20/45, the reason for seed 000's patch),
 // D19 holds only for that pair, only with DPAMT on, and a variant of after that moves the put into the
 // RCU callback is reported, not excused.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Design, Op, VmConfig } from '../../impls/api';
 import { AfterDesign } from '../../impls/after/tdp_mmu';
@@ -83,5 +85,25 @@ describe('D19: pamt_lock in softirq under DPAMT', () => {
     // against before the diagnostics agree, but the variant's own lockdep report is still a finding
     const vsBefore = runSequence(makeSequence(dpamt, OPS), { designs: [before, variant], equiv: 'state', domain: 'legal' });
     expect(sigs(vsBefore.findings)).toEqual(['unexpected-diagnostic|before+rcu-put|destroy|lockdep:pamt_lock-inconsistent-lock-state']);
+  });
+});
+
+describe('--dpamt on the command line', () => {
+  it('parses into config.dpamt; the run reports D19 with its reason and a DPAMT scope, and no finding', async () => {
+    const { main, parseArgs } = await import('../../harness/cli/main');
+    const { tmpDir } = await import('./helpers');
+    expect(parseArgs(['run', '--dpamt'])).toMatchObject({ args: { config: { dpamt: true } } });
+    expect((parseArgs(['run']) as { args: { config: VmConfig } }).args.config.dpamt).toBeUndefined();
+    const dir = tmpDir('dpamt-cli');
+    const o = { stdout: '', stderr: '', cwd: dir, isTTY: false, env: {},
+      out(t: string) { o.stdout += t; }, err(t: string) { o.stderr += t; } };
+    const rc = await main(['run', '--dpamt', '--runs', '300', '--seed', '1', '--no-corpus', '--no-minimize', '--out', 'o', '--crashes', 'o/c'], o);
+    expect(o.stderr).toMatch(/DPAMT/);
+    expect(o.stdout + o.stderr).toMatch(/VERDICT: no unexplained divergence/);
+    expect(rc).toBe(0);
+    const md = fs.readFileSync(path.join(dir, 'o', 'report.md'), 'utf8');
+    expect(md).toMatch(/\*\*D19\*\* pamt_lock taken in softirq/);
+    expect(md).toMatch(/Yan reported \(aYW5CbUvZrLogsWF/);
+    expect(md).toMatch(/DPAMT on/);
   });
 });

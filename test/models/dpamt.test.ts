@@ -100,3 +100,46 @@ describe('dpamt — the pamt_lock lockdep report (Yan on RFC v5 20/45)', () => {
     }
   });
 });
+
+describe('Dpamt (machine/dpamt.ts)', () => {
+  it('counts per 2M region, one pair per region, a put without a get is a no-op, a page may be got twice', async () => {
+    const { Dpamt } = await import('../../impls/machine/dpamt');
+    const reports: string[] = [];
+    const d = new Dpamt((site, usage) => reports.push(`${site} ${usage}`));
+    d.get(1, false); d.get(2, false); d.get(600, false); d.get(1, false);
+    expect([...d.refs]).toEqual([[0, 3], [1, 1]]);
+    expect(d.pairs.size).toBe(2);
+    expect(d.pool.inUse).toBe(4);
+    d.put(7, false); // never got
+    expect(d.puts).toBe(0);
+    for (const p of [1, 1, 2, 600]) d.put(p, false);
+    expect(d.refs.size).toBe(0);
+    expect(d.pool.inUse).toBe(0);
+    expect(d.pool.freed).toBe(4);
+    expect(d.check()).toBeNull();
+    expect(reports).toEqual([]);
+  });
+
+  it('reports the inconsistent usage once, labelled by which came first', async () => {
+    const { Dpamt } = await import('../../impls/machine/dpamt');
+    const a: string[] = [], b: string[] = [];
+    const d1 = new Dpamt((site, usage) => a.push(`${site} ${usage}`));
+    d1.get(1, false); d1.put(1, true); d1.get(1, false); d1.put(1, true);
+    expect(a).toEqual(['tdx.c:__tdx_pamt_put:pamt_lock SOFTIRQ-ON-W -> IN-SOFTIRQ-W']);
+    const d2 = new Dpamt((site, usage) => b.push(`${site} ${usage}`));
+    d2.get(1, true); d2.put(1, false);
+    expect(b).toEqual(['tdx.c:__tdx_pamt_put:pamt_lock IN-SOFTIRQ-W -> SOFTIRQ-ON-W']);
+  });
+
+  it('the lock is taken only on the 0 → 1 and 1 → 0 transitions (atomic_inc_not_zero / atomic_dec_and_lock)', async () => {
+    const { Dpamt } = await import('../../impls/machine/dpamt');
+    const a: string[] = [];
+    const d = new Dpamt((site, usage) => a.push(`${site} ${usage}`));
+    d.get(1, false); d.get(2, false);
+    d.put(2, true); // 2 → 1: no lock, no report
+    expect(d.lock.inSoftirq).toBe(false);
+    expect(a).toEqual([]);
+    d.put(1, true);
+    expect(a).toHaveLength(1);
+  });
+});
