@@ -107,3 +107,21 @@ describe('--dpamt on the command line', () => {
     expect(md).toMatch(/DPAMT on/);
   });
 });
+
+describe('dpamt in sequence files and the jsfuzz environment', () => {
+  it('a sequence file carries dpamt only when it is on, and reads it back', async () => {
+    const { parseSequence, serializeSequence } = await import('../../harness/seq/sequence');
+    const on = serializeSequence(makeSequence(dpamt, OPS));
+    expect(on).toMatch(/"dpamt": ?true/);
+    expect(parseSequence(on, 'on.json').config.dpamt).toBe(true);
+    const off = serializeSequence(makeSequence(compact, OPS));
+    expect(off).not.toMatch(/dpamt/);
+    expect(parseSequence(off, 'off.json').config.dpamt).toBeUndefined();
+  });
+
+  it('TDPFUZZ_DPAMT=1 turns it on for the jsfuzz target', async () => {
+    const { targetOptionsFromEnv } = await import('../../harness/fuzz/fuzz_bytes');
+    expect(targetOptionsFromEnv({ TDPFUZZ_DPAMT: '1' }).config.dpamt).toBe(true);
+    expect(targetOptionsFromEnv({}).config.dpamt).toBeUndefined();
+  });
+});
