@@ -15,6 +15,12 @@ export interface VmConfig {
    * through handle_removed_pt over whole subtrees (kernel-model §2.9). Absent = false.
    */
   proveMmu?: boolean;
+  /**
+   * Dynamic PAMT (tdx-module.md §3; "Dynamic PAMT" v6, Rick Edgecombe): per-2M PAMT reference counts,
+   * a PAMT page pair per referenced region, tdx_pamt_get/put around the S-EPT and 4K guest SEAMCALLs,
+   * under a pamt_lock that is not softirq-safe (impls/machine/dpamt.ts). Absent = false.
+   */
+  dpamt?: boolean;
 }
 
 export const DEFAULT_CONFIG: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };

@@ -61,7 +61,7 @@ describe('validateSequence: one-line errors naming file, op index and field', ()
     expect(errorOf(file([], { geometry: 'x86', vcpus: 9 }))).toBe('seq.json: config.vcpus: 9 is out of range (expected 1..8)');
     expect(errorOf(file([], { hugePages: true }))).toBe('seq.json: config.geometry: missing (required)');
     expect(errorOf(file([], { geometry: 'x86', tdx: true })))
-      .toBe('seq.json: config.tdx: unknown field for config (fields: geometry, hugePages, vcpus, proveMmu)');
+      .toBe('seq.json: config.tdx: unknown field for config (fields: geometry, hugePages, vcpus, proveMmu, dpamt)');
   });
 
   it('rejects an unknown op kind', () => {

@@ -36,7 +36,7 @@ example: tdpfuzz explain crashes/divergence-fault-ledger-0123456789ab.json`;
 
 function configPhrase(item: InputFile): string {
   const c = item.seq.config;
-  return `${geometryPhrase(c)}${c.proveMmu ? ', CONFIG_KVM_PROVE_MMU' : ''}`;
+  return `${geometryPhrase(c)}${c.proveMmu ? ', CONFIG_KVM_PROVE_MMU' : ''}${c.dpamt ? ', DPAMT' : ''}`;
 }
 
 function divergenceLines(d: FirstDivergence, label: string): string[] {

@@ -26,6 +26,7 @@ const FLAGS = flagTable([
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default $TDPFUZZ_EQUIV, else state)' },
   { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages (default $TDPFUZZ_HUGE_PAGES)' },
   { name: 'prove-mmu', kind: { type: 'bool' }, help: 'model CONFIG_KVM_PROVE_MMU (default $TDPFUZZ_PROVE_MMU)' },
+  { name: 'dpamt', kind: { type: 'bool' }, help: 'model Dynamic PAMT (default $TDPFUZZ_DPAMT)' },
   { name: 'vcpus', kind: { type: 'int', min: 1, max: MAX_VCPUS }, metavar: 'N', help: 'vCPUs per VM (default $TDPFUZZ_VCPUS, else 2)' },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
@@ -84,6 +85,7 @@ async function runImport(argv: readonly string[], io: Io): Promise<number> {
       ...(flags.geometry !== undefined ? { geometry: flags.geometry } : {}),
       ...(flags['huge-pages'] !== undefined ? { hugePages: flags['huge-pages'] } : {}),
       ...(flags['prove-mmu'] ? { proveMmu: true } : {}),
+      ...(flags.dpamt ? { dpamt: true } : {}),
       ...(flags.vcpus !== undefined ? { vcpus: flags.vcpus } : {}),
     },
     // Design module paths are relative to where tdpfuzz runs (the flag) or npm started (the env).

@@ -26,6 +26,7 @@ const RUN_FLAGS = flagTable([
   { name: 'geometry', kind: { type: 'enum', values: GEOMETRIES }, metavar: 'G', help: 'compact (default, 8 entries per table) or x86 (512)' },
   { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages (2M private leaves, DEMOTE)' },
   { name: 'prove-mmu', kind: { type: 'bool' }, help: 'model CONFIG_KVM_PROVE_MMU (root zaps recurse through handle_removed_pt)' },
+  { name: 'dpamt', kind: { type: 'bool' }, help: 'model Dynamic PAMT (per-2M PAMT refcounts, pamt_lock not softirq-safe; tdx-module.md §3)' },
   { name: 'vcpus', kind: { type: 'int', min: 1, max: MAX_VCPUS }, metavar: 'N', help: 'vCPUs per VM (default 2)' },
   { name: 'fault-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a fault-plan entry per op (default ${DEFAULT_PARAMS.faultRate})` },
   { name: 'race-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a race per op (default ${DEFAULT_PARAMS.raceRate})` },
@@ -88,6 +89,7 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
       geometry: flags.geometry,
       hugePages: flags['huge-pages'],
       ...(flags['prove-mmu'] ? { proveMmu: true } : {}),
+      ...(flags.dpamt ? { dpamt: true } : {}),
       vcpus: flags.vcpus,
     },
     faultRate: flags['fault-rate'],
@@ -110,7 +112,7 @@ function startLine(a: RunParams, designNames: string[], viaWorkers: boolean, res
   const budget = [a.runs !== null ? `${a.runs} runs` : '', a.timeSec !== null ? `${a.timeSec} s` : ''].filter(Boolean).join(', ');
   return `INFO: tdpfuzz ${toolVersion()} run: seed ${a.seed}${a.shard ? ` shard ${a.shard.index}/${a.shard.count}` : ''}, `
     + `designs ${designsPhrase(designNames)}, ${a.equiv} equivalence, ${a.domain} domain, ${a.config.geometry} geometry`
-    + `${a.config.hugePages ? ', huge pages' : ''}, budget ${budget}`
+    + `${a.config.hugePages ? ', huge pages' : ''}${a.config.dpamt ? ', DPAMT' : ''}, budget ${budget}`
     + `${viaWorkers ? `, ${a.workers ?? 1} worker thread${(a.workers ?? 1) === 1 ? '' : 's'}` : ''}`
     + `${resumedAt !== null ? `, resuming ${a.resume} at ${resumedAt} generated` : ''}\n`;
 }

@@ -109,6 +109,7 @@ export function targetOptionsFromEnv(env: Record<string, string | undefined> = p
       geometry: choice(env, 'TDPFUZZ_GEOMETRY', GEOMETRIES, 'compact'),
       hugePages: flag(env, 'TDPFUZZ_HUGE_PAGES'),
       ...(flag(env, 'TDPFUZZ_PROVE_MMU') ? { proveMmu: true } : {}),
+      ...(flag(env, 'TDPFUZZ_DPAMT') ? { dpamt: true } : {}),
       vcpus,
     },
     cwd: env.INIT_CWD || process.cwd(),

@@ -11,7 +11,7 @@
 //   TDPFUZZ_DOMAIN    legal (default) | extended
 //   TDPFUZZ_GEOMETRY  compact (default) | x86
 //   TDPFUZZ_EQUIV     state (default) | strict | final
-//   TDPFUZZ_HUGE_PAGES=1, TDPFUZZ_PROVE_MMU=1, TDPFUZZ_VCPUS=N   as the run flags of the same names
+//   TDPFUZZ_HUGE_PAGES=1, TDPFUZZ_PROVE_MMU=1, TDPFUZZ_DPAMT=1, TDPFUZZ_VCPUS=N   as the run flags of the same names
 //
 // The module reads the environment when it loads; everything else lives in fuzz_bytes.ts (which
 // `tdpfuzz import` uses without this load-time side effect). Its imports are lean: nothing from

@@ -380,7 +380,7 @@ function readResumeState(out: string, cwd: string): ResumeState {
 
 /** Flags whose values `run --resume` takes from the output directory instead. */
 export const RESUME_CONFLICTS = [
-  'designs', 'seed', 'equiv', 'domain', 'geometry', 'huge-pages', 'prove-mmu', 'vcpus', 'fault-rate', 'race-rate',
+  'designs', 'seed', 'equiv', 'domain', 'geometry', 'huge-pages', 'prove-mmu', 'dpamt', 'vcpus', 'fault-rate', 'race-rate',
   'max-ops', 'shard', 'corpus', 'no-corpus', 'engine',
 ] as const;
 

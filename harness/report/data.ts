@@ -117,7 +117,7 @@ export function verdictLine(scope: ReportScope, unexplained: number, accepted: n
 }
 
 export function geometryPhrase(c: VmConfig): string {
-  return `${c.geometry} (${LEVELS} levels × ${GEOMETRY_FANOUT[c.geometry]} entries), huge pages ${c.hugePages ? 'on' : 'off'}, ${plural(c.vcpus, 'vCPU')}`;
+  return `${c.geometry} (${LEVELS} levels × ${GEOMETRY_FANOUT[c.geometry]} entries), huge pages ${c.hugePages ? 'on' : 'off'}${c.dpamt ? ', DPAMT on' : ''}, ${plural(c.vcpus, 'vCPU')}`;
 }
 
 export function sourcePhrase(s: CrashSource): string {

@@ -73,7 +73,7 @@ table{border-collapse:collapse} td,th{border:1px solid #d0d7de;padding:.3em .5em
 <ul>
 <li>designs: ${esc(s.designs.join(', '))}; equivalence <b>${esc(s.equiv)}</b>; domain <b>${esc(s.domain)}</b></li>
 <li>sequences: ${s.sequences.toLocaleString('en-US')} (${s.generated.toLocaleString('en-US')} generated from seed ${esc(String(s.seed))}${s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : ''}; ${s.corpus.files} corpus files); ops: ${s.ops.toLocaleString('en-US')}</li>
-<li>geometry ${esc(s.config.geometry)}${s.config.hugePages ? ', huge pages' : ''}${s.config.proveMmu ? ', PROVE_MMU' : ''}, ${s.config.vcpus} vCPUs</li>
+<li>geometry ${esc(s.config.geometry)}${s.config.hugePages ? ', huge pages' : ''}${s.config.proveMmu ? ', PROVE_MMU' : ''}${s.config.dpamt ? ', DPAMT' : ''}, ${s.config.vcpus} vCPUs</li>
 <li>coverage: ${r.coverage.reached} transition classes; ${r.coverage.expectedReached} of ${r.coverage.expected} expected classes${r.coverage.neverReached.length ? `; never reached: ${r.coverage.neverReached.map(c => `<code>${esc(c)}</code>`).join(', ')}` : ''}</li>
 </ul>
 <h2>Coverage over time</h2>

@@ -19,6 +19,8 @@ export interface DivergenceContext {
   stats: () => [readonly number[], readonly number[]];
   /** the stats lag (second − first, per level) already explained earlier in the run */
   statsOffset: readonly number[];
+  /** the run's VM configuration has Dynamic PAMT on (VmConfig.dpamt) */
+  dpamt?: boolean;
 }
 
 /**
@@ -32,6 +34,10 @@ export interface LeftViolation {
   origin: (op: Op, outcome: OpOutcome) => boolean;
   /** the damaged entry a violation detail names, if it is the damage this difference leaves (else null) */
   entry: (detail: string, op: Op, atOrigin: boolean) => string | null;
+  /** only in a design that derives from this one (a variant of the other design is never excused) */
+  base?: DesignBase;
+  /** only when the run's configuration has DPAMT on */
+  dpamtOnly?: boolean;
 }
 
 export interface ExplainedDifference extends Explanation {
@@ -46,6 +52,8 @@ export interface ExplainedDifference extends Explanation {
    */
   extraDiagnostics?: string[];
   extraOn?: DesignBase;
+  /** a further condition on the divergence for `extraDiagnostics` (configuration, sites) */
+  extraWhen?: (ctx: DivergenceContext) => boolean;
   /** the per-design violation this difference leaves behind (reported as explained too) */
   leaves?: LeftViolation;
   /** a full matcher, for differences that are not diagnostic-only */
@@ -163,6 +171,25 @@ function d11(ctx: DivergenceContext): boolean {
   return lag >= 1 && lag <= failed;
 }
 
+/** D19: the one site where before takes pamt_lock in softirq (free_external_sp from the RCU callback). */
+const PAMT_LOCK_SOFTIRQ_SITE = 'tdx.c:__tdx_pamt_put:pamt_lock';
+const PAMT_LOCK_DIAG = 'lockdep:pamt_lock-inconsistent-lock-state';
+/** the diagnostics oracle's detail for it (harness/run/oracles/diagnostics.ts) */
+const PAMT_LOCK_NOTE = `lockdep pamt_lock-inconsistent-lock-state at ${PAMT_LOCK_SOFTIRQ_SITE} (SOFTIRQ-ON-W -> IN-SOFTIRQ-W)`;
+/**
+ * D19 holds only with DPAMT on, for the before/after pair (either order), and when every
+ * pamt_lock diagnostic of the op is before's, at the put site, and printed as the softirq-after-
+ * process-context usage Yan reported (SOFTIRQ-ON-W -> IN-SOFTIRQ-W).
+ */
+function pamtLockInSoftirq(ctx: DivergenceContext): boolean {
+  if (!ctx.dpamt) return false;
+  const b = ctx.bases.indexOf('before');
+  if (b < 0 || ctx.bases[1 - b] !== 'after') return false;
+  if (ctx.sides[1 - b].outcome.diagnostics.some(d => `${d.kind}:${d.category}` === PAMT_LOCK_DIAG)) return false;
+  const mine = ctx.sides[b].outcome.diagnostics.filter(d => `${d.kind}:${d.category}` === PAMT_LOCK_DIAG);
+  return mine.length > 0 && mine.every(d => d.site === PAMT_LOCK_SOFTIRQ_SITE && d.detail === 'SOFTIRQ-ON-W -> IN-SOFTIRQ-W');
+}
+
 /** "mirror L1 gfn=0x9 is a present leaf but the S-EPT has nothing" → "L1:9" */
 const PRESENT_LEAF_NO_SEPT = /^mirror L(\d) gfn=0x([0-9a-f]+) is a present leaf but the S-EPT has nothing$/;
 
@@ -178,6 +205,20 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     reason: 'before: free_external_spt returns -EIO and handle_removed_pt WARNs (not once) before leaking the page; after: the void TDX hook leaks it without an MMU WARN. Same leak, same VM state.',
     extendedOnly: false, persistent: false,
     extraDiagnostics: ['WARN:external-spt-free-failed'], extraOn: 'before',
+  },
+  {
+    id: 'D19', title: 'pamt_lock taken in softirq (DPAMT, Yan on RFC v5 20/45)',
+    reason: "with DPAMT (--dpamt), before frees a used S-EPT page in tdp_mmu_free_sp_rcu_callback (free_external_sp → tdx_free_control_page → __tdx_pamt_put → spin_lock(&pamt_lock)), i.e. in softirq, while pamt_lock is a plain spinlock also taken with BH enabled (tdx_pamt_get at SEPT.ADD): lockdep's \"inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage\" Yan reported (aYW5CbUvZrLogsWF, 2026-02-06; tdx-module.md §3.3). after frees it in tdx_sept_free_private_spt right after RECLAIM, in process context (Sean's aYpjNrtGmogNzqwT diff; DPAMT v6 09/11 makes it tdx_free_control_page). This is why the last patch of the series exists (seed 000, v1 17/17 → P15): only the lockdep report differs; refcounts, pairs and pages agree once the RCU callbacks ran.",
+    extendedOnly: false, persistent: false,
+    extraDiagnostics: [PAMT_LOCK_DIAG], extraOn: 'before', extraWhen: pamtLockInSoftirq,
+    // before's own lockdep report (the legal-domain diagnostics oracle): only before, only under
+    // DPAMT, only the put site with Yan's usage, at the op whose RCU callbacks ran the put
+    leaves: {
+      kind: 'unexpected-diagnostic', base: 'before', dpamtOnly: true,
+      origin: (_op, outcome) => outcome.diagnostics.some(d => `${d.kind}:${d.category}` === PAMT_LOCK_DIAG
+        && d.site === PAMT_LOCK_SOFTIRQ_SITE && d.detail === 'SOFTIRQ-ON-W -> IN-SOFTIRQ-W'),
+      entry: (detail, _op, atOrigin) => (atOrigin && detail === PAMT_LOCK_NOTE ? 'pamt_lock' : null),
+    },
   },
   {
     id: 'D12', title: 'extra KVM_BUG_ON when a leaf removal fails',
@@ -284,7 +325,8 @@ export function explain(ctx: DivergenceContext): ExplainedDifference[] | undefin
   ];
   const used = new Set<ExplainedDifference>();
   for (const [x, has, lacks] of extras) {
-    const e = allowed.find(d => d.extraDiagnostics?.includes(x) && d.extraOn === has && lacks !== null && lacks !== has);
+    const e = allowed.find(d => d.extraDiagnostics?.includes(x) && d.extraOn === has && lacks !== null && lacks !== has
+      && (d.extraWhen?.(ctx) ?? true));
     if (!e) return undefined;
     used.add(e);
   }

@@ -159,6 +159,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   /** the current op's per-design notes (the array is reused from op to op) */
   private readonly notes: Note[] = [];
   private lastObs: (Observation | null)[] = [];
+  /** the run's configuration has DPAMT on (D19 holds only then) */
+  private readonly dpamt: boolean;
 
   constructor(seq: Sequence, opts: RunOptions) {
     this.labels = designLabels(opts.designs);
@@ -173,6 +175,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     this.comparing = this.labels.map((_, k) => k > 0);
     this.bases = this.vms.map(vm => (vm ? designBaseOf(vm) : null));
     this.statsOffset = this.labels.map(() => null);
+    this.dpamt = !!seq.config.dpamt;
   }
 
   run(): RunResult {
@@ -264,7 +267,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     }
     const ex = explain({ op, component, equiv: this.equiv, domain: this.domain, sides: pair,
       bases: [this.bases[0], this.bases[k]], stats: () => [pageStats(a), pageStats(b)],
-      statsOffset: this.statsOffset[k] ?? NO_OFFSET });
+      statsOffset: this.statsOffset[k] ?? NO_OFFSET, dpamt: this.dpamt });
     const div = this.divergence(i, op, component, k, obs);
     const designs = [this.labels[0], this.labels[k]];
     if (ex) {
@@ -362,6 +365,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     for (const x of EXPLAINED) {
       const left = x.leaves;
       if (!left || left.kind !== e.kind || (x.extendedOnly && this.domain === 'legal')) continue;
+      if (left.dpamtOnly && !this.dpamt) continue;
+      if (left.base && !e.designs.every(label => this.bases[this.labels.indexOf(label)] === left.base)) continue;
       const fresh: [string, string[]][] = [];
       const covered = e.designs.every((label, j) => {
         const o = obs[this.labels.indexOf(label)];

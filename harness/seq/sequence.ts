@@ -5,7 +5,7 @@
 //
 // Defaults (filled by validation, so the runner always sees complete ops and serialized files are
 // explicit):
-//   config:  hugePages false, vcpus 2, proveMmu false (geometry is required: it changes what every gfn means)
+//   config:  hugePages false, vcpus 2, proveMmu false, dpamt false (geometry is required: it changes what every gfn means)
 //   ops:     each kind's fields, their ranges and defaults are its `fields` in op_kinds.ts
 //   fail[i]: nth 1; error "BUSY" when at = "seamcall"
 //   race:    nth 1; level stays absent (= any level)
@@ -40,7 +40,7 @@ type FieldReader = (v: Field, config: VmConfig, sofar: object) => unknown;
 
 const COMMON_FIELDS = ['fail', 'race'] as const;
 const TOP_FIELDS = ['format', 'config', 'ops', 'meta'] as const;
-const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu'] as const;
+const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu', 'dpamt'] as const;
 
 // ------------------------------------------------------------------------------------------------
 // Ops
@@ -125,6 +125,8 @@ function readConfig(file: string, raw: unknown): VmConfig {
   };
   // proveMmu is written only when set, so files and hashes from before the option stay the same.
   if (f.bool('proveMmu', false)) config.proveMmu = true;
+  // dpamt likewise (issue 9 item 7)
+  if (f.bool('dpamt', false)) config.dpamt = true;
   return config;
 }
 

@@ -34,7 +34,10 @@ export abstract class AfterTdx extends TdxCommon {
     const child = this.childSp(newSpte);
     if (this.diag.kvmBugOn(!child || child.externalSpt === null || child.level !== level - 1 || child.gfn !== gfn,
       'tdx.c:tdx_sept_map_nonleaf_spte:child', 'external-spt-missing')) return EIO;
+    // DPAMT (v6 09/11 tdx_sept_map_nonleaf_spte): get just before SEPT.ADD, put if it fails (BUSY too)
+    this.tdxPamtGet(child!.externalSpt!);
     const err = this.tdx.septAdd(gfn, level, child!.externalSpt!);
+    if (err !== 'SUCCESS') this.tdxPamtPut(child!.externalSpt!);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_map_nonleaf_spte:SEPT.ADD', 'seamcall-failed', true, err)) return EIO;
     return 0;
@@ -58,6 +61,9 @@ export abstract class AfterTdx extends TdxCommon {
         || this.tdxReclaimPage(ext ?? NULL_PAGE)) {
       if (ext !== null) this.ledger.leakOnPurpose(ext, 'free_external_spt: S-EPT page not reclaimed (TDX leaks it)');
     } else {
+      // DPAMT (v6 09/11): tdx_free_control_page = put + free, right after RECLAIM: process context,
+      // mmu_lock write, RCU read section; a plain spinlock is fine there (tdx-module.md §3.3 Outcome)
+      this.tdxPamtPut(ext!);
       this.freePage(ext!, 'tdx.c:tdx_sept_free_private_spt');
     }
     sp.externalSpt = null;

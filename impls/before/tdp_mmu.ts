@@ -121,7 +121,13 @@ export class BeforeDesign extends BeforeTdx {
 
   /** tdp_mmu_free_sp: external page (NULL ok), spt, header. */
   protected tdpMmuFreeSp(sp: KvmMmuPage): void {
-    if (sp.externalSpt !== null) this.freePage(sp.externalSpt, 'tdp_mmu.c:tdp_mmu_free_sp:external_spt');
+    if (sp.externalSpt !== null) {
+      // DPAMT (v5 20/45): free_external_sp → tdx_free_control_page → __tdx_pamt_put →
+      // spin_lock(&pamt_lock). From tdp_mmu_free_sp_rcu_callback this is softirq: Yan's lockdep splat
+      // (aYW5CbUvZrLogsWF, tdx-module.md §3.3), the reason for seed 000 (D19).
+      this.tdxPamtPut(sp.externalSpt);
+      this.freePage(sp.externalSpt, 'tdp_mmu.c:tdp_mmu_free_sp:external_spt');
+    }
     this.freePage(sp.spt, 'tdp_mmu.c:tdp_mmu_free_sp:spt');
     this.freeHeader(sp.header, 'tdp_mmu.c:tdp_mmu_free_sp:header');
     sp.freed = true;

@@ -7,7 +7,12 @@ import { TdxCommon, tdxOperandBusy } from '../tdx/tdx_common';
 export abstract class BeforeTdx extends TdxCommon {
   /** §2.13 kvm_x86_ops.link_external_spt → tdx_sept_link_private_spt: SEPT.ADD; the page becomes the module's. */
   protected tdxSeptLinkPrivateSpt(gfn: number, level: number, externalSpt: number): number {
+    // DPAMT: the pair is got before SEPT.ADD, put if SEPT.ADD fails. (v5 20/45 got it earlier, when the
+    // page entered mmu_external_spt_cache, tdx_alloc_control_page; the models take the get at the
+    // SEAMCALL in both designs, tdx-module.md §3.5 [inferred]: only the put's context is the point.)
+    this.tdxPamtGet(externalSpt);
     const err = this.tdx.septAdd(gfn, level, externalSpt);
+    if (err !== 'SUCCESS') this.tdxPamtPut(externalSpt);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_link_private_spt:SEPT.ADD', 'seamcall-failed', true, err)) return EIO;
     return 0;

@@ -50,8 +50,8 @@ export class Diagnostics {
   }
 
   /** lockdep_assert_held*(): a lockdep splat when the assertion fails. */
-  lockdep(ok: boolean, site: string, category: string): void {
-    if (!ok) this.record('lockdep', site, category, true);
+  lockdep(ok: boolean, site: string, category: string, detail?: string): void {
+    if (!ok) this.record('lockdep', site, category, true, detail);
   }
 
   /** BUG(): the host crashes; the op ends here. */

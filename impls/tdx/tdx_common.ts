@@ -5,12 +5,31 @@
 // TDX code sits below the whole MMU in the class chain: tdx/ imports tdp_mmu/, never the reverse.
 import type { TdxStatus } from '../machine/tdx_module';
 import { isPresent, isWritable, pfnOf } from '../machine/spte';
+import { Dpamt } from '../machine/dpamt';
 import { EBUSY, EIO } from '../tdp_mmu/core';
 import { TdpMmuVm } from '../tdp_mmu/vm_ops';
 
 export function tdxOperandBusy(err: TdxStatus): boolean { return err === 'TDX_OPERAND_BUSY'; }
 
 export abstract class TdxCommon extends TdpMmuVm {
+  /**
+   * DPAMT (VmConfig.dpamt; tdx-module.md §3): the PAMT refcounts, pair pages and pamt_lock. A
+   * pamt_lock usage that is both SOFTIRQ-ON-W and IN-SOFTIRQ-W is lockdep's "inconsistent lock state"
+   * (Yan on RFC v5 20/45, aYW5CbUvZrLogsWF: {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} for pamt_lock).
+   */
+  readonly dpamt: Dpamt | null = this.config.dpamt
+    ? new Dpamt((site, usage) => this.diag.lockdep(false, site, 'pamt_lock-inconsistent-lock-state', usage))
+    : null;
+
+  /**
+   * tdx_pamt_get(pfn, cache) for a page the module is about to use at 4K (tdx-module.md §3.2: S-EPT
+   * pages, 4K guest pages; a level > 4K mapping gets nothing, v5 "Get/Put DPAMT page pair if and only
+   * if mapping size is 4KB"). The context is the caller's: softirq inside an RCU callback.
+   */
+  protected tdxPamtGet(page: number): void { this.dpamt?.get(page, this.rcu.inCallback > 0); }
+  /** tdx_pamt_put(pfn) (v6 06/11): a no-op for a page without a reference. */
+  protected tdxPamtPut(page: number): void { this.dpamt?.put(page, this.rcu.inCallback > 0); }
+
   // ------------------------------------------------------------ vt_x86_ops (vmx/main.c): the hook binding
 
   /** .gmem_max_mapping_level = vt_gmem_max_mapping_level → tdx_gmem_max_mapping_level */
@@ -99,7 +118,10 @@ export abstract class TdxCommon extends TdpMmuVm {
   /** tdx_mem_page_add (INIT_MEM_REGION: slots_lock held, page_add_src set). */
   private tdxMemPageAdd(gfn: number, level: number, pfn: number): number {
     if (this.diag.kvmBugOn(level !== 1, 'tdx.c:tdx_mem_page_add:level', 'private-level-unsupported')) return EIO;
+    // DPAMT: get before PAGE.ADD, put if it fails (v5 22/45; v6 09/11 tdx_sept_map_leaf_spte)
+    this.tdxPamtGet(pfn);
     const err = this.tdx.pageAdd(gfn, pfn);
+    if (err !== 'SUCCESS') this.tdxPamtPut(pfn);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mem_page_add:PAGE.ADD', 'seamcall-failed', true, err)) return EIO;
     return 0;
@@ -107,7 +129,11 @@ export abstract class TdxCommon extends TdpMmuVm {
 
   /** tdx_mem_page_aug */
   private tdxMemPageAug(gfn: number, level: number, pfn: number): number {
+    // DPAMT: get before a 4K PAGE.AUG, put if it fails (v5 22/45; v6 09/11 tdx_sept_map_leaf_spte);
+    // nothing for a 2M leaf (v5: "if and only if mapping size is 4KB")
+    if (level === 1) this.tdxPamtGet(pfn);
     const err = this.tdx.pageAug(gfn, level, pfn);
+    if (level === 1 && err !== 'SUCCESS') this.tdxPamtPut(pfn);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mem_page_aug:PAGE.AUG', 'seamcall-failed', true, err)) return EIO;
     return 0;
@@ -132,6 +158,9 @@ export abstract class TdxCommon extends TdpMmuVm {
       err = this.tdx.phymemPageWbinvd(pfn + i);
       if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:WBINVD', 'seamcall-failed', true, err)) return EIO;
       this.tdxQuirkResetPage(pfn + i);
+      // DPAMT: put after REMOVE + WBINVD + reset (v5 25/45; v6 09/11 tdx_sept_remove_leaf_spte); a
+      // failed REMOVE or WBINVD returned above: no put, the page and its reference leak
+      this.tdxPamtPut(pfn + i);
     }
     return 0;
   }
@@ -146,7 +175,11 @@ export abstract class TdxCommon extends TdpMmuVm {
     let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_split_private_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return EIO;
     this.tdxTrack();
+    // DPAMT: the new S-EPT page is given to the module at 4K: get before DEMOTE, put if it fails
+    // (tdx-module.md §3.5 "SEPT.ADD, DEMOTE (new page) … return MISSING_PAMT_PAGE_PAIR")
+    this.tdxPamtGet(externalSpt!);
     err = this.tdhDoNoVcpus(() => this.tdx.pageDemote(gfn, level, externalSpt!));
+    if (err !== 'SUCCESS') this.tdxPamtPut(externalSpt!);
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_split_private_spte:PAGE.DEMOTE', 'seamcall-failed', true, err)) return EIO;
     return 0;
   }

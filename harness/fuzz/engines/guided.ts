@@ -67,7 +67,7 @@ export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): Guid
   // Only sequences of this engine's configuration (and, in the legal domain, legal ones) can be
   // mutated here: a mutant of another configuration's sequence would not validate.
   const sameConfig = (c: VmConfig): boolean => c.geometry === config.geometry && c.hugePages === config.hugePages
-    && c.vcpus === config.vcpus && !!c.proveMmu === !!config.proveMmu;
+    && c.vcpus === config.vcpus && !!c.proveMmu === !!config.proveMmu && !!c.dpamt === !!config.dpamt;
   const usable = (s: Sequence): boolean => sameConfig(s.config) && (!legal || legalityErrors(s).length === 0);
   const initial = (opts.initial ?? []).filter(usable);
 
