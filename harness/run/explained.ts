@@ -236,7 +236,9 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     id: 'D16', title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
     reason: 'the series moves asserts and KVM_BUG_ONs from the TDP MMU into TDX code: the same category is raised from a different site. Only strict equivalence compares sites.',
     extendedOnly: false, persistent: false,
-    match: ctx => ctx.component === 'diagnostic-sites',
+    // Only before vs after. A category raised on one side only is not this component's business: the
+    // `diagnostics` component (compared at every op, in every mode) reports or explains it on its own.
+    match: ctx => ctx.component === 'diagnostic-sites' && beforeAfter(ctx) !== null,
   },
   {
     id: 'D17', title: 'a removed page table is traced after its children',
