@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Design, Op, VmConfig } from '../../impls/api';
 import { AfterDesign } from '../../impls/after/tdp_mmu';
+import { AfterAllocInRcuCallback, AfterReclaimInRcuCallback } from '../variants/rcu_callback';
 import type { KvmMmuPage, TdpIter } from '../../impls/tdp_mmu/sp';
-import { FROZEN } from '../../impls/machine/spte';
 import { after, before } from '../../impls/designs';
 import { runSequence } from '../../harness/run/runner';
 import { explain, type DivergenceContext } from '../../harness/run/explained';
@@ -30,29 +30,6 @@ class ParentFirstTrace extends AfterDesign {
     return 0;
   }
 }
-/** TDX reclaims the S-EPT page from the RCU callback (a SEAMCALL in softirq). */
-class ReclaimInRcuCallback extends AfterDesign {
-  protected override handleRemovedPt(sp: KvmMmuPage, shared: boolean): void {
-    this.tdpMmuUnlinkSp(sp);
-    sp.removed = true;
-    for (let i = 0; i < this.geo.fanout; i++) {
-      const old = this.freezeRemovedPtEntry(sp, i, shared);
-      if (old !== undefined) this.handleChangedSpte(sp, sp.gfn + i * this.geo.span(sp.level), old, FROZEN, sp.level, shared);
-    }
-    this.callRcuFreeSp(sp);
-  }
-  protected override tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void {
-    if (sp.mirror && !sp.isRoot) this.tdxSeptFreePrivateSpt(sp);
-    super.tdpMmuFreeSpRcuCallback(sp);
-  }
-}
-/** Refills a vCPU cache from the RCU callback (a sleeping allocation in softirq). */
-class AllocInRcuCallback extends AfterDesign {
-  protected override tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void {
-    super.tdpMmuFreeSpRcuCallback(sp);
-    this.mmuTopupMemoryCaches(this.vcpus[0]);
-  }
-}
 /** old_spte passed by value: a failed cmpxchg/freeze does not refresh iter.old_spte (pre RFC v5 02/45). */
 class StaleOldSpte extends AfterDesign {
   protected override __tdpMmuSetSpteAtomic(iter: TdpIter, newSpte: number): number {
@@ -64,8 +41,8 @@ class StaleOldSpte extends AfterDesign {
 }
 
 const v2 = design('v2', c => new V2MissingTrace('v2', c));
-const reclaimCb = design('reclaim-in-cb', c => new ReclaimInRcuCallback('reclaim-in-cb', c));
-const allocCb = design('alloc-in-cb', c => new AllocInRcuCallback('alloc-in-cb', c));
+const reclaimCb = design('reclaim-in-cb', c => new AfterReclaimInRcuCallback('reclaim-in-cb', c));
+const allocCb = design('alloc-in-cb', c => new AfterAllocInRcuCallback('alloc-in-cb', c));
 const stale = design('stale', c => new StaleOldSpte('stale', c));
 
 const sf = (gfn: number): Op => ({ kind: 'fault', vcpu: 0, gfn, private: false, write: true, maxLevel: 1 });

@@ -8,6 +8,7 @@ import { AfterDesign } from '../../impls/after/tdp_mmu';
 import { FROZEN } from '../../impls/machine/spte';
 import type { KvmMmuPage, TdpIter } from '../../impls/tdp_mmu/sp';
 import type { DesignInstance } from '../../impls/api';
+import { AfterAllocInRcuCallback, AfterReclaimInRcuCallback } from '../variants/rcu_callback';
 import { COMPACT, DESTROY, FINALIZE, after, before, diags, pf, sf } from './helpers';
 
 /** Applies ops in order; each outcome carries its trace events (lastTrace, read right after the op). */
@@ -77,29 +78,6 @@ describe('kvm_tdp_mmu_spte_changed', () => {
 
 // ---------------------------------------------------------------- execution context
 
-/** Yan's alternative (a) taken one step further: TDX reclaims the S-EPT page in the RCU callback. */
-class AfterReclaimInRcuCallback extends AfterDesign {
-  protected override handleRemovedPt(sp: KvmMmuPage, shared: boolean): void {
-    this.tdpMmuUnlinkSp(sp);
-    sp.removed = true;
-    for (let i = 0; i < this.geo.fanout; i++) {
-      const old = this.freezeRemovedPtEntry(sp, i, shared);
-      if (old !== undefined) this.handleChangedSpte(sp, sp.gfn + i * this.geo.span(sp.level), old, FROZEN, sp.level, shared);
-    }
-    this.callRcuFreeSp(sp);
-  }
-  protected override tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void {
-    if (sp.mirror && !sp.isRoot) this.tdxSeptFreePrivateSpt(sp);
-    super.tdpMmuFreeSpRcuCallback(sp);
-  }
-}
-/** Refills vCPU 0's caches from the RCU callback (GFP_KERNEL_ACCOUNT in softirq). */
-class AfterAllocInRcuCallback extends AfterDesign {
-  protected override tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void {
-    super.tdpMmuFreeSpRcuCallback(sp);
-    this.mmuTopupMemoryCaches(this.vcpus[0]);
-  }
-}
 /** Decides on the parent's is_mirror_sptep(sp->ptep) in the RCU callback: no RCU section, no mmu_lock. */
 class AfterSptepInRcuCallback extends AfterDesign {
   protected override tdpMmuFreeSpRcuCallback(sp: KvmMmuPage): void {
