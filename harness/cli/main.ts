@@ -9,6 +9,7 @@
 import type { RunParams } from '../run/campaign_params';
 import { toolVersion } from '../store/fsutil';
 import { InputError } from '../seq/sequence';
+import { WriteError } from '../store/fsutil';
 import { COMMANDS } from './commands';
 import { cmdRun, parseRunArgs, RUN_HELP } from './cmd_run';
 import { cmdReplay, parseReplayArgs, REPLAY_HELP, type ReplayArgs } from './cmd_replay';
@@ -74,7 +75,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       case 'command': return await p.cmd.run(p.argv, io);
     }
   } catch (e) {
-    if (e instanceof InputError) {
+    if (e instanceof InputError || e instanceof WriteError) {
       io.err(`tdpfuzz: ${e.message}\n`);
     } else {
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];

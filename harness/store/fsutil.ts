@@ -11,14 +11,35 @@ import * as path from 'node:path';
 
 let tmpCounter = 0;
 
-/** Write `data` to `file` atomically. The temp file (".<name>.<pid>.<n>.tmp") never outlives the call. */
+/**
+ * A file could not be written completely (full disk, quota, I/O error). The message is one line naming
+ * the file; the previous version of the file, if any, is untouched.
+ */
+export class WriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WriteError';
+  }
+}
+
+/**
+ * Write `data` to `file` atomically. The temp file (".<name>.<pid>.<n>.tmp") never outlives the call.
+ * fs.writeSync may write fewer bytes than asked (a nearly full disk): the loop writes the rest or
+ * fails, and only a completely written, fsynced temp file is renamed over the old one. On any error
+ * the old file stays as it was and a WriteError names the file.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'wx', 0o644);
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    for (let off = 0; off < buf.length;) {
+      const n = fs.writeSync(fd, buf, off, buf.length - off);
+      if (n <= 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      off += n;
+    }
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
@@ -26,7 +47,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } catch (e) {
     if (fd !== undefined) { try { fs.closeSync(fd); } catch { /* already failing */ } }
     try { fs.unlinkSync(tmp); } catch { /* not created, or renamed */ }
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOSPC' ? 'no space left on device' : code === 'EDQUOT' ? 'disk quota exceeded' : code ?? (e as Error).message;
+    throw new WriteError(`${displayPath(file)}: not written (${why}); ${fs.existsSync(file) ? 'the previous version is kept' : 'nothing was written'}`);
   }
   fsyncDir(dir);
 }
