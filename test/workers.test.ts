@@ -143,6 +143,30 @@ describe('workers, shards, merge, resume', () => {
     // Merging again rebuilds merged/crashes (hits do not double).
     await tsMain(['merge', 'm0', 'm1', '--out', 'merged'], io(work));
     expect(crashHits(path.join(work, 'merged', 'crashes'))).toEqual(crashHits(path.join(work, 'whole-crashes')));
+    // Issue 11 item 2: never delete or overwrite an input. `--out .` would rebuild ./crashes, which
+    // holds triaged crash files no merge wrote: refused, nothing touched.
+    const triaged = path.join(work, 'crashes');
+    fs.mkdirSync(triaged, { recursive: true });
+    const mine = fs.readdirSync(path.join(work, 'm0', 'crashes')).find(n => n.endsWith('.json'))!;
+    fs.copyFileSync(path.join(work, 'm0', 'crashes', mine), path.join(triaged, 'triaged.json'));
+    const before = fs.readFileSync(path.join(triaged, 'triaged.json'), 'utf8');
+    const dot = io(work);
+    expect(await tsMain(['merge', 'm0', 'm1', '--out', '.'], dot)).toBe(2);
+    expect(dot.stderr).toMatch(/^tdpfuzz: --out .*: overlaps the input m0 \(merge into a new directory\)\n$/);
+    expect(fs.readFileSync(path.join(triaged, 'triaged.json'), 'utf8')).toBe(before);
+    // An output inside an input, or an input's own crash directory as OUT/crashes, is refused too.
+    const nested = io(work);
+    expect(await tsMain(['merge', 'm0', 'm1', '--out', 'm0/merged'], nested)).toBe(2);
+    expect(nested.stderr).toMatch(/^tdpfuzz: --out m0\/merged: overlaps the input m0/);
+    expect(fs.existsSync(path.join(work, 'm0', 'merged'))).toBe(false);
+    // A new --out whose crashes/ already holds crash files no merge wrote: refused, not emptied.
+    fs.mkdirSync(path.join(work, 'fresh', 'crashes'), { recursive: true });
+    fs.copyFileSync(path.join(work, 'm0', 'crashes', mine), path.join(work, 'fresh', 'crashes', 'triaged.json'));
+    const fresh = io(work);
+    expect(await tsMain(['merge', 'm0', 'm1', '--out', 'fresh'], fresh)).toBe(2);
+    expect(fresh.stderr).toMatch(/^tdpfuzz: --out fresh: fresh\/crashes already holds 1 crash file that no merge wrote; merge into a new directory, or add to it on purpose with --crashes fresh\/crashes\n$/);
+    expect(fs.readFileSync(path.join(work, 'fresh', 'crashes', 'triaged.json'), 'utf8')).toBe(before);
+    fs.rmSync(triaged, { recursive: true });
     // Different configurations do not merge.
     await tsMain(['run', '--designs', 'before,after', '--runs', '5', '--no-corpus', '--out', 'other', '--crashes', 'other-crashes'], io(work));
     const bad = io(work);

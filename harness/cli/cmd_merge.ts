@@ -40,6 +40,9 @@ example: tdpfuzz run --shard 0/2 --time 3600 --out m0 --crashes m0/crashes     (
          tdpfuzz run --shard 1/2 --time 3600 --out m1 --crashes m1/crashes     (machine 1)
          tdpfuzz merge m0 m1 --out merged`;
 
+/** Marks OUT/crashes as a merge's own output, which the next merge into the same --out may rebuild. */
+const MERGE_MARKER = '.tdpfuzz-merge';
+
 async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   const { flags, positional } = parseFlags('merge', FLAGS, argv);
   if (positional.length === 0) throw new UsageError('merge: missing DIR (output directories of tdpfuzz run)');
@@ -47,9 +50,12 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   const out = path.resolve(io.cwd, flags.out);
   const inputs = positional.map(d => readOutputDir(d, io.cwd));
   const seen = new Set<string>();
+  const inside = (a: string, b: string): boolean => a === b || a.startsWith(b + path.sep);
   for (const i of inputs) {
     if (seen.has(i.dir)) throw new InputError(`${i.shown}: given twice`);
     if (i.dir === out) throw new InputError(`${i.shown}: is also --out (merge into a new directory)`);
+    // An output inside an input (or around one) would overwrite what is being read.
+    if (inside(out, i.dir) || inside(i.dir, out)) throw new InputError(`--out ${displayPath(out, io.cwd)}: overlaps the input ${i.shown} (merge into a new directory)`);
     seen.add(i.dir);
   }
 
@@ -57,11 +63,23 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   const explicitCrashes = flags.crashes;
   const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
   const files = inputs.flatMap(i => crashFilesOf(i, io.cwd));
-  if (!explicitCrashes && fs.existsSync(crashDir)) {
-    // OUT/crashes is the merge's own: rebuild it, so that merging twice does not double the hits.
-    for (const n of fs.readdirSync(crashDir)) if (n.endsWith('.json')) fs.rmSync(path.join(crashDir, n));
+  if (!explicitCrashes) {
+    const shownCrashes = displayPath(crashDir, io.cwd);
+    // Never delete or overwrite an input: a crash file being merged may not live in OUT/crashes.
+    const input = files.find(f => path.dirname(path.resolve(io.cwd, f)) === crashDir);
+    if (input) throw new InputError(`--out ${displayPath(out, io.cwd)}: ${shownCrashes} holds an input crash file (${displayPath(input, io.cwd)}); merge into a new directory`);
+    if (fs.existsSync(crashDir)) {
+      // OUT/crashes is rebuilt on every merge (so merging twice does not double the hits) — but only
+      // when an earlier merge made it: a directory of triaged crash files (the committed crashes/ under
+      // `--out .`) is never emptied.
+      const own = fs.existsSync(path.join(crashDir, MERGE_MARKER));
+      const json = fs.readdirSync(crashDir).filter(n => n.endsWith('.json'));
+      if (!own && json.length) throw new InputError(`--out ${displayPath(out, io.cwd)}: ${shownCrashes} already holds ${json.length} crash file${json.length === 1 ? '' : 's'} that no merge wrote; merge into a new directory, or add to it on purpose with --crashes ${shownCrashes}`);
+      for (const n of json) fs.rmSync(path.join(crashDir, n));
+    }
   }
   const crashes = files.length ? mergeCrashFiles(files, crashDir, io.cwd) : new Map();
+  if (!explicitCrashes && fs.existsSync(crashDir)) writeFileAtomic(path.join(crashDir, MERGE_MARKER), 'written by tdpfuzz merge: rebuilt on every merge into this --out\n');
 
   const report = mergeReports(inputs.map(i => ({ from: i.shown, report: i.report })), {
     mode: 'parallel', crashFor: sig => crashes.get(sig) ?? null,
