@@ -31,7 +31,8 @@ whole space), and crash files of the same signature are combined like the crash 
 inputs must have compared the same designs under the same configuration.
 
 Crash files are taken from DIR/crashes/ and from the paths each report names. Merged ones go to
-OUT/crashes/ (rebuilt on every merge), or into --crashes DIR (added to, hits accumulate).
+OUT/crashes/ (rebuilt on every merge; a directory of crash files no merge wrote, or an
+input's, is never emptied: the merge is refused), or into --crashes DIR (added to, hits accumulate).
 
 flags:
 ${flagHelp(FLAGS, 14)}
