@@ -172,6 +172,19 @@ describe('workers, shards, merge, resume', () => {
     const bad = io(work);
     expect(await tsMain(['merge', 'm0', 'other', '--out', 'x'], bad)).toBe(2);
     expect(bad.stderr).toMatch(/^tdpfuzz: other: cannot merge with m0: designs differ/);
+    // Issue 11 item 3 (in part): a refused merge writes nothing, not even into an explicit --crashes DIR.
+    const refused = io(work);
+    expect(await tsMain(['merge', 'm0', 'other', '--out', 'y', '--crashes', 'y-crashes'], refused)).toBe(2);
+    expect(fs.existsSync(path.join(work, 'y-crashes'))).toBe(false);
+    expect(fs.existsSync(path.join(work, 'y'))).toBe(false);
+    // Shards that shared one --crashes directory: each crash file is merged once, hits do not double.
+    for (const i of [0, 1]) {
+      await tsMain(['run', '--designs', DESIGNS, '--runs', String(RUNS / 2), '--shard', `${i}/2`, '--no-corpus', '--no-minimize',
+        '--out', `s${i}`, '--crashes', 'shared-crashes'], io(work));
+    }
+    expect(await tsMain(['merge', 's0', 's1', '--out', 'smerged'], io(work))).toBe(1);
+    expect(crashHits(path.join(work, 'smerged', 'crashes'))).toEqual(crashHits(path.join(work, 'shared-crashes')));
+    expect(crashHits(path.join(work, 'smerged', 'crashes'))).toEqual(crashHits(path.join(work, 'whole-crashes')));
   });
 
   it('run --resume continues at the next index and reports both parts as one run', async () => {

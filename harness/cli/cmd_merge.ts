@@ -10,10 +10,11 @@ import * as path from 'node:path';
 import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
 import { displayPath, writeFileAtomic } from '../store/fsutil';
 import {
-  combineShards, crashFilesOf, mergeCrashFiles, mergeReports, mergeStats, readOutputDir, statsFromReport,
+  checkCompatible, combineShards, crashFilesOf, mergeCrashFiles, mergeReports, mergeStats, readOutputDir, statsFromReport,
 } from '../report/merge';
 import { writeReports } from '../report/index';
 import { InputError } from '../seq/sequence';
+import { readCrashFile } from '../store/crash_store';
 
 const FLAGS = flagTable([
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'where the merged report.{md,json,junit.xml} and stats.json go (required)' },
@@ -63,7 +64,12 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   // Crash files first, so the report can point at the merged ones.
   const explicitCrashes = flags.crashes;
   const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
-  const files = inputs.flatMap(i => crashFilesOf(i, io.cwd));
+  // Shards that shared one --crashes directory name the same crash files: each is merged once (it
+  // already holds every shard's hits), so the merged hits do not double.
+  const files = [...new Map(inputs.flatMap(i => crashFilesOf(i, io.cwd)).map(f => [path.resolve(io.cwd, f), f])).values()];
+  // All or nothing: everything that can refuse the merge is checked before anything is written.
+  checkCompatible(inputs.map(i => ({ from: i.shown, scope: i.report.scope })));
+  for (const f of files) readCrashFile(path.resolve(io.cwd, f), displayPath(path.resolve(io.cwd, f), io.cwd));
   if (!explicitCrashes) {
     const shownCrashes = displayPath(crashDir, io.cwd);
     // Never delete or overwrite an input: a crash file being merged may not live in OUT/crashes.

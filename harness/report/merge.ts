@@ -89,8 +89,8 @@ const CONFIG_FIELDS = ['designs', 'designSpecs', 'equiv', 'domain', 'config', 'f
 
 function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
 
-/** Refuse to merge parts that compared different things. */
-function checkCompatible(parts: readonly { from: string; scope: Pick<ReportScope, typeof CONFIG_FIELDS[number]> }[]): void {
+/** Refuse to merge parts that compared different things (mergeReports checks it too; merge calls it before writing anything). */
+export function checkCompatible(parts: readonly { from: string; scope: Pick<ReportScope, typeof CONFIG_FIELDS[number]> }[]): void {
   const first = parts[0];
   for (const p of parts.slice(1)) {
     for (const k of CONFIG_FIELDS) {
