@@ -5,7 +5,7 @@
 // as `design`, or as the module itself. Errors are one-line InputErrors naming the flag.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Design } from '../../impls/api';
+import { DEFAULT_CONFIG, type Design } from '../../impls/api';
 import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { InputError } from '../seq/sequence';
 import { findMutant } from '../../impls/mutants/catalogue';
@@ -65,17 +65,45 @@ function loadModule(item: string, cwd: string, flag: string): Design {
   const file = path.resolve(cwd, item);
   if (!fs.existsSync(file)) throw new InputError(`${flag}: ${item}: no such file`);
   let mod: unknown;
+  // A module that calls process.exit() while loading must not end the run (with exit 0, a green run).
+  const realExit = process.exit;
+  process.exit = ((code?: number) => { throw new ExitDuringLoad(code); }) as typeof process.exit;
   try {
     mod = require(file);
   } catch (e) {
+    if (e instanceof ExitDuringLoad) throw new InputError(`${flag}: ${item}: called process.exit(${e.code ?? ''}) while loading`);
     const hint = /\.ts$/.test(item) ? ' (compile it to JavaScript first, or load it from vitest)' : '';
     throw new InputError(`${flag}: ${item}: cannot load module: ${firstLine(e)}${hint}`);
+  } finally {
+    process.exit = realExit;
   }
   const m = mod as Record<string, unknown> | undefined;
   const candidates = [m?.default, m?.design, mod];
   const design = candidates.find(isDesign);
   if (!design) throw new InputError(`${flag}: ${item} does not export a design (needs name and create())`);
+  probeCreate(design, item, flag);
   return design;
+}
+
+class ExitDuringLoad extends Error {
+  constructor(readonly code: number | undefined) { super('process.exit during module load'); }
+}
+
+/**
+ * A create() that returns no instance would make every sequence a no-op for that design (a clean
+ * verdict, or "no longer reproduces" on replay): probe it once with the default configuration. A
+ * create() that throws is left to the run, which reports the exception as a finding.
+ */
+function probeCreate(design: Design, item: string, flag: string): void {
+  let vm: unknown;
+  try {
+    vm = design.create(DEFAULT_CONFIG);
+  } catch {
+    return;
+  }
+  // Only "no instance at all" is refused here; an incomplete instance fails at its first op, where
+  // the run reports the exception as a finding.
+  if (typeof vm !== 'object' || vm === null) throw new InputError(`${flag}: ${item}: create() returned ${vm === null ? 'null' : String(vm)}, not a design instance`);
 }
 
 /** One item of the list: a name or a module path. */

@@ -62,4 +62,15 @@ describe('loadDesigns', () => {
     }
     expect(errorOf(() => loadDesigns('before,mutant:broken'))).toMatch(/unknown design "mutant:broken" \(known: before, after, mutant:<id>, or/);
   });
+  it('refuses a module whose create() returns no instance, or that calls process.exit() while loading (issue 11 item 5)', () => {
+    const dir = tmpDir('designs-bad');
+    fs.writeFileSync(path.join(dir, 'undef.js'), "module.exports = { name: 'undef', description: 'd', create() { return undefined; } };");
+    fs.writeFileSync(path.join(dir, 'nul.js'), "module.exports = { name: 'nul', description: 'd', create() { return null; } };");
+    fs.writeFileSync(path.join(dir, 'exits.js'), "process.exit(0); module.exports = { name: 'x', create() { return {}; } };");
+    expect(errorOf(() => loadDesigns('before,./undef.js', dir))).toBe('--designs: ./undef.js: create() returned undefined, not a design instance');
+    expect(errorOf(() => loadDesigns('before,./nul.js', dir))).toBe('--designs: ./nul.js: create() returned null, not a design instance');
+    expect(errorOf(() => loadDesigns('before,./exits.js', dir))).toBe('--designs: ./exits.js: called process.exit(0) while loading');
+    expect(typeof process.exit).toBe('function');
+    expect(String(process.exit)).not.toContain('ExitDuringLoad'); // restored
+  });
 });
