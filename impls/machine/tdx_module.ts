@@ -8,7 +8,7 @@ import { hash4 } from './hash';
 import { MV_BLOCKED, MV_LEAF, MV_TABLE, mirrorViewHash } from './mirror_view';
 import { Ledger, Owner } from './ledger';
 import {
-  BLOCK_TRANSITION, LIFECYCLE_TABLE, MAPPED_BY, NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE, OP_STATE_TABLE, SEPT_STATE_TABLE, unblocked,
+  ANY_BLOCKED, BLOCK_TRANSITION, LIFECYCLE_TABLE, MAPPED_BY, NEEDS_BLOCK_AND_TRACK_WHEN_RUNNABLE, OP_STATE_TABLE, SEPT_STATE_TABLE, unblocked,
   type Lifecycle, type LifecycleCall, type MemLeaf, type SeptState,
 } from './tdx_tables';
 
@@ -195,7 +195,7 @@ export class FakeTdxModule {
     const row = SEPT_STATE_TABLE[call];
     if (!row.allowed.includes(state) || (row.leafOnly && entry?.kind !== 'leaf')) {
       // RANGE.BLOCK of a blocked entry has its own status (tdh_mem_range_block.c L213-227).
-      if (call === 'RANGE.BLOCK' && (state === 'NL_BLOCKED' || state === 'BLOCKED' || state === 'PENDING_BLOCKED')) return 'TDX_GPA_RANGE_ALREADY_BLOCKED';
+      if (call === 'RANGE.BLOCK' && ANY_BLOCKED.has(state)) return 'TDX_GPA_RANGE_ALREADY_BLOCKED';
       return 'TDX_EPT_ENTRY_STATE_INCORRECT';
     }
     return { entry, state };
