@@ -66,14 +66,16 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
   // Shards that shared one --crashes directory name the same crash files: each is merged once (it
   // already holds every shard's hits), so the merged hits do not double.
-  const files = [...new Map(inputs.flatMap(i => crashFilesOf(i, io.cwd)).map(f => [path.resolve(io.cwd, f), f])).values()];
-  // All or nothing: everything that can refuse the merge is checked before anything is written.
+  // (crashFilesOf gives absolute paths, so equal paths are the same file.)
+  const files = [...new Set(inputs.flatMap(i => crashFilesOf(i, io.cwd)))];
+  // All or nothing: everything that can refuse the merge is checked before anything is written —
+  // the configurations, and every input crash file (read once, here; the merge uses what was read).
   checkCompatible(inputs.map(i => ({ from: i.shown, scope: i.report.scope })));
-  for (const f of files) readCrashFile(path.resolve(io.cwd, f), displayPath(path.resolve(io.cwd, f), io.cwd));
+  const read = files.map(file => ({ file, crash: readCrashFile(file, displayPath(file, io.cwd)) }));
   if (!explicitCrashes) {
     const shownCrashes = displayPath(crashDir, io.cwd);
     // Never delete or overwrite an input: a crash file being merged may not live in OUT/crashes.
-    const input = files.find(f => path.dirname(path.resolve(io.cwd, f)) === crashDir);
+    const input = files.find(f => path.dirname(f) === crashDir);
     if (input) throw new InputError(`--out ${displayPath(out, io.cwd)}: ${shownCrashes} holds an input crash file (${displayPath(input, io.cwd)}); merge into a new directory`);
     if (fs.existsSync(crashDir)) {
       // OUT/crashes is rebuilt on every merge (so merging twice does not double the hits) — but only
@@ -85,7 +87,7 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
       for (const n of json) fs.rmSync(path.join(crashDir, n));
     }
   }
-  const crashes = files.length ? mergeCrashFiles(files, crashDir, io.cwd) : new Map();
+  const crashes = read.length ? mergeCrashFiles(read, crashDir, io.cwd) : new Map();
   if (!explicitCrashes && fs.existsSync(crashDir)) writeFileAtomic(path.join(crashDir, MERGE_MARKER), 'written by tdpfuzz merge: rebuilt on every merge into this --out\n');
 
   const report = mergeReports(inputs.map(i => ({ from: i.shown, report: i.report })), {

@@ -385,11 +385,11 @@ function combineCrash(into: CrashFile, from: CrashFile): CrashFile {
  * Merge crash files (FILES, in order) into `dest`: new signatures are copied, existing ones combined
  * (combineCrash), under the crash store's lock files. Returns the merged file of each signature.
  */
-export function mergeCrashFiles(files: readonly string[], dest: string, cwd: string): Map<string, { file: string; status: CrashStatus }> {
+/** Merge crash files, already read (and so validated) by the caller, into `dest`. */
+export function mergeCrashFiles(inputs: readonly { file: string; crash: CrashFile }[], dest: string, cwd: string): Map<string, { file: string; status: CrashStatus }> {
   fs.mkdirSync(dest, { recursive: true });
   const out = new Map<string, { file: string; status: CrashStatus }>();
-  for (const f of files) {
-    const crash = readCrashFile(f, displayPath(f, cwd));
+  for (const { file: f, crash } of inputs) {
     const target = path.join(dest, crashFileName(crash.signature));
     if (path.resolve(f) === path.resolve(target)) {
       out.set(crash.signature, { file: displayPath(target, cwd), status: crash.status });
