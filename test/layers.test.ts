@@ -1,10 +1,11 @@
 // The dependency rule of harness/ (README "Layout"): cli → fuzz → report → store → run → seq →
 // impls/api, nothing imports cli, seq imports only impls/api, impls/ imports nothing from harness/,
 // and no import cycle anywhere. Imports are read from the sources (static `import`/`export … from`,
-// `require(...)`, `import(...)`), so a rule broken by a type-only import fails too.
+// `require(...)`, `import(...)`; test/import_graph.ts), so a rule broken by a type-only import fails too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { importSpecifiers } from './import_graph';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Layers bottom-up: a file may import its own layer or a lower one. */
@@ -22,15 +23,10 @@ function tsFiles(dir: string): string[] {
   return out;
 }
 
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(=])import\s*['"]([^'"]+)['"]|(?:require|import)\(\s*['"]([^'"]+)['"]\s*\)/gm;
-
 /** Project files imported by `file` (relative specifiers resolved to repo paths; packages dropped). */
 export function projectImports(file: string, text: string = fs.readFileSync(path.join(ROOT, file), 'utf8')): string[] {
-  // Comments only where they start a line: a '/*' inside a string ('crashes/*.json') is not one.
-  const stripped = text.replace(/^\s*\/\*[\s\S]*?\*\//gm, '').replace(/^\s*\/\/.*$/gm, '');
   const out: string[] = [];
-  for (const m of stripped.matchAll(IMPORT_RE)) {
-    const spec = m[1] ?? m[2] ?? m[3];
+  for (const spec of importSpecifiers(text)) {
     if (!spec.startsWith('.')) continue;
     const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
     const candidates = [`${base}.ts`, `${base}/index.ts`, base.replace(/\.js$/, '.ts'), base];
