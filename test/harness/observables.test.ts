@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Design, Op, VmConfig } from '../../impls/api';
 import { AfterDesign } from '../../impls/after/tdp_mmu';
 import { AfterAllocInRcuCallback, AfterReclaimInRcuCallback } from '../variants/rcu_callback';
-import type { KvmMmuPage, TdpIter } from '../../impls/tdp_mmu/sp';
+import { AfterStaleOldSpte } from '../variants/stale_old_spte';
+import type { KvmMmuPage } from '../../impls/tdp_mmu/sp';
 import { after, before } from '../../impls/designs';
 import { runSequence } from '../../harness/run/runner';
 import { explain, type DivergenceContext } from '../../harness/run/explained';
@@ -30,20 +31,11 @@ class ParentFirstTrace extends AfterDesign {
     return 0;
   }
 }
-/** old_spte passed by value: a failed cmpxchg/freeze does not refresh iter.old_spte (pre RFC v5 02/45). */
-class StaleOldSpte extends AfterDesign {
-  protected override __tdpMmuSetSpteAtomic(iter: TdpIter, newSpte: number): number {
-    const old = iter.oldSpte;
-    const r = super.__tdpMmuSetSpteAtomic(iter, newSpte);
-    if (r) iter.oldSpte = old;
-    return r;
-  }
-}
 
 const v2 = design('v2', c => new V2MissingTrace('v2', c));
 const reclaimCb = design('reclaim-in-cb', c => new AfterReclaimInRcuCallback('reclaim-in-cb', c));
 const allocCb = design('alloc-in-cb', c => new AfterAllocInRcuCallback('alloc-in-cb', c));
-const stale = design('stale', c => new StaleOldSpte('stale', c));
+const stale = design('stale', c => new AfterStaleOldSpte('stale', c));
 
 const sf = (gfn: number): Op => ({ kind: 'fault', vcpu: 0, gfn, private: false, write: true, maxLevel: 1 });
 const pf = (gfn: number): Op => ({ kind: 'fault', vcpu: 0, gfn, private: true, write: true, maxLevel: 1 });

@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import type { Op, OpOutcome } from '../../impls/api';
 import { AfterDesign } from '../../impls/after/tdp_mmu';
 import { FROZEN } from '../../impls/machine/spte';
-import type { KvmMmuPage, TdpIter } from '../../impls/tdp_mmu/sp';
+import type { KvmMmuPage } from '../../impls/tdp_mmu/sp';
 import type { DesignInstance } from '../../impls/api';
 import { AfterAllocInRcuCallback, AfterReclaimInRcuCallback } from '../variants/rcu_callback';
+import { AfterStaleOldSpte } from '../variants/stale_old_spte';
 import { COMPACT, DESTROY, FINALIZE, after, before, diags, pf, sf } from './helpers';
 
 /** Applies ops in order; each outcome carries its trace events (lastTrace, read right after the op). */
@@ -156,15 +157,6 @@ describe('execution context', () => {
 
 // ---------------------------------------------------------------- iterator reuse
 
-/** old_spte passed by value (before RFC v5 02/45): a failed cmpxchg does not refresh iter.old_spte. */
-class AfterStaleOldSpte extends AfterDesign {
-  protected override __tdpMmuSetSpteAtomic(iter: TdpIter, newSpte: number): number {
-    const old = iter.oldSpte;
-    const r = super.__tdpMmuSetSpteAtomic(iter, newSpte);
-    if (r) iter.oldSpte = old;
-    return r;
-  }
-}
 
 /** The fast zap loses its first cmpxchg; at the zap-root retry, aging changes the entry. */
 function fastZapRacedAtRetry(race: boolean): Op[] {
