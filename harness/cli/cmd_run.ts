@@ -7,7 +7,7 @@ import { EQUIVALENCES } from '../run/compare';
 import { DEFAULT_PARAMS, generatorOptions, runParams, type RunParams } from '../run/campaign_params';
 import { loadDesigns, splitDesignSpec } from '../run/designs';
 import { RESUME_CONFLICTS, resumeRunParams, startWorkers } from '../fuzz/workers';
-import { displayPath, toolVersion } from '../store/fsutil';
+import { displayPath, removeStaleTemps, toolVersion } from '../store/fsutil';
 import { DOMAINS } from '../seq/domain';
 import { GEOMETRIES } from '../seq/fields';
 import { ENGINES } from '../fuzz/engines/index';
@@ -35,7 +35,8 @@ const RUN_FLAGS = flagTable([
   { name: 'engine', kind: { type: 'string', what: 'an engine name' }, metavar: 'E', help: 'where sequences come from: random (default; sequence i is a function of (seed, i)), guided (mutates kept sequences that reached new model coverage), jsfuzz' },
   { name: 'corpus-out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: "where coverage-guided engines write the sequences they keep (default OUT/corpus; this is the run's own corpus, not the curated corpus/ of named scenarios that --corpus reads)" },
   { name: 'workers', kind: { type: 'int', min: 1, max: 256 }, metavar: 'N', help: 'worker threads (default 1); the random engine splits its sequences among them, others use seeds SEED/wK' },
-  { name: 'resume', kind: { type: 'string', what: 'an output directory' }, metavar: 'OUT', help: 'continue the run whose output is OUT (random engine) at the next index in OUT/stats.json, with its configuration' },
+  { name: 'resume', kind: { type: 'string', what: 'an output directory' }, metavar: 'OUT', help: 'continue the run whose output is OUT (random engine; stopped or killed) from its last checkpoint, with its configuration and, without --runs/--time, the rest of its budget' },
+  { name: 'checkpoint-every', kind: { type: 'number', min: 0.01, max: 3600 }, metavar: 'S', help: 'write checkpoint.json and stats.json every S seconds and after each new finding (default 1): a killed run resumes from the last one' },
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'reports and stats.json (default out)' },
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash files, one per finding signature (default crashes)' },
   { name: 'corpus', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'sequence files run before generated ones (default corpus, if it exists)' },
@@ -78,7 +79,7 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     throw new UsageError(`--engine: unknown engine ${JSON.stringify(flags.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
   }
   const dflt = DEFAULT_PARAMS.minimize!;
-  return runParams({
+  const params = runParams({
     designs: flags.designs !== undefined ? splitDesignSpec(flags.designs) : undefined,
     seed: flags.seed,
     timeSec: flags.time,
@@ -104,7 +105,11 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     resume: flags.resume,
     engine: flags.engine,
     corpusOut: flags['corpus-out'],
+    checkpointSec: flags['checkpoint-every'],
   });
+  // --resume without --runs or --time: the rest of the interrupted run's budget (resumeRunParams).
+  if (flags.resume !== undefined && flags.runs === undefined && flags.time === undefined) params.timeSec = null;
+  return params;
 }
 
 /** The INFO line a run starts with. */
@@ -157,6 +162,8 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   const designs = loadDesigns(a.designs.join(','), io.cwd);
   io.err(startLine(a, designs.map(d => d.name), viaWorkers, resumed ? resumed.state.stats.generated : null));
 
+  // Temp files of a writer that was killed (SIGKILL) before it could rename them (the crash store cleans its own).
+  for (const d of [a.out, a.corpusOut ?? (a.out !== null ? path.join(a.out, 'corpus') : null)]) if (d !== null) removeStaleTemps(path.resolve(io.cwd, d));
   const progress = new ConsoleProgress(io);
   const callbacks = { onStatus: progress.onStatus, statusIntervalMs: progress.statusIntervalMs, onEvent: progress.onEvent };
   const corpusOut = path.resolve(io.cwd, a.corpusOut ?? path.join(a.out ?? 'out', 'corpus'));

@@ -28,7 +28,8 @@ import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
 import { generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
-import { appendSeriesPoint, buildStats, type SeriesPoint } from '../report/stats';
+import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
+import { CHECKPOINT_FORMAT, writeCheckpoint } from '../report/checkpoint';
 import { randomEngine } from './engines/random';
 import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope } from '../report/data';
 import { writeReports, type ReportPaths } from '../report/index';
@@ -75,6 +76,10 @@ export interface CampaignOptions extends GivenParams<CampaignParams> {
   engine?: Engine;
   /** sequence files run first; default "corpus" when that directory exists; null for none */
   corpusDir?: string | null;
+  /** run --resume: the corpus files (names in dir, in order) still to run, instead of corpusDir */
+  corpusResume?: { dir: string; files: string[] };
+  /** each checkpoint (checkpoint.json): worker campaigns hand theirs to the main thread, which writes it */
+  onCheckpoint?: (c: CampaignCheckpoint) => void;
   signal?: AbortSignal;
   onStatus?: (s: CampaignStatus) => void;
   /** how often onStatus is called (default 1000 ms) */
@@ -89,6 +94,22 @@ export interface CampaignOptions extends GivenParams<CampaignParams> {
   minimize?: Minimizer;
   /** time bound per minimization (default 10 s) */
   minimizeTimeMs?: number;
+}
+
+/**
+ * One consistent cut of a campaign (report/checkpoint.ts): the report it would write had it stopped
+ * after its `execs`-th sequence, and where its corpus and engine phases are.
+ */
+export interface CampaignCheckpoint {
+  report: ReportData;
+  /** the corpus files this campaign runs (names), and how many of them ran */
+  corpusFiles: string[];
+  corpusDone: number;
+  /** the corpus directory (absolute), null without a corpus */
+  corpusDir: string | null;
+  /** engine sequences run (the engine's next index, counted from this campaign's first) */
+  generated: number;
+  done: boolean;
 }
 
 export interface CampaignResult {
@@ -120,8 +141,12 @@ export function loadCorpus(dir: string, cwd: string): { file: string; seq: Seque
 interface CampaignCorpus {
   /** the directory as shown; null when no corpus runs */
   dir: string | null;
+  /** the directory, absolute (checkpoints record it) */
+  absDir: string | null;
   files: { file: string; seq: Sequence }[];
   skipped: { file: string; reason: string }[];
+  /** the corpus files the report counts: all of them, except in a resumed run (the interrupted run counted them) */
+  counted: number;
 }
 
 /**
@@ -130,18 +155,37 @@ interface CampaignCorpus {
  * in the report.
  */
 function loadCampaignCorpus(corpusDir: string | null | undefined, p: CampaignParams, cwd: string): CampaignCorpus {
-  const out: CampaignCorpus = { dir: null, files: [], skipped: [] };
+  const out: CampaignCorpus = { dir: null, absDir: null, files: [], skipped: [], counted: 0 };
   if (corpusDir === null) return out;
   const dir = corpusDir ?? 'corpus';
   if (corpusDir === undefined && !fs.existsSync(path.resolve(cwd, dir))) return out;
   out.dir = displayPath(dir, cwd);
+  out.absDir = path.resolve(cwd, dir);
   out.files = loadCorpus(dir, cwd).filter((_, k) => !p.shard || k % p.shard.count === p.shard.index).filter(({ file, seq }) => {
     if (p.domain !== 'legal') return true;
     const errs = legalityErrors(seq);
     if (errs.length) out.skipped.push({ file, reason: `not legal: op ${errs[0].index}: ${errs[0].reason}` });
     return errs.length === 0;
   });
+  out.counted = out.files.length;
   return out;
+}
+
+/**
+ * run --resume: the rest of an interrupted campaign's corpus phase, by name (the earlier run already
+ * sharded and legality-filtered the directory, and reported what it skipped).
+ */
+function resumedCorpus(r: { dir: string; files: string[] }, cwd: string): CampaignCorpus {
+  const shownDir = displayPath(r.dir, cwd);
+  return {
+    dir: shownDir, absDir: r.dir, skipped: [], counted: 0,
+    files: r.files.map((name) => {
+      const file = path.join(r.dir, name);
+      const shown = displayPath(file, cwd);
+      if (!fs.existsSync(file)) throw new InputError(`--resume: corpus file ${shown} of the interrupted run is gone (it still had to run)`);
+      return { file: shown, seq: parseSequence(fs.readFileSync(file, 'utf8'), shown) };
+    }),
+  };
 }
 
 /** A running campaign: stop() makes it finish the current sequence and write everything. */
@@ -156,7 +200,7 @@ export function campaignOptionsOf(p: RunParams, designs: readonly Design[], cwd:
     seed: p.seed, shard: p.shard, equiv: p.equiv, domain: p.domain, config: p.config,
     faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps,
     designs, designSpecs: p.designs, runs: p.runs, timeSec: p.timeSec,
-    cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus,
+    cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus, statsIntervalMs: p.checkpointSec * 1000,
     ...(p.minimize ? { minimize: campaignMinimizer({ maxRuns: p.minimize.maxRuns }), minimizeTimeMs: p.minimize.timeMs } : {}),
   };
 }
@@ -382,6 +426,10 @@ class Campaign {
   private t0 = 0;
   private execs = 0;
   private generated = 0;
+  /** corpus files run so far (they run first, in order) */
+  private corpusDone = 0;
+  /** a new finding was recorded: write a checkpoint after this sequence, not a period later */
+  private checkpointDue = false;
   private opsTotal = 0;
   private stoppedBy: 'runs' | 'time' | 'signal' = 'runs';
   private seriesStep = 1;
@@ -410,7 +458,7 @@ class Campaign {
       run: this.runOpts, designSpecs: this.designSpecs, store, cwd: this.cwd, clock: this.clock,
       minimize: opts.minimize, minimizeTimeMs: opts.minimizeTimeMs, onEvent: opts.onEvent,
     });
-    this.corpus = loadCampaignCorpus(opts.corpusDir, this.p, this.cwd);
+    this.corpus = opts.corpusResume ? resumedCorpus(opts.corpusResume, this.cwd) : loadCampaignCorpus(opts.corpusDir, this.p, this.cwd);
   }
 
   private get statsPath(): string | null { return this.outDir ? path.join(this.outDir, 'stats.json') : null; }
@@ -431,6 +479,7 @@ class Campaign {
     for (const { file, seq } of this.corpus.files) {
       if (!this.budgetLeft()) break;
       const r = await this.runOne(seq, { file });
+      this.corpusDone++;
       this.engine.observe?.({ seq, source: { file } }, r);
       await this.periodic();
     }
@@ -459,7 +508,9 @@ class Campaign {
     this.opsTotal += r.ops.length;
     for (const c of r.coverage) this.coverage.add(c);
     if (r.explained.length) this.explained.add(r.explained);
+    const known = this.findings.size;
     for (const f of r.findings) await this.findings.onFinding(seq, source, f, this.execs);
+    if (this.findings.size > known) this.checkpointDue = true;
     return r;
   }
 
@@ -467,7 +518,14 @@ class Campaign {
   private async periodic(): Promise<void> {
     const ms = this.elapsed() * 1000;
     if (ms >= this.nextSample) { this.sample(); this.nextSample += 1000 * this.seriesStep; }
-    if (ms >= this.nextStats) { this.findings.flush(); this.writeStats(false); this.nextStats = ms + (this.opts.statsIntervalMs ?? 1000); }
+    if (ms >= this.nextStats || this.checkpointDue) {
+      // One cut: hits flushed to the crash store, then the checkpoint, then stats.json (report/checkpoint.ts).
+      this.findings.flush();
+      this.checkpoint(false);
+      this.writeStats(false);
+      this.nextStats = ms + (this.opts.statsIntervalMs ?? 1000);
+      this.checkpointDue = false;
+    }
     if (this.opts.onStatus && ms >= this.nextStatus) { this.opts.onStatus(this.status(false)); this.nextStatus = ms + (this.opts.statusIntervalMs ?? 1000); }
     if (this.clock() - this.lastYield >= YIELD_EVERY_MS) {
       await new Promise<void>(resolve => setImmediate(resolve));
@@ -490,29 +548,60 @@ class Campaign {
     if (appendSeriesPoint(this.series, { t, execs: this.execs, ops: this.opsTotal, coverage: this.coverage.size, findings: this.findings.size })) this.seriesStep *= 2;
   }
 
+  /** The lane this campaign is, as stats.json and checkpoints record it. */
+  private lane(): Lane {
+    return { seed: this.p.seed, shard: this.p.shard, generated: this.generated, engine: this.engine.name, corpusDone: this.corpusDone };
+  }
+
+  private checkpoint(done: boolean, report: ReportData = this.buildReport(this.now())): void {
+    if (!this.opts.onCheckpoint && !this.outDir) return;
+    const corpusFiles = this.corpus.files.map(f => path.basename(f.file));
+    this.opts.onCheckpoint?.({ report, corpusFiles, corpusDone: this.corpusDone, corpusDir: this.corpus.absDir, generated: this.generated, done });
+    if (this.outDir) {
+      writeCheckpoint(this.outDir, {
+        format: CHECKPOINT_FORMAT, corpusDir: this.corpus.absDir, corpus: [{ files: corpusFiles, done: this.corpusDone }],
+        stats: { ...this.stats(done), lanes: [this.lane()] }, report,
+      });
+    }
+  }
+
   private writeStats(done: boolean): void {
     const statsPath = this.statsPath;
     if (!statsPath || !this.outDir) return;
     fs.mkdirSync(this.outDir, { recursive: true });
+    writeFileAtomic(statsPath, `${JSON.stringify(this.stats(done))}\n`);
+  }
+
+  private stats(done: boolean): StatsFile {
     const s = this.status(done);
-    const stats = buildStats({
+    return buildStats({
       done, stoppedBy: done ? this.stoppedBy : null, startedAt: this.startedAt.toISOString(), updatedAt: this.now().toISOString(),
       params: this.p, designs: this.designSpecs, engine: this.engine.name,
       totals: {
-        elapsedSec: s.elapsedSec, execs: this.execs, generated: this.generated, corpus: this.corpus.files.length, ops: this.opsTotal,
+        elapsedSec: s.elapsedSec, execs: this.execs, generated: this.generated, corpus: this.corpus.counted, ops: this.opsTotal,
         execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec, coverage: this.coverage.size,
         findings: this.findings.size, openFindings: this.findings.openCount(), explained: this.explained.size,
       },
       series: this.series,
+      lanes: [this.lane()],
     });
-    writeFileAtomic(statsPath, `${JSON.stringify(stats)}\n`);
   }
 
-  /** Wrap up: flush hits, last sample, report, final stats. */
+  /** Wrap up: flush hits, last sample, report, final checkpoint and stats. */
   private finish(): CampaignResult {
     this.findings.flush();
     this.sample();
-    const finishedAt = this.now();
+    const report = this.buildReport(this.now());
+    this.checkpoint(true, report);
+    const reportPaths = this.outDir ? writeReports(this.outDir, report, this.series) : null;
+    this.writeStats(true);
+    this.opts.onStatus?.(this.status(true));
+    const exitCode = report.verdict.unexplained ? 1 : 0;
+    return { report, exitCode, reportPaths, statsPath: this.statsPath };
+  }
+
+  /** The report of the sequences run so far. */
+  private buildReport(finishedAt: Date): ReportData {
     const el = Math.max(this.elapsed(), 1e-9);
     const p = this.p;
     const findings = this.findings.reportFindings(p.seed);
@@ -520,11 +609,11 @@ class Campaign {
     const scope: ReportScope = {
       designs: designLabels(this.opts.designs), designSpecs: this.designSpecs, seed: p.seed, shard: p.shard,
       sequences: this.execs, generated: this.generated,
-      corpus: { dir: this.corpus.dir, files: this.corpus.files.length, skipped: this.corpus.skipped }, ops: this.opsTotal,
+      corpus: { dir: this.corpus.dir, files: this.corpus.counted, skipped: this.corpus.skipped }, ops: this.opsTotal,
       equiv: p.equiv, domain: p.domain, config: p.config,
       faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, budget: { runs: this.runs, timeSec: this.timeSec },
     };
-    const report: ReportData = {
+    return {
       format: REPORT_FORMAT,
       toolVersion: toolVersion(),
       verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained) },
@@ -538,10 +627,6 @@ class Campaign {
         execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, stoppedBy: this.stoppedBy,
       },
     };
-    const reportPaths = this.outDir ? writeReports(this.outDir, report, this.series) : null;
-    this.writeStats(true);
-    this.opts.onStatus?.(this.status(true));
-    return { report, exitCode: unexplained ? 1 : 0, reportPaths, statsPath: this.statsPath };
   }
 }
 

@@ -15,6 +15,7 @@ import { ENGINES } from './engines/index';
 import type { ByteSharingEngine } from './engines/jsfuzz';
 import { istanbulActive, istanbulCoverageCount } from './engines/istanbul';
 import type { Lane } from '../report/stats';
+import type { LaneCorpus } from '../report/checkpoint';
 import type { ReportData } from '../report/data';
 import type { RunResult } from '../run/runner';
 import type { Sequence } from '../seq/sequence';
@@ -28,6 +29,8 @@ export interface WorkerSpec {
   params: RunParams;
   /** the engine's first index (run --resume: where the previous run stopped) */
   startIndex: number;
+  /** run --resume: the lane's corpus files (names in dir) and how many of them already ran */
+  corpusResume?: { dir: string; files: string[]; done: number };
   cwd: string;
   /** install the istanbul hook on impls/ before loading anything (worker_main.ts reads it) */
   istanbul: boolean;
@@ -41,6 +44,7 @@ export type ToMain =
   | { type: 'status'; worker: number; status: CampaignStatus; generated: number; newCoverage: string[] }
   | { type: 'event'; worker: number; event: CampaignEvent }
   | { type: 'share'; worker: number; input: SharedInput }
+  | { type: 'checkpoint'; worker: number; report: ReportData; lane: Lane; corpus: LaneCorpus; corpusDir: string | null; done: boolean }
   | { type: 'done'; worker: number; report: ReportData; lane: Lane; engineCoverage: { source: string; count: number } | null; newCoverage: string[] }
   | { type: 'error'; worker: number; message: string; stack?: string; input: boolean };
 
@@ -113,8 +117,21 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
     corpusSize: () => inner.corpusSize(),
   };
 
+  // The lane's corpus position counts the files an interrupted run already ran (run --resume).
+  const resumed = spec.corpusResume;
+  const corpusBase = resumed?.done ?? 0;
+  let corpusRun = 0;
+  const lane = (): Lane => ({ seed: p.seed, shard: p.shard, generated: spec.startIndex + produced, engine: p.engine, corpusDone: corpusBase + corpusRun });
   const result = await runCampaign({
     ...campaignOptionsOf(p, designs, spec.cwd),
+    ...(resumed ? { corpusResume: { dir: resumed.dir, files: resumed.files.slice(resumed.done) } } : {}),
+    onCheckpoint: (c) => {
+      corpusRun = c.corpusDone;
+      post({
+        type: 'checkpoint', worker: spec.index, report: c.report, lane: lane(), done: c.done,
+        corpus: { files: resumed ? resumed.files : c.corpusFiles, done: corpusBase + c.corpusDone }, corpusDir: resumed?.dir ?? c.corpusDir,
+      });
+    },
     outDir: null, engine, signal: ctl.signal,
     statusIntervalMs: spec.statusIntervalMs,
     onStatus: s => post({ type: 'status', worker: spec.index, status: s, generated: spec.startIndex + produced, newCoverage: takeCoverage() }),
@@ -123,7 +140,7 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
   const useIstanbul = istanbulActive();
   post({
     type: 'done', worker: spec.index, report: result.report, newCoverage: takeCoverage(),
-    lane: { seed: p.seed, shard: p.shard, generated: spec.startIndex + produced, engine: p.engine },
+    lane: lane(),
     engineCoverage: useIstanbul ? { source: 'istanbul', count: istanbulCoverageCount() } : null,
   });
 }

@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { RunParams } from '../run/campaign_params';
+import { timeBudget, type RunParams } from '../run/campaign_params';
 import { loadCorpus, type CampaignEvent, type CampaignHandle, type CampaignResult, type CampaignStatus } from './campaign';
 import { lanesOf, mergeReports, mergeSeries, workerShard } from '../report/merge';
 import { appendSeriesPoint, buildStats, STATS_FORMAT, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
@@ -32,13 +32,19 @@ import { InputError, parseJsonInput } from '../seq/sequence';
 import { readInputFile } from '../store/input_file';
 import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
+import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type LaneCorpus } from '../report/checkpoint';
 
 export interface ResumeState {
   /** the output directory being resumed (for messages and the merged report) */
   from: string;
   stats: StatsFile;
-  /** its report, when it has one that matches the stats */
+  /** its report, when it has one that matches the stats (from its checkpoint, or a finished run's report.json) */
   report: ReportData | null;
+  /** from its checkpoint: per lane, the corpus files and how many ran; null for a run without one */
+  corpus: LaneCorpus[] | null;
+  corpusDir: string | null;
+  /** run without --runs/--time: the resumed part spends the rest of the interrupted run's budget, which stays the merged report's */
+  continuesBudget?: boolean;
 }
 
 export interface RunCallbacks {
@@ -113,6 +119,8 @@ interface Slot {
   report: ReportData | null;
   lane: Lane;
   engineCoverage: { source: string; count: number } | null;
+  /** the worker's last checkpoint */
+  checkpoint: Extract<ToMain, { type: 'checkpoint' }> | null;
 }
 
 /**
@@ -126,7 +134,7 @@ function planSlots(o: WorkersOptions): Slot[] {
   if (!(Number.isInteger(N) && N >= 1)) throw new InputError(`--workers: expected a positive integer, got ${N}`);
   const outDir = o.out === null ? null : path.resolve(o.cwd, o.out);
   const corpus = resume ? null : o.corpus;
-  const owners = corpusOwners(o, corpus, N);
+  const owners = resume ? resumedCorpusOwners(resume) : corpusOwners(o, corpus, N);
   const budgets = o.runs === null ? null : splitRuns(o.runs, N, owners, lanes.map(l => l.generated));
   const corpusOut = o.corpusOut ?? (outDir ? path.join(outDir, 'corpus') : null);
   return Array.from({ length: N }, (_, w): Slot => {
@@ -136,19 +144,30 @@ function planSlots(o: WorkersOptions): Slot[] {
       generated: 0,
       engine: o.engine,
     };
+    const rest = resume?.corpus?.[w];
     const spec: WorkerSpec = {
       index: w, count: N, startIndex: lane.generated, cwd: o.cwd,
+      ...(rest && resume?.corpusDir ? { corpusResume: { dir: resume.corpusDir, files: rest.files, done: rest.done } } : {}),
       istanbul: o.istanbul ?? lane.engine === 'jsfuzz',
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
       params: {
         seed: lane.seed, shard: lane.shard, equiv: o.equiv, domain: o.domain, config: o.config,
         faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps,
         designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
-        out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null,
+        out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null, checkpointSec: o.checkpointSec,
       },
     };
-    return { spec, worker: null, status: null, generated: lane.generated, report: null, lane: { ...lane }, engineCoverage: null };
+    return { spec, worker: null, status: null, generated: lane.generated, report: null, lane: { ...lane }, engineCoverage: null, checkpoint: null };
   });
+}
+
+/**
+ * For each corpus file an interrupted run still had to run (in the order one campaign runs them: by
+ * name), the lane that runs it — splitRuns's corpusOwners for a resumed run.
+ */
+function resumedCorpusOwners(resume: ResumeState): number[] {
+  const rest = (resume.corpus ?? []).flatMap((c, w) => c.files.slice(c.done).map(name => ({ name, w })));
+  return rest.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(x => x.w);
 }
 
 /** The main thread's view of the workers: aggregate status, coverage union, NEW lines, series, stats.json. */
@@ -202,6 +221,10 @@ class WorkerAggregate {
           o.onEvent?.(this.N > 1 ? { ...m.event, message: `worker ${slot.spec.index}: ${m.event.message}` } : m.event);
         }
         break;
+      case 'checkpoint':
+        slot.checkpoint = m;
+        if (!m.done) this.writeCheckpoint(false);
+        break;
       case 'share':
         for (const s of this.slots) if (s !== slot && s.worker) s.worker.postMessage({ type: 'share', input: m.input } satisfies ToWorker);
         break;
@@ -227,71 +250,82 @@ class WorkerAggregate {
     appendSeriesPoint(this.series, { t: Math.round(s.elapsedSec * 10) / 10, execs: s.execs, ops: s.ops, coverage: s.coverage, findings: s.findings });
   }
 
-  private stats(done: boolean, report: ReportData | null): StatsFile {
+  /**
+   * The report of the slots' reports (the workers' checkpoints, or their final reports) merged as one
+   * run, with the resumed run's report first, if any.
+   */
+  private mergedReport(reports: ReportData[], done: boolean): ReportData {
     const o = this.o;
-    const s = this.status(done);
-    const slots = this.slots;
-    const cur = buildStats({
-      done, stoppedBy: report ? report.timing.stoppedBy : null,
-      startedAt: this.startedAt.toISOString(), updatedAt: new Date().toISOString(),
-      params: o, designs: o.designs, engine: o.engine,
-      totals: {
-        elapsedSec: s.elapsedSec, execs: s.execs, generated: slots.reduce((n, x) => n + x.generated - x.lane.generated, 0),
-        corpus: s.corpus, ops: s.ops, execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec,
-        coverage: report ? report.coverage.reached : s.coverage,
-        findings: report ? report.findings.length : s.findings,
-        openFindings: report ? report.verdict.unexplained : s.findings,
-        explained: report ? report.explained.length : s.explained,
-      },
-      series: [...this.series],
-      workers: {
-        workers: this.N, lanes: slots.map(x => ({ ...x.lane, generated: x.generated })),
-        engineCoverage: slots.some(x => x.engineCoverage) ? slots.map(x => x.engineCoverage) : null,
-      },
-    });
-    const resume = o.resumeState;
-    if (!resume) return cur;
-    // A resumed run: one stats file for both parts, the new lanes (absolute indices) last.
-    const p = resume.stats;
-    return {
-      ...cur,
-      startedAt: p.startedAt,
-      elapsedSec: p.elapsedSec + cur.elapsedSec,
-      execs: p.execs + cur.execs, generated: p.generated + cur.generated, corpus: p.corpus, ops: p.ops + cur.ops,
-      execsPerSec: (p.execs + cur.execs) / Math.max(p.elapsedSec + cur.elapsedSec, 1e-9),
-      opsPerSec: (p.ops + cur.ops) / Math.max(p.elapsedSec + cur.elapsedSec, 1e-9),
-      coverage: report ? cur.coverage : Math.max(p.coverage, cur.coverage),
-      findings: report ? cur.findings : Math.max(p.findings, cur.findings),
-      series: mergeSeries([p.series ?? [], cur.series], 'sequential', [p.elapsedSec, cur.elapsedSec]),
-    };
-  }
-
-  writeStats(done: boolean, report: ReportData | null): void {
-    if (!this.statsPath || !this.outDir) return;
-    fs.mkdirSync(this.outDir, { recursive: true });
-    writeFileAtomic(this.statsPath, `${JSON.stringify(this.stats(done, report))}\n`);
-  }
-
-  /** All workers reported: the merged report (with the resumed run's, if any), written with the final stats. */
-  finish(): CampaignResult {
-    const o = this.o;
-    this.sample();
     const el = Math.max(this.elapsed(), 1e-9);
-    const agg = this.status(true);
-    let report = mergeReports(this.slots.map(s => ({ from: `worker ${s.spec.index}`, report: s.report! })), {
+    const execs = reports.reduce((n, r) => n + r.scope.sequences, 0);
+    const ops = reports.reduce((n, r) => n + r.scope.ops, 0);
+    let report = mergeReports(reports.map((r, w) => ({ from: `worker ${w}`, report: r })), {
       mode: 'parallel', seed: o.seed, shard: o.shard,
       timing: {
         startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedSec: el,
-        execsPerSec: agg.execs / el, opsPerSec: agg.ops / el,
+        execsPerSec: (done ? this.status(true).execs : execs) / el, opsPerSec: (done ? this.status(true).ops : ops) / el,
       },
     });
     if (this.N === 1) delete report.scope.merged; // one worker: the same report as an in-process run
     const resume = o.resumeState;
     if (resume?.report) {
       report = mergeReports([{ from: resume.from, report: resume.report }, { from: 'resumed', report }], { mode: 'sequential', seed: o.seed, shard: o.shard });
+      if (resume.continuesBudget) report.scope.budget = resume.report.scope.budget;
     }
+    return report;
+  }
+
+  /** stats.json of a (merged) report: its counts, the lanes where it stands, the series sampled here. */
+  private stats(done: boolean, report: ReportData, lanes: Lane[]): StatsFile {
+    const o = this.o;
+    const r = report;
+    const resume = o.resumeState;
+    const p = resume?.stats;
+    return {
+      ...buildStats({
+        done, stoppedBy: done ? r.timing.stoppedBy : null,
+        startedAt: p?.startedAt ?? this.startedAt.toISOString(), updatedAt: new Date().toISOString(),
+        params: o, designs: o.designs, engine: o.engine,
+        totals: {
+          elapsedSec: r.timing.elapsedSec, execs: r.scope.sequences, generated: r.scope.generated, corpus: r.scope.corpus.files,
+          ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
+          findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
+        },
+        series: p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series],
+        workers: {
+          workers: this.N, lanes,
+          engineCoverage: this.slots.some(x => x.engineCoverage) ? this.slots.map(x => x.engineCoverage) : null,
+        },
+      }),
+    };
+  }
+
+  /**
+   * checkpoint.json, then stats.json, of the workers' last checkpoints (once every worker sent one):
+   * each lane's part is a consistent cut of that lane, so their union is one of the run.
+   */
+  writeCheckpoint(done: boolean, final?: ReportData): void {
+    if (!this.statsPath || !this.outDir) return;
+    const cps = this.slots.map(x => x.checkpoint);
+    if (cps.some(c => c === null)) return;
+    const got = cps as NonNullable<Slot['checkpoint']>[];
+    const report = final ?? this.mergedReport(got.map(c => c.report), false);
+    const stats = { ...this.stats(done, report, got.map(c => c.lane)), lanes: got.map(c => c.lane) };
+    writeCheckpoint(this.outDir, {
+      format: CHECKPOINT_FORMAT, corpusDir: got.find(c => c.corpusDir !== null)?.corpusDir ?? null,
+      corpus: got.map(c => c.corpus), stats, report,
+    });
+    fs.mkdirSync(this.outDir, { recursive: true });
+    writeFileAtomic(this.statsPath, `${JSON.stringify(stats)}\n`);
+  }
+
+  /** All workers reported: the merged report (with the resumed run's, if any), written with the final checkpoint and stats. */
+  finish(): CampaignResult {
+    const o = this.o;
+    this.sample();
+    const report = this.mergedReport(this.slots.map(s => s.report!), true);
     const reportPaths = this.outDir ? writeReports(this.outDir, report) : null;
-    this.writeStats(true, report);
+    this.writeCheckpoint(true, report);
     o.onStatus?.(this.status(true));
     return { report, exitCode: report.verdict.unexplained ? 1 : 0, reportPaths, statsPath: this.statsPath };
   }
@@ -339,7 +373,8 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     }
     const statusEvery = o.statusIntervalMs ?? 1000;
     if (o.onStatus) timers.push(setInterval(() => { if (slots.some(s => s.status)) o.onStatus!(agg.status(false)); }, statusEvery));
-    timers.push(setInterval(() => { agg.sample(); agg.writeStats(false, null); }, o.statsIntervalMs ?? 1000));
+    // stats.json is written with each checkpoint (WorkerAggregate.writeCheckpoint); the series is sampled here.
+    timers.push(setInterval(() => agg.sample(), o.statsIntervalMs ?? 1000));
   });
 
   return {
@@ -355,10 +390,20 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
 // ------------------------------------------------------------------------------------------------
 // run --resume OUT
 
-/** Read OUT/stats.json (and OUT/report.json) of the run to continue. Random engine only. */
+/**
+ * The run to continue: its checkpoint (report/checkpoint.ts), which is exact however the run ended;
+ * for an output directory without one (an older version), OUT/stats.json and, if it belongs to a
+ * finished run, OUT/report.json. Random engine only.
+ */
 function readResumeState(out: string, cwd: string): ResumeState {
   const dir = path.resolve(cwd, out);
   const shown = out;
+  const cp = readCheckpoint(dir, shown);
+  if (cp) {
+    const engine = lanesOf(cp.stats).find(l => l.engine !== 'random')?.engine;
+    if (engine) throw new InputError(`--resume: ${shown} ran the ${engine} engine; only the random engine can be resumed (its sequence i is a function of (seed, i))`);
+    return { from: shown, stats: cp.stats, report: cp.report, corpus: cp.corpus, corpusDir: cp.corpusDir };
+  }
   const sp = path.join(dir, 'stats.json');
   if (!fs.existsSync(sp)) throw new InputError(`--resume: ${shown}/stats.json: no such file (resume needs the output directory of an earlier run)`);
   const stats = parseJsonInput(readInputFile(sp, `--resume: ${shown}/stats.json`).toString('utf8'), `--resume: ${shown}/stats.json`) as StatsFile;
@@ -375,7 +420,26 @@ function readResumeState(out: string, cwd: string): ResumeState {
       if (stats.done && r.scope.sequences === stats.execs && r.scope.generated === stats.generated) report = r;
     } catch { /* treated as missing */ }
   }
-  return { from: shown, stats, report };
+  return { from: shown, stats, report, corpus: null, corpusDir: null };
+}
+
+/**
+ * The budget of `run --resume OUT` without --runs or --time: what the interrupted run had left of
+ * its own (a killed `--runs 100000` run continues to 100000 sequences in all).
+ */
+function remainingBudget(a: RunParams, state: ResumeState): Pick<RunParams, 'runs' | 'timeSec'> {
+  if (a.runs !== null || a.timeSec !== null) return { runs: a.runs, timeSec: a.timeSec };
+  if (!state.report) return { runs: null, timeSec: timeBudget(null, null) };
+  const r = state.report;
+  const { runs, timeSec } = r.scope.budget;
+  const runsLeft = runs === null ? null : runs - r.scope.sequences;
+  const timeLeft = timeSec === null ? null : Math.round((timeSec - r.timing.elapsedSec) * 10) / 10;
+  state.continuesBudget = true;
+  if ((runsLeft !== null && runsLeft <= 0) || (timeLeft !== null && timeLeft <= 0)) {
+    const had = [runs !== null ? `${runs} runs` : '', timeSec !== null ? `${timeSec} s` : ''].filter(Boolean).join(', ');
+    throw new InputError(`--resume: ${state.from} spent its budget (${had}); give --runs or --time to run more`);
+  }
+  return { runs: runsLeft, timeSec: timeLeft };
 }
 
 /** Flags whose values `run --resume` takes from the output directory instead. */
@@ -405,6 +469,7 @@ export function resumeRunParams(a: RunParams, cwd: string): { params: RunParams;
     state,
     params: {
       ...a,
+      ...remainingBudget(a, state),
       designs: s.designs, seed, equiv: s.equiv as RunParams['equiv'], domain: s.domain as RunParams['domain'], config: s.config,
       faultRate: rate('faultRate', a.faultRate), raceRate: rate('raceRate', a.raceRate), maxOps: rate('maxOps', a.maxOps),
       shard: s.shard, out, corpus: null, workers: lanes.length,

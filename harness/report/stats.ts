@@ -14,6 +14,8 @@ export interface Lane {
   /** sequences the engine produced so far (the next one is index `generated`) */
   generated: number;
   engine: string;
+  /** corpus files the lane has run (its corpus phase comes first); absent in files of older versions */
+  corpusDone?: number;
 }
 
 export interface SeriesPoint { t: number; execs: number; ops: number; coverage: number; findings: number }
@@ -90,6 +92,8 @@ export interface StatsInput {
   engine: string;
   totals: StatsTotals;
   series: SeriesPoint[];
+  /** an in-process campaign's one lane (worker runs give theirs in `workers`) */
+  lanes?: Lane[];
   /** worker runs: the lanes (where --resume continues each) and the engines' own coverage */
   workers?: { workers: number; lanes: Lane[]; engineCoverage: ({ source: string; count: number } | null)[] | null };
 }
@@ -107,6 +111,7 @@ export function buildStats(s: StatsInput): StatsFile {
     execsPerSec: t.execsPerSec, opsPerSec: t.opsPerSec, coverage: t.coverage,
     findings: t.findings, openFindings: t.openFindings, explained: t.explained,
     series: s.series,
+    ...(s.lanes ? { lanes: s.lanes } : {}),
     ...(s.workers ? {
       workers: s.workers.workers, lanes: s.workers.lanes,
       ...(s.workers.engineCoverage ? { engineCoverage: s.workers.engineCoverage } : {}),

@@ -52,6 +52,8 @@ export interface RunParams extends CampaignParams {
   workers: number | null;
   /** --resume OUT */
   resume: string | null;
+  /** --checkpoint-every: seconds between checkpoints (checkpoint.json with stats.json), which is what a killed run resumes from */
+  checkpointSec: number;
 }
 
 /** Time budget of a campaign given neither a run nor a time budget. */
@@ -76,6 +78,7 @@ export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec'>> = {
   minimize: { maxRuns: 2000, timeMs: 10_000 },
   workers: null,
   resume: null,
+  checkpointSec: 1,
 };
 
 /** What a caller may leave out: any field, and any field of the VM configuration. */
@@ -125,6 +128,7 @@ export function runParams(given: GivenParams<RunParams>): RunParams {
     minimize: given.minimize === undefined ? DEFAULT_PARAMS.minimize : given.minimize,
     workers: given.workers ?? DEFAULT_PARAMS.workers,
     resume: given.resume ?? DEFAULT_PARAMS.resume,
+    checkpointSec: given.checkpointSec ?? DEFAULT_PARAMS.checkpointSec,
   };
 }
 

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { Op, VmConfig } from '../../impls/api';
 import { EQUIVALENCES, type Equivalence } from '../run/compare';
 import type { DesignTrace, Finding, FindingKind, FirstDivergence } from '../run/findings';
-import { displayPath, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
+import { displayPath, removeStaleTemps, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import { DOMAINS, type Domain } from '../seq/domain';
 import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from '../seq/sequence';
 import { readInputFile } from './input_file';
@@ -315,6 +315,8 @@ export class CrashStore {
     this.dir = path.resolve(this.cwd, dir);
     this.now = opts.now ?? (() => new Date());
     this.replayCommand = opts.replayCommand ?? (p => `npx tdpfuzz replay ${p}`);
+    // A writer killed between open and rename leaves its temp file; nobody else will remove it.
+    removeStaleTemps(this.dir);
   }
 
   pathFor(signature: string): string {

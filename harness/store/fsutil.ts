@@ -8,8 +8,50 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
 
 let tmpCounter = 0;
+
+/**
+ * The temp-file tag of this thread: host, pid and thread, so that a later run can tell a temp file
+ * whose writer died (SIGKILL between open and rename) from one a live writer on another host or in
+ * another thread is about to rename (removeStaleTemps).
+ */
+function tempTag(): string {
+  return `${hostTag()}~${process.pid}-${threadId}`;
+}
+
+function hostTag(): string {
+  return os.hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** `.<name>.<host>~<pid>-<thread>.<n>.tmp`, and the older `.<name>.<pid>.<n>.tmp` (this host's). */
+const TEMP_NAME = /^\..+\.(?:([A-Za-z0-9_-]+)~(\d+)-\d+|(\d+))\.\d+\.tmp$/;
+
+/**
+ * Remove the temp files in `dir` that writeFileAtomic left behind when its process was killed: those
+ * of this host whose process is gone. A temp file of another host, or of a live process, is left
+ * alone (its writer may be about to rename it). Returns the names removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return []; }
+  const host = hostTag();
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const [, tagHost, newPid, oldPid] = m;
+    const pid = newPid ?? oldPid;
+    if ((tagHost !== undefined && tagHost !== host) || Number(pid) === process.pid || pidAlive(Number(pid))) continue;
+    try {
+      if (!fs.lstatSync(path.join(dir, name)).isFile()) continue;
+      fs.unlinkSync(path.join(dir, name));
+      removed.push(name);
+    } catch { /* gone already, or not ours to remove */ }
+  }
+  return removed;
+}
 
 /**
  * A file could not be written completely (full disk, quota, I/O error). The message is one line naming
@@ -23,14 +65,15 @@ export class WriteError extends Error {
 }
 
 /**
- * Write `data` to `file` atomically. The temp file (".<name>.<pid>.<n>.tmp") never outlives the call.
+ * Write `data` to `file` atomically. The temp file (".<name>.<host>~<pid>-<thread>.<n>.tmp") never
+ * outlives the call, except when the process is killed (removeStaleTemps cleans up after that).
  * fs.writeSync may write fewer bytes than asked (a nearly full disk): the loop writes the rest or
  * fails, and only a completely written, fsynced temp file is renamed over the old one. On any error
  * the old file stays as it was and a WriteError names the file.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${tempTag()}.${++tmpCounter}.tmp`);
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd: number | undefined;
   try {
