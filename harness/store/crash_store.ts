@@ -4,7 +4,7 @@
 //
 //   {"format": "tdpfuzz-crash/1", "toolVersion", "signature", "status", "config", "designs", "equiv",
 //    "domain", "source", "ops", "originalOps", "finding", "firstDivergence", "replay", "hits",
-//    "firstSeen", "lastSeen", "minimization"?}
+//    "firstSeen", "lastSeen", "minimization"?, "mergedFrom"?}
 //
 // `ops` is the reproducer (the minimizer replaces it, keeping `originalOps`); a later finding with the
 // same signature adds its hits and replaces the reproducer only when it has fewer ops. `status` is
@@ -61,10 +61,18 @@ export interface CrashFile {
   lastSeen: string;
   /** minimizer statistics, free-form (set by the minimizer hook) */
   minimization?: Record<string, unknown>;
+  /**
+   * `tdpfuzz merge`'s record of the crash files merged into this one: per source (its path relative
+   * to this file's directory), the hits it had and its firstSeen when last merged, so that merging
+   * it again adds only the hits it gained since (store/crash_merge.ts).
+   */
+  mergedFrom?: Record<string, MergedSource>;
 }
 
+export interface MergedSource { hits: number; firstSeen: string }
+
 const TOP_FIELDS = ['format', 'toolVersion', 'signature', 'status', 'config', 'designs', 'equiv', 'domain', 'source',
-  'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization'] as const;
+  'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization', 'mergedFrom'] as const;
 
 // ------------------------------------------------------------------------------------------------
 // File names
@@ -189,6 +197,18 @@ function readDivergence(r: Fields): FirstDivergence | null {
   };
 }
 
+function readMergedFrom(r: Fields): Record<string, MergedSource> | undefined {
+  if (!r.has('mergedFrom')) return undefined;
+  const m: Fields = r.object('mergedFrom');
+  const out: Record<string, MergedSource> = {};
+  for (const key of m.keys()) {
+    const e: Fields = m.object(key);
+    e.onlyKnown(['hits', 'firstSeen'], 'a merged source');
+    out[key] = { hits: e.atLeast('hits', 0), firstSeen: e.time('firstSeen') };
+  }
+  return out;
+}
+
 /** Validate ops against a config with the sequence validator; errors name `field` (ops/originalOps). */
 function readOps(file: string, config: unknown, ops: unknown, field: string): { config: VmConfig; ops: Op[] } {
   try {
@@ -240,6 +260,8 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
     lastSeen: r.time('lastSeen'),
   };
   if (minimization) out.minimization = minimization;
+  const mergedFrom = readMergedFrom(r);
+  if (mergedFrom) out.mergedFrom = mergedFrom;
   return out;
 }
 
@@ -374,7 +396,9 @@ export class CrashStore {
         replaced = true;
       } else if (rec.ops.length < old.ops.length) {
         // A smaller reproducer: take everything that describes it; keep the history and the triage.
+        // (mergedFrom too: it accounts for hits this file still holds.)
         crash = { ...fresh, status: old.status, hits: old.hits + hits, firstSeen: old.firstSeen, lastSeen: time };
+        if (old.mergedFrom) crash.mergedFrom = old.mergedFrom;
         replaced = true;
       } else {
         crash = { ...old, hits: old.hits + hits, lastSeen: time, replay: this.replayCommand(shown) };
