@@ -21,8 +21,9 @@ import { summarizeCoverage, type CoverageSummary } from '../run/coverage_classes
 import type { CrashSource, CrashStatus } from '../store/crash_store';
 import { displayPath, toolVersion } from '../store/fsutil';
 import { REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from './data';
-import { InputError, parseJsonInput } from '../seq/sequence';
-import { readInputFile } from '../store/input_file';
+import { InputError } from '../seq/sequence';
+import { readReportFile } from './report_file';
+import { readStatsFile } from './stats_file';
 import { downsample, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
 
 
@@ -330,25 +331,16 @@ export function mergeStats(parts: readonly { from: string; stats: StatsFile }[],
 
 export interface OutputDir { dir: string; shown: string; report: ReportData; stats: StatsFile | null }
 
-function readJson(file: string, shown: string): unknown {
-  return parseJsonInput(readInputFile(file, shown).toString('utf8'), shown);
-}
-
-/** Read DIR/report.json (required) and DIR/stats.json (optional). */
+/** Read DIR/report.json (required) and DIR/stats.json (optional), strictly validated. */
 export function readOutputDir(dir: string, cwd: string): OutputDir {
   const abs = path.resolve(cwd, dir);
   const shown = displayPath(abs, cwd);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new InputError(`${shown}: no such directory`);
   const rp = path.join(abs, 'report.json');
   if (!fs.existsSync(rp)) throw new InputError(`${shown}: no report.json (not a tdpfuzz output directory, or its run did not finish)`);
-  const report = readJson(rp, `${shown}/report.json`) as ReportData;
-  if (report?.format !== REPORT_FORMAT) throw new InputError(`${shown}/report.json: format ${JSON.stringify(report?.format)} is not supported (expected "${REPORT_FORMAT}")`);
+  const report = readReportFile(rp, `${shown}/report.json`);
   const sp = path.join(abs, 'stats.json');
-  let stats: StatsFile | null = null;
-  if (fs.existsSync(sp)) {
-    stats = readJson(sp, `${shown}/stats.json`) as StatsFile;
-    if (stats?.format !== STATS_FORMAT) throw new InputError(`${shown}/stats.json: format ${JSON.stringify(stats?.format)} is not supported (expected "${STATS_FORMAT}")`);
-  }
+  const stats = fs.existsSync(sp) ? readStatsFile(sp, `${shown}/stats.json`) : null;
   return { dir: abs, shown, report, stats };
 }
 

@@ -138,8 +138,9 @@ export function serializeCrash(c: CrashFile): string {
 // ------------------------------------------------------------------------------------------------
 // Strict reading
 
-function readSource(r: Fields): CrashSource {
-  const s: Fields = r.object('source');
+/** A crash source at `key` (report.json's findings read their firstSource with it too). */
+export function readSource(r: Fields, key = 'source'): CrashSource {
+  const s: Fields = r.object(key);
   if (s.raw('file') !== undefined) {
     s.onlyKnown(['file', 'engine'], 'a file source');
     return s.raw('engine') === undefined ? { file: s.str('file') } : { file: s.str('file'), engine: s.str('engine') };
@@ -170,15 +171,16 @@ function readFinding(r: Fields): CrashFinding {
   return out;
 }
 
-function readDivergence(r: Fields): FirstDivergence | null {
-  if (r.raw('firstDivergence') === null || r.raw('firstDivergence') === undefined) return null;
-  const d: Fields = r.object('firstDivergence');
+/** A first divergence, or null (report.json's findings read theirs with it too). */
+export function readDivergence(r: Fields, key = 'firstDivergence'): FirstDivergence | null {
+  if (r.raw(key) === null || r.raw(key) === undefined) return null;
+  const d: Fields = r.object(key);
   d.onlyKnown(['opIndex', 'op', 'prefix', 'component', 'sides', 'stateDiff', 'traceDiff'], 'a first divergence');
   const sidesRaw = d.raw('sides');
   if (!Array.isArray(sidesRaw)) d.fail('sides', `expected an array, got ${show(sidesRaw)}`);
   const sides = (sidesRaw as unknown[]).map((s, i) => {
     if (!isObject(s)) d.fail(`sides[${i}]`, `expected an object, got ${show(s)}`);
-    const t: Fields = new Fields(d.fileName, `firstDivergence.sides[${i}]`, s);
+    const t: Fields = new Fields(d.fileName, `${d.path}.sides[${i}]`, s);
     t.onlyKnown(['design', 'result', 'seamcalls', 'diagnostics', 'trace'], 'a design trace');
     const list = (k: string): string[] => {
       const v = t.raw(k);
