@@ -10,15 +10,16 @@ import * as path from 'node:path';
 import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
 import { displayPath, writeFileAtomic } from '../store/fsutil';
 import {
-  checkCompatible, combineShards, crashFilesOf, mergeCrashFiles, mergeReports, mergeStats, readOutputDir, statsFromReport,
+  checkCompatible, combineShards, crashFilesOf, mergeReports, mergeStats, readOutputDir, statsFromReport,
 } from '../report/merge';
+import { planCrashMerge, writeCrashMerge } from '../store/crash_merge';
 import { writeReports } from '../report/index';
 import { InputError } from '../seq/sequence';
 import { readCrashFile } from '../store/crash_store';
 
 const FLAGS = flagTable([
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'where the merged report.{md,json,junit.xml} and stats.json go (required)' },
-  { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'merged crash directory (default OUT/crashes, rebuilt on every merge; an explicit DIR is added to, like a campaign records)' },
+  { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'merged crash directory (default OUT/crashes, rebuilt on every merge; an explicit DIR is added to, each input once)' },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
@@ -33,7 +34,9 @@ inputs must have compared the same designs under the same configuration.
 
 Crash files are taken from DIR/crashes/ and from the paths each report names. Merged ones go to
 OUT/crashes/ (rebuilt on every merge; a directory of crash files no merge wrote, or an
-input's, is never emptied: the merge is refused), or into --crashes DIR (added to, hits accumulate).
+input's, is never emptied: the merge is refused), or into --crashes DIR (added to: each crash file
+records what was merged into it, so merging the same inputs again adds nothing, and a shard's crash
+file that gained hits since adds only those). Nothing is written unless every input is valid.
 
 flags:
 ${flagHelp(FLAGS, 14)}
@@ -61,15 +64,16 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
     seen.add(i.dir);
   }
 
-  // Crash files first, so the report can point at the merged ones.
+  // All or nothing: everything is read, checked and computed before anything is written — the
+  // configurations, every input crash file (read once, here), every crash file of the target
+  // directory the merge would change, the report and the stats. Crash files first, so the report
+  // can point at the merged ones.
   const explicitCrashes = flags.crashes;
   const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
   // Shards that shared one --crashes directory name the same crash files: each is merged once (it
   // already holds every shard's hits), so the merged hits do not double.
   // (crashFilesOf gives absolute paths, so equal paths are the same file.)
   const files = [...new Set(inputs.flatMap(i => crashFilesOf(i, io.cwd)))];
-  // All or nothing: everything that can refuse the merge is checked before anything is written —
-  // the configurations, and every input crash file (read once, here; the merge uses what was read).
   checkCompatible(inputs.map(i => ({ from: i.shown, scope: i.report.scope })));
   const read = files.map(file => ({ file, crash: readCrashFile(file, displayPath(file, io.cwd)) }));
   if (!explicitCrashes) {
@@ -78,22 +82,25 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
     const input = files.find(f => path.dirname(f) === crashDir);
     if (input) throw new InputError(`--out ${displayPath(out, io.cwd)}: ${shownCrashes} holds an input crash file (${displayPath(input, io.cwd)}); merge into a new directory`);
     if (fs.existsSync(crashDir)) {
-      // OUT/crashes is rebuilt on every merge (so merging twice does not double the hits) — but only
-      // when an earlier merge made it: a directory of triaged crash files (the committed crashes/ under
-      // `--out .`) is never emptied.
+      // OUT/crashes is rebuilt on every merge — but only when an earlier merge made it: a directory
+      // of triaged crash files (the committed crashes/ under `--out .`) is never emptied.
       const own = fs.existsSync(path.join(crashDir, MERGE_MARKER));
       const json = fs.readdirSync(crashDir).filter(n => n.endsWith('.json'));
       if (!own && json.length) throw new InputError(`--out ${displayPath(out, io.cwd)}: ${shownCrashes} already holds ${json.length} crash file${json.length === 1 ? '' : 's'} that no merge wrote; merge into a new directory, or add to it on purpose with --crashes ${shownCrashes}`);
-      for (const n of json) fs.rmSync(path.join(crashDir, n));
     }
   }
-  const crashes = read.length ? mergeCrashFiles(read, crashDir, io.cwd) : new Map();
-  if (!explicitCrashes && fs.existsSync(crashDir)) writeFileAtomic(path.join(crashDir, MERGE_MARKER), 'written by tdpfuzz merge: rebuilt on every merge into this --out\n');
-
+  // An explicit DIR is added to; each of its crash files records what was merged into it, so merging
+  // the same inputs again adds nothing (store/crash_merge.ts).
+  const plan = planCrashMerge(read, crashDir, io.cwd, { rebuild: !explicitCrashes });
+  const crashes = plan.bySignature;
   const report = mergeReports(inputs.map(i => ({ from: i.shown, report: i.report })), {
     mode: 'parallel', crashFor: sig => crashes.get(sig) ?? null,
   });
   const stats = mergeStats(inputs.map(i => ({ from: i.shown, stats: i.stats ?? statsFromReport(i.report) })), report, 'parallel');
+
+  // Now the writes: crash files, then the report and stats (which point at them).
+  writeCrashMerge(plan);
+  if (!explicitCrashes && fs.existsSync(crashDir)) writeFileAtomic(path.join(crashDir, MERGE_MARKER), 'written by tdpfuzz merge: rebuilt on every merge into this --out\n');
   const paths = writeReports(out, report);
   fs.mkdirSync(out, { recursive: true });
   writeFileAtomic(path.join(out, 'stats.json'), `${JSON.stringify(stats)}\n`);

@@ -151,7 +151,8 @@ function minimizeCrashFile(item: InputFile, settings: RunSettings, o: Options, i
     const shownOut = displayPath(outAbs, io.cwd);
     const base: CrashFile = signature === crash.signature
       ? { ...crash, designs: settings.designSpecs, equiv: settings.equiv, domain: settings.domain }
-      : { ...crash, signature, status: 'open', hits: 1, designs: settings.designSpecs, equiv: settings.equiv, domain: settings.domain };
+      // A new signature starts a new history: no hits and no merge record carried over.
+      : { ...crash, signature, status: 'open', hits: 1, mergedFrom: undefined, designs: settings.designSpecs, equiv: settings.equiv, domain: settings.domain };
     written = validateCrash(JSON.parse(serializeCrash({ ...update(base), replay: `npx tdpfuzz replay ${shownOut}` })), shownOut);
     fs.mkdirSync(path.dirname(outAbs), { recursive: true });
     writeFileAtomic(outAbs, serializeCrash(written));

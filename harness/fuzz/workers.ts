@@ -24,12 +24,13 @@ import { Worker } from 'node:worker_threads';
 import { timeBudget, type RunParams } from '../run/campaign_params';
 import { loadCorpus, type CampaignEvent, type CampaignHandle, type CampaignResult, type CampaignStatus } from './campaign';
 import { lanesOf, mergeReports, mergeSeries, workerShard } from '../report/merge';
-import { appendSeriesPoint, buildStats, STATS_FORMAT, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
+import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
+import { readStatsFile } from '../report/stats_file';
+import { readReportFile } from '../report/report_file';
 import { writeFileAtomic } from '../store/fsutil';
 import { writeReports } from '../report/index';
 import { type ReportData } from '../report/data';
-import { InputError, parseJsonInput } from '../seq/sequence';
-import { readInputFile } from '../store/input_file';
+import { InputError } from '../seq/sequence';
 import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
 import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type LaneCorpus } from '../report/checkpoint';
@@ -406,19 +407,17 @@ function readResumeState(out: string, cwd: string): ResumeState {
   }
   const sp = path.join(dir, 'stats.json');
   if (!fs.existsSync(sp)) throw new InputError(`--resume: ${shown}/stats.json: no such file (resume needs the output directory of an earlier run)`);
-  const stats = parseJsonInput(readInputFile(sp, `--resume: ${shown}/stats.json`).toString('utf8'), `--resume: ${shown}/stats.json`) as StatsFile;
-  if (stats?.format !== STATS_FORMAT) throw new InputError(`--resume: ${shown}/stats.json: format ${JSON.stringify(stats?.format)} is not supported (expected "${STATS_FORMAT}")`);
+  const stats = readStatsFile(sp, `--resume: ${shown}/stats.json`);
   const lanes = lanesOf(stats);
   const other = lanes.find(l => l.engine !== 'random');
   if (other) throw new InputError(`--resume: ${shown} ran the ${other.engine} engine; only the random engine can be resumed (its sequence i is a function of (seed, i))`);
   let report: ReportData | null = null;
   const rp = path.join(dir, 'report.json');
   if (fs.existsSync(rp)) {
-    try {
-      const r = JSON.parse(fs.readFileSync(rp, 'utf8')) as ReportData;
-      // Only a report of exactly this run can be merged (a killed run leaves an older one, or none).
-      if (stats.done && r.scope.sequences === stats.execs && r.scope.generated === stats.generated) report = r;
-    } catch { /* treated as missing */ }
+    // A malformed report is refused like a malformed stats file (it would be merged into the new one).
+    const r = readReportFile(rp, `--resume: ${shown}/report.json`);
+    // Only a report of exactly this run can be merged (a killed run leaves an older one, or none).
+    if (stats.done && r.scope.sequences === stats.execs && r.scope.generated === stats.generated) report = r;
   }
   return { from: shown, stats, report, corpus: null, corpusDir: null };
 }

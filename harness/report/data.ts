@@ -1,7 +1,8 @@
 // The report's data (DESIGN §7): what a campaign, a merge or a worker run knows about its findings,
 // explained differences, coverage and scope — one object, rendered by one module per format
 // (markdown.ts, json.ts, junit.ts, html.ts; index.ts writes them all). Everything but `timing` is
-// deterministic for a given seed, configuration and run budget.
+// deterministic for a given seed, configuration and run budget. report.json is read back strictly by
+// report_file.ts (`merge`, `run --resume`): a field added here needs its line in its tables.
 import type { CampaignParams } from '../run/campaign_params';
 import type { VmConfig } from '../../impls/api';
 import type { Equivalence } from '../run/compare';

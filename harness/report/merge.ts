@@ -10,20 +10,20 @@
 //  - explained differences by id and by signature: sequence counts add up;
 //  - coverage: the exact union of the reached classes (reports carry the class list);
 //  - crash directories: crash files of the same signature are combined like the crash store does
-//    (hits add up, smaller reproducer, earliest firstSeen, latest lastSeen, triage kept);
+//    (hits add up, smaller reproducer, earliest firstSeen, latest lastSeen, triage kept) — in
+//    store/crash_merge.ts, which also makes a repeated merge add nothing twice;
 //  - stats: counts add up; the time series are summed (executions, ops) or maximized (coverage,
 //    findings: a lower bound of the union) at each sample time; `lanes` records each part's
 //    (seed, shard, generated) for `run --resume`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { summarizeCoverage, type CoverageSummary } from '../run/coverage_classes';
-import {
-  CRASH_STATUSES, crashFileName, readCrashFile, serializeCrash, validateCrash, type CrashFile, type CrashSource, type CrashStatus,
-} from '../store/crash_store';
-import { displayPath, toolVersion, withFileLock, writeFileAtomic } from '../store/fsutil';
+import type { CrashSource, CrashStatus } from '../store/crash_store';
+import { displayPath, toolVersion } from '../store/fsutil';
 import { REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from './data';
-import { InputError, parseJsonInput } from '../seq/sequence';
-import { readInputFile } from '../store/input_file';
+import { InputError } from '../seq/sequence';
+import { readReportFile } from './report_file';
+import { readStatsFile } from './stats_file';
 import { downsample, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
 
 
@@ -331,25 +331,16 @@ export function mergeStats(parts: readonly { from: string; stats: StatsFile }[],
 
 export interface OutputDir { dir: string; shown: string; report: ReportData; stats: StatsFile | null }
 
-function readJson(file: string, shown: string): unknown {
-  return parseJsonInput(readInputFile(file, shown).toString('utf8'), shown);
-}
-
-/** Read DIR/report.json (required) and DIR/stats.json (optional). */
+/** Read DIR/report.json (required) and DIR/stats.json (optional), strictly validated. */
 export function readOutputDir(dir: string, cwd: string): OutputDir {
   const abs = path.resolve(cwd, dir);
   const shown = displayPath(abs, cwd);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new InputError(`${shown}: no such directory`);
   const rp = path.join(abs, 'report.json');
   if (!fs.existsSync(rp)) throw new InputError(`${shown}: no report.json (not a tdpfuzz output directory, or its run did not finish)`);
-  const report = readJson(rp, `${shown}/report.json`) as ReportData;
-  if (report?.format !== REPORT_FORMAT) throw new InputError(`${shown}/report.json: format ${JSON.stringify(report?.format)} is not supported (expected "${REPORT_FORMAT}")`);
+  const report = readReportFile(rp, `${shown}/report.json`);
   const sp = path.join(abs, 'stats.json');
-  let stats: StatsFile | null = null;
-  if (fs.existsSync(sp)) {
-    stats = readJson(sp, `${shown}/stats.json`) as StatsFile;
-    if (stats?.format !== STATS_FORMAT) throw new InputError(`${shown}/stats.json: format ${JSON.stringify(stats?.format)} is not supported (expected "${STATS_FORMAT}")`);
-  }
+  const stats = fs.existsSync(sp) ? readStatsFile(sp, `${shown}/stats.json`) : null;
   return { dir: abs, shown, report, stats };
 }
 
@@ -365,52 +356,6 @@ export function statsFromReport(r: ReportData): StatsFile {
     coverage: r.coverage.reached, findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
     series: [],
   };
-}
-
-/** Combine two crash files of the same signature, as the crash store would. */
-function combineCrash(into: CrashFile, from: CrashFile): CrashFile {
-  const smaller = from.ops.length < into.ops.length;
-  const base: CrashFile = smaller ? { ...from } : { ...into };
-  const triaged = into.status !== 'open' ? into.status : from.status;
-  return {
-    ...base,
-    status: CRASH_STATUSES.includes(triaged) ? triaged : 'open',
-    hits: into.hits + from.hits,
-    firstSeen: [into.firstSeen, from.firstSeen].sort()[0],
-    lastSeen: [into.lastSeen, from.lastSeen].sort()[1],
-  };
-}
-
-/**
- * Merge crash files (FILES, in order) into `dest`: new signatures are copied, existing ones combined
- * (combineCrash), under the crash store's lock files. Returns the merged file of each signature.
- */
-/** Merge crash files, already read (and so validated) by the caller, into `dest`. */
-export function mergeCrashFiles(inputs: readonly { file: string; crash: CrashFile }[], dest: string, cwd: string): Map<string, { file: string; status: CrashStatus }> {
-  fs.mkdirSync(dest, { recursive: true });
-  const out = new Map<string, { file: string; status: CrashStatus }>();
-  for (const { file: f, crash } of inputs) {
-    const target = path.join(dest, crashFileName(crash.signature));
-    if (path.resolve(f) === path.resolve(target)) {
-      out.set(crash.signature, { file: displayPath(target, cwd), status: crash.status });
-      continue;
-    }
-    const shownTarget = displayPath(target, cwd);
-    const merged = withFileLock(`${target}.lock`, () => {
-      let next: CrashFile = { ...crash };
-      if (fs.existsSync(target)) {
-        const old = readCrashFile(target, shownTarget);
-        if (old.signature !== crash.signature) throw new Error(`${shownTarget}: holds signature ${JSON.stringify(old.signature)}, not ${JSON.stringify(crash.signature)}`);
-        next = combineCrash(old, crash);
-      }
-      next.replay = `npx tdpfuzz replay ${shownTarget}`;
-      const checked = validateCrash(JSON.parse(serializeCrash(next)), shownTarget);
-      writeFileAtomic(target, serializeCrash(checked));
-      return checked;
-    });
-    out.set(crash.signature, { file: shownTarget, status: merged.status });
-  }
-  return out;
 }
 
 /** The crash files an output directory brings: DIR/crashes/*.json, and the crash files its report names. */

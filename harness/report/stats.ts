@@ -7,7 +7,7 @@ import type { MergedPart } from './data';
 
 export type { Shard };
 
-/** One engine stream of a campaign: where `run --resume` continues it. */
+/** One engine stream of a campaign: where `run --resume` continues it (a new field needs its line in stats_file.ts LANE). */
 export interface Lane {
   seed: string | number;
   shard: Shard;
@@ -35,7 +35,7 @@ export interface StatsTotals {
   explained: number;
 }
 
-/** stats.json (tdpfuzz-stats/1) as campaigns and worker runs write it; extra fields are kept. */
+/** stats.json (tdpfuzz-stats/1) as campaigns and worker runs write it (read back strictly by stats_file.ts: a new field needs its line there). */
 export interface StatsFile extends StatsTotals {
   format: 'tdpfuzz-stats/1';
   toolVersion: string;

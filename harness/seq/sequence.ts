@@ -114,9 +114,10 @@ function readOp(file: string, path: string, raw: unknown, config: VmConfig, raci
 // ------------------------------------------------------------------------------------------------
 // Sequences
 
-function readConfig(file: string, raw: unknown): VmConfig {
-  if (!isObject(raw)) throw new InputError(`${file}: config: expected an object, got ${show(raw)}`);
-  const f: Fields = new Fields(file, 'config', raw);
+/** Read a VM configuration (defaults filled in); `at` is its path in messages (stats.json, report.json read it too). */
+export function readConfig(file: string, raw: unknown, at = 'config'): VmConfig {
+  if (!isObject(raw)) throw new InputError(`${file}: ${at}: expected an object, got ${show(raw)}`);
+  const f: Fields = new Fields(file, at, raw);
   f.onlyKnown(CONFIG_FIELDS, 'config');
   const config: VmConfig = {
     geometry: f.oneOf('geometry', Object.keys(GEOMETRY_FANOUT) as GeometryName[], undefined, 'geometry'),

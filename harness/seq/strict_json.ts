@@ -68,6 +68,11 @@ export class Fields {
     return this.obj[key] !== undefined;
   }
 
+  /** The object's keys (for maps keyed by name, e.g. a crash file's mergedFrom). */
+  keys(): string[] {
+    return Object.keys(this.obj);
+  }
+
   raw(key: string): unknown {
     return this.obj[key];
   }

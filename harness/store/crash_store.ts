@@ -4,7 +4,7 @@
 //
 //   {"format": "tdpfuzz-crash/1", "toolVersion", "signature", "status", "config", "designs", "equiv",
 //    "domain", "source", "ops", "originalOps", "finding", "firstDivergence", "replay", "hits",
-//    "firstSeen", "lastSeen", "minimization"?}
+//    "firstSeen", "lastSeen", "minimization"?, "mergedFrom"?}
 //
 // `ops` is the reproducer (the minimizer replaces it, keeping `originalOps`); a later finding with the
 // same signature adds its hits and replaces the reproducer only when it has fewer ops. `status` is
@@ -61,10 +61,18 @@ export interface CrashFile {
   lastSeen: string;
   /** minimizer statistics, free-form (set by the minimizer hook) */
   minimization?: Record<string, unknown>;
+  /**
+   * `tdpfuzz merge`'s record of the crash files merged into this one: per source (its path relative
+   * to this file's directory), the hits it had and its firstSeen when last merged, so that merging
+   * it again adds only the hits it gained since (store/crash_merge.ts).
+   */
+  mergedFrom?: Record<string, MergedSource>;
 }
 
+export interface MergedSource { hits: number; firstSeen: string }
+
 const TOP_FIELDS = ['format', 'toolVersion', 'signature', 'status', 'config', 'designs', 'equiv', 'domain', 'source',
-  'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization'] as const;
+  'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization', 'mergedFrom'] as const;
 
 // ------------------------------------------------------------------------------------------------
 // File names
@@ -130,8 +138,9 @@ export function serializeCrash(c: CrashFile): string {
 // ------------------------------------------------------------------------------------------------
 // Strict reading
 
-function readSource(r: Fields): CrashSource {
-  const s: Fields = r.object('source');
+/** A crash source at `key` (report.json's findings read their firstSource with it too). */
+export function readSource(r: Fields, key = 'source'): CrashSource {
+  const s: Fields = r.object(key);
   if (s.raw('file') !== undefined) {
     s.onlyKnown(['file', 'engine'], 'a file source');
     return s.raw('engine') === undefined ? { file: s.str('file') } : { file: s.str('file'), engine: s.str('engine') };
@@ -162,15 +171,16 @@ function readFinding(r: Fields): CrashFinding {
   return out;
 }
 
-function readDivergence(r: Fields): FirstDivergence | null {
-  if (r.raw('firstDivergence') === null || r.raw('firstDivergence') === undefined) return null;
-  const d: Fields = r.object('firstDivergence');
+/** A first divergence, or null (report.json's findings read theirs with it too). */
+export function readDivergence(r: Fields, key = 'firstDivergence'): FirstDivergence | null {
+  if (r.raw(key) === null || r.raw(key) === undefined) return null;
+  const d: Fields = r.object(key);
   d.onlyKnown(['opIndex', 'op', 'prefix', 'component', 'sides', 'stateDiff', 'traceDiff'], 'a first divergence');
   const sidesRaw = d.raw('sides');
   if (!Array.isArray(sidesRaw)) d.fail('sides', `expected an array, got ${show(sidesRaw)}`);
   const sides = (sidesRaw as unknown[]).map((s, i) => {
     if (!isObject(s)) d.fail(`sides[${i}]`, `expected an object, got ${show(s)}`);
-    const t: Fields = new Fields(d.fileName, `firstDivergence.sides[${i}]`, s);
+    const t: Fields = new Fields(d.fileName, `${d.path}.sides[${i}]`, s);
     t.onlyKnown(['design', 'result', 'seamcalls', 'diagnostics', 'trace'], 'a design trace');
     const list = (k: string): string[] => {
       const v = t.raw(k);
@@ -187,6 +197,18 @@ function readDivergence(r: Fields): FirstDivergence | null {
     opIndex: d.atLeast('opIndex', 0), op: d.str('op'), prefix: prefix as string[], component: d.str('component'),
     sides, stateDiff: d.str('stateDiff'), traceDiff: d.str('traceDiff'),
   };
+}
+
+function readMergedFrom(r: Fields): Record<string, MergedSource> | undefined {
+  if (!r.has('mergedFrom')) return undefined;
+  const m: Fields = r.object('mergedFrom');
+  const out: Record<string, MergedSource> = {};
+  for (const key of m.keys()) {
+    const e: Fields = m.object(key);
+    e.onlyKnown(['hits', 'firstSeen'], 'a merged source');
+    out[key] = { hits: e.atLeast('hits', 0), firstSeen: e.time('firstSeen') };
+  }
+  return out;
 }
 
 /** Validate ops against a config with the sequence validator; errors name `field` (ops/originalOps). */
@@ -240,6 +262,8 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
     lastSeen: r.time('lastSeen'),
   };
   if (minimization) out.minimization = minimization;
+  const mergedFrom = readMergedFrom(r);
+  if (mergedFrom) out.mergedFrom = mergedFrom;
   return out;
 }
 
@@ -376,7 +400,9 @@ export class CrashStore {
         replaced = true;
       } else if (rec.ops.length < old.ops.length) {
         // A smaller reproducer: take everything that describes it; keep the history and the triage.
+        // (mergedFrom too: it accounts for hits this file still holds.)
         crash = { ...fresh, status: old.status, hits: old.hits + hits, firstSeen: old.firstSeen, lastSeen: time };
+        if (old.mergedFrom) crash.mergedFrom = old.mergedFrom;
         replaced = true;
       } else {
         crash = { ...old, hits: old.hits + hits, lastSeen: time, replay: this.replayCommand(shown) };

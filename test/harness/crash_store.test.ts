@@ -79,8 +79,12 @@ describe('CrashStore', () => {
     expect(bigger.crash.ops).toHaveLength(6);
     expect(bigger.crash.hits).toBe(2);
 
+    // merge's record of what it merged in accounts for hits the file keeps: a new reproducer keeps it.
+    const mergedFrom = { '../m0/crashes/x.json': { hits: 1, firstSeen: first.crash.firstSeen } };
+    fs.writeFileSync(first.file, serializeCrash({ ...readCrashFile(first.file), mergedFrom }));
     const smaller = s.record(rec(3));
     expect(smaller.reproducerReplaced).toBe(true);
+    expect(readCrashFile(smaller.file).mergedFrom).toEqual(mergedFrom);
     const c = readCrashFile(smaller.file);
     expect(c.ops).toHaveLength(3);
     expect(c.source).toEqual({ seed: 1, index: 3, engine: 'random' });
@@ -180,6 +184,11 @@ describe('readCrashFile: strict, one-line errors', () => {
     expect(errorOf(text({ extra: 1 }))).toMatch(/^crashes\/x\.json: extra: unknown field for a crash file/);
     expect(errorOf(text({ source: { seed: 1, index: -1, engine: 'random' } }))).toBe('crashes/x.json: source.index: -1 is out of range (expected >= 0)');
     expect(errorOf(text({ finding: { kind: 'divergence' } }))).toBe('crashes/x.json: finding.designs: missing (required)');
+    // merge's record of what was merged into the file (issue 11 item 3)
+    expect(errorOf(text({ mergedFrom: [] }))).toBe('crashes/x.json: mergedFrom: expected an object, got []');
+    expect(errorOf(text({ mergedFrom: { '../m0/x.json': { hits: -1, firstSeen: '2025-01-01T00:00:00Z' } } })))
+      .toBe('crashes/x.json: mergedFrom.../m0/x.json.hits: -1 is out of range (expected >= 0)');
+    expect(errorOf(text({ mergedFrom: { a: { hits: 1 } } }))).toBe('crashes/x.json: mergedFrom.a.firstSeen: missing (required)');
   });
 
   it('validates ops and originalOps with the sequence validator', () => {
