@@ -24,6 +24,10 @@ import type { Lane, StatsFile } from './stats';
 import { writeFileAtomic } from '../store/fsutil';
 import { readInputFile } from '../store/input_file';
 import { InputError, parseJsonInput } from '../seq/sequence';
+import { count, lines, list, nullable, readTable, str, type FieldTable } from '../seq/field_table';
+import { Fields } from '../seq/strict_json';
+import { checkFormat, validateReport } from './report_file';
+import { validateStats } from './stats_file';
 
 export const CHECKPOINT_FORMAT = 'tdpfuzz-checkpoint/1';
 const CHECKPOINT_FILE = 'checkpoint.json';
@@ -46,21 +50,36 @@ export function writeCheckpoint(outDir: string, cp: Checkpoint): void {
   writeFileAtomic(path.join(outDir, CHECKPOINT_FILE), `${JSON.stringify(cp)}\n`);
 }
 
-/** OUT/checkpoint.json, or null when OUT has none (a run of an older version). */
+/** A lane's corpus files: plain names in the corpus directory, and how many of them ran. */
+const LANE_CORPUS: FieldTable<LaneCorpus> = {
+  files: (f, k) => {
+    const names = lines(f, k);
+    names.forEach((n, i) => { if (n === '' || n.includes('/') || n === '.' || n === '..') f.fail(`${k}[${i}]`, `expected a file name, got ${JSON.stringify(n)}`); });
+    return names;
+  },
+  done: count,
+};
+
+/** OUT/checkpoint.json, strictly read (its stats and report with their own validators), or null when OUT has none (a run of an older version). */
 export function readCheckpoint(outDir: string, shown: string): Checkpoint | null {
   const file = path.join(outDir, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) return null;
   const where = `--resume: ${shown}/${CHECKPOINT_FILE}`;
-  const cp = parseJsonInput(readInputFile(file, where).toString('utf8'), where) as Checkpoint;
-  const bad = (what: string): never => { throw new InputError(`${where}: ${what}`); };
-  if (cp?.format !== CHECKPOINT_FORMAT) bad(`format ${JSON.stringify(cp?.format)} is not supported (expected "${CHECKPOINT_FORMAT}")`);
-  if (cp.corpusDir !== null && typeof cp.corpusDir !== 'string') bad('field "corpusDir": expected a directory or null');
-  if (!cp.stats || typeof cp.stats !== 'object' || !Array.isArray(cp.stats.lanes)) bad('field "stats.lanes": expected an array of lanes');
-  if (!cp.report || typeof cp.report !== 'object' || !cp.report.scope) bad('field "report": expected the report of the checkpoint');
-  if (!Array.isArray(cp.corpus) || cp.corpus.length !== cp.stats.lanes.length) bad('field "corpus": expected one entry per lane');
+  const obj = checkFormat(parseJsonInput(readInputFile(file, where).toString('utf8'), where), where, CHECKPOINT_FORMAT);
+  const cp = readTable<Checkpoint>(new Fields(where, '', obj), {
+    format: () => CHECKPOINT_FORMAT,
+    corpusDir: nullable(str),
+    corpus: list(LANE_CORPUS, 'a lane\'s corpus position'),
+    stats: (f, k) => {
+      const stats = validateStats(f.raw(k), `${where}: stats`);
+      if (!stats.lanes) f.fail(`${k}.lanes`, 'missing (required)');
+      return stats as Checkpoint['stats'];
+    },
+    report: (f, k) => validateReport(f.raw(k), `${where}: report`),
+  }, 'a checkpoint');
+  if (cp.corpus.length !== cp.stats.lanes.length) throw new InputError(`${where}: corpus: ${cp.corpus.length} entries for ${cp.stats.lanes.length} lanes`);
   cp.corpus.forEach((c, w) => {
-    if (!Array.isArray(c?.files) || !c.files.every(f => typeof f === 'string' && f !== '' && !f.includes('/'))) bad(`field "corpus[${w}].files": expected file names`);
-    if (!Number.isSafeInteger(c.done) || c.done < 0 || c.done > c.files.length) bad(`field "corpus[${w}].done": expected an integer from 0 to ${c.files.length}`);
+    if (c.done > c.files.length) throw new InputError(`${where}: corpus[${w}].done: ${c.done} is out of range (the lane has ${c.files.length} corpus files)`);
   });
   return cp;
 }

@@ -16,6 +16,7 @@ const LANE: FieldTable<Lane> = {
   shard: CAMPAIGN_FIELDS.shard,
   generated: count,
   engine: str,
+  corpusDone: optional(count),
 };
 
 const SERIES_POINT: FieldTable<SeriesPoint> = { t: finite(0), execs: count, ops: count, coverage: count, findings: count };

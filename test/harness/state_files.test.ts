@@ -96,6 +96,8 @@ describe('malformed stats.json / report.json: run --resume and merge refuse them
   it.each(CASES.map((c, i) => [i, ...c] as const))('%i: %s (%s)', async (i, _name, file, change, message) => {
     const dir = `case${i}`;
     fs.cpSync(path.join(work, 'good'), path.join(work, dir), { recursive: true });
+    // Without its checkpoint (a run of a version before checkpoints), resume reads stats.json and report.json.
+    fs.rmSync(path.join(work, dir, 'checkpoint.json'));
     const target = path.join(work, dir, file);
     if (change === 'dir') { fs.rmSync(target); fs.mkdirSync(target); } else if (typeof change === 'string') fs.writeFileSync(target, change);
     else { const j = JSON.parse(fs.readFileSync(target, 'utf8')) as Json; change(j); fs.writeFileSync(target, JSON.stringify(j)); }
@@ -113,5 +115,41 @@ describe('malformed stats.json / report.json: run --resume and merge refuse them
     expect(snapshot(path.join(work, dir))).toEqual(before);
     expect(fs.existsSync(path.join(work, `${dir}-merged`))).toBe(false);
     expect(fs.existsSync(path.join(work, `${dir}-crashes`))).toBe(false);
+  });
+});
+
+// checkpoint.json: what `run --resume` continues a stopped or killed run from (report/checkpoint.ts).
+const CHECKPOINT_CASES: [name: string, change: (j: Json) => void, message: string][] = [
+  ['its stats malformed', j => { j.stats.generated = 'x'; }, 'stats: generated: expected an integer, got "x"'],
+  ['its stats without lanes', j => { delete j.stats.lanes; }, 'stats.lanes: missing (required)'],
+  ['its report malformed', j => { j.report.findings[0].hits = 0; }, 'report: findings[0].hits: 0 is out of range (expected >= 1)'],
+  ['a corpus name with a slash', j => { j.corpus[0].files = ['../x.json']; }, 'corpus[0].files[0]: expected a file name, got "../x.json"'],
+  ['a corpus position past the end', j => { j.corpus[0].done = 1; }, 'corpus[0].done: 1 is out of range (the lane has 0 corpus files)'],
+  ['one corpus entry too many', j => { j.corpus.push({ files: [], done: 0 }); }, 'corpus: 2 entries for 1 lanes'],
+  ['an unknown field', j => { j.lanes = []; }, 'lanes: unknown field for a checkpoint (fields: format, corpusDir, corpus, stats, report)'],
+  ['unknown format', j => { j.format = 'tdpfuzz-checkpoint/0'; }, 'format "tdpfuzz-checkpoint/0" is not supported (expected "tdpfuzz-checkpoint/1")'],
+];
+
+describe('malformed checkpoint.json: run --resume refuses it in one line', () => {
+  let work = '';
+  beforeAll(async () => {
+    work = tmpDir('checkpoint-files');
+    const o = io(work);
+    expect(await main(['run', '--designs', DESIGNS, '--runs', '20', '--no-corpus', '--no-minimize', '--out', 'good', '--crashes', 'good/crashes'], o), o.stderr).toBe(1);
+  });
+
+  it.each(CHECKPOINT_CASES.map((c, i) => [i, ...c] as const))('%i: %s', async (i, _name, change, message) => {
+    const dir = `cp${i}`;
+    fs.cpSync(path.join(work, 'good'), path.join(work, dir), { recursive: true });
+    const target = path.join(work, dir, 'checkpoint.json');
+    const j = JSON.parse(fs.readFileSync(target, 'utf8')) as Json;
+    change(j);
+    fs.writeFileSync(target, JSON.stringify(j));
+    const before = snapshot(path.join(work, dir));
+    const resume = io(work);
+    expect(await main(['run', '--resume', dir, '--runs', '5', '--crashes', `${dir}/crashes`], resume)).toBe(2);
+    const quoted = message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(resume.stderr).toMatch(new RegExp(`^tdpfuzz: --resume: ${dir}/checkpoint.json: ${quoted}\\n$`));
+    expect(snapshot(path.join(work, dir))).toEqual(before);
   });
 });
