@@ -26,6 +26,7 @@ import { CrashStore, type CrashSource, type CrashStatus } from '../store/crash_s
 import { UNOBSERVABLE } from '../run/explained';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
+import { readInputFile } from '../store/input_file';
 import { generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
 import { appendSeriesPoint, buildStats, type SeriesPoint } from '../report/stats';
@@ -113,7 +114,7 @@ export function loadCorpus(dir: string, cwd: string): { file: string; seq: Seque
   return fs.readdirSync(abs).filter(isSeqFile).sort().map((name) => {
     const file = path.join(abs, name);
     const shown = displayPath(file, cwd);
-    return { file: shown, seq: parseSequence(fs.readFileSync(file, 'utf8'), shown) };
+    return { file: shown, seq: parseSequence(readInputFile(file, shown).toString('utf8'), shown) };
   });
 }
 

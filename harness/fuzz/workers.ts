@@ -370,7 +370,7 @@ function readResumeState(out: string, cwd: string): ResumeState {
   const rp = path.join(dir, 'report.json');
   if (fs.existsSync(rp)) {
     try {
-      const r = JSON.parse(fs.readFileSync(rp, 'utf8')) as ReportData;
+      const r = JSON.parse(readInputFile(rp, rp).toString('utf8')) as ReportData;
       // Only a report of exactly this run can be merged (a killed run leaves an older one, or none).
       if (stats.done && r.scope.sequences === stats.execs && r.scope.generated === stats.generated) report = r;
     } catch { /* treated as missing */ }

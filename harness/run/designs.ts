@@ -64,6 +64,7 @@ function firstLine(e: unknown): string {
 function loadModule(item: string, cwd: string, flag: string): Design {
   const file = path.resolve(cwd, item);
   if (!fs.existsSync(file)) throw new InputError(`${flag}: ${item}: no such file`);
+  refuseSpecialFile(file, item, flag);
   let mod: unknown;
   // A module that calls process.exit() while loading must not end the run (with exit 0, a green run).
   const realExit = process.exit;
@@ -83,6 +84,22 @@ function loadModule(item: string, cwd: string, flag: string): Design {
   if (!design) throw new InputError(`${flag}: ${item} does not export a design (needs name and create())`);
   probeCreate(design, item, flag);
   return design;
+}
+
+/**
+ * require() reads the module with a blocking read: a FIFO (or a device) would hang the command, so
+ * what the path resolves to must be a regular file. (The store's non-blocking reader cannot be used
+ * here: require does its own reading, and run/ sits below store/.)
+ */
+function refuseSpecialFile(file: string, item: string, flag: string): void {
+  let resolved: string;
+  try {
+    resolved = require.resolve(file);
+  } catch {
+    return; // require() itself reports what cannot be resolved
+  }
+  const st = fs.statSync(resolved);
+  if (!st.isFile()) throw new InputError(`${flag}: ${item}: cannot load module: ${path.relative(path.dirname(file), resolved) || path.basename(resolved)} is not a regular file`);
 }
 
 class ExitDuringLoad extends Error {
