@@ -27,6 +27,7 @@ import { UNOBSERVABLE } from '../run/explained';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
 import { readInputFile } from '../store/input_file';
+import { preflight } from './preflight';
 import { generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
 import { appendSeriesPoint, buildStats, type SeriesPoint } from '../report/stats';
@@ -405,6 +406,10 @@ class Campaign {
     generateSequence(this.p.seed, 0, genOpts);
     this.engine = opts.engine ?? randomEngine(this.p.seed, genOpts, this.p.shard);
     this.outDir = opts.outDir === undefined ? path.resolve(this.cwd, 'out') : opts.outDir === null ? null : path.resolve(this.cwd, opts.outDir);
+    preflight({
+      designs: opts.designs, designSpecs: this.designSpecs, config: this.p.config, cwd: this.cwd,
+      out: opts.outDir === undefined ? 'out' : opts.outDir, crashes: opts.crashDir === undefined ? 'crashes' : opts.crashDir,
+    });
     const store = opts.crashDir === null ? null
       : new CrashStore(opts.crashDir ?? 'crashes', { cwd: this.cwd, now: this.now, warn: message => opts.onEvent?.({ type: 'warning', message }) });
     this.findings = new FindingTracker({

@@ -5,7 +5,7 @@
 // as `design`, or as the module itself. Errors are one-line InputErrors naming the flag.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, type Design } from '../../impls/api';
+import { DEFAULT_CONFIG, type Design, type VmConfig } from '../../impls/api';
 import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { InputError } from '../seq/sequence';
 import { findMutant } from '../../impls/mutants/catalogue';
@@ -109,7 +109,8 @@ class ExitDuringLoad extends Error {
 /**
  * A create() that returns no instance would make every sequence a no-op for that design (a clean
  * verdict, or "no longer reproduces" on replay): probe it once with the default configuration. A
- * create() that throws is left to the run, which reports the exception as a finding.
+ * create() that throws here may still work with the configuration actually run: a campaign probes
+ * with its own (probeDesigns) before it writes anything.
  */
 function probeCreate(design: Design, item: string, flag: string): void {
   let vm: unknown;
@@ -121,6 +122,23 @@ function probeCreate(design: Design, item: string, flag: string): void {
   // Only "no instance at all" is refused here; an incomplete instance fails at its first op, where
   // the run reports the exception as a finding.
   if (typeof vm !== 'object' || vm === null) throw new InputError(`${flag}: ${item}: create() returned ${vm === null ? 'null' : String(vm)}, not a design instance`);
+}
+
+/**
+ * Create one instance of each design with the run's configuration, before a campaign writes anything:
+ * a create() that throws (or returns no instance) for that configuration would fail every sequence,
+ * so it is bad input, refused with one line, and not a run that overwrites the previous one's outputs.
+ */
+export function probeDesigns(designs: readonly Design[], config: VmConfig, specs: readonly string[] = designs.map(d => d.name), flag = '--designs'): void {
+  designs.forEach((d, k) => {
+    let vm: unknown;
+    try {
+      vm = d.create(config);
+    } catch (e) {
+      throw new InputError(`${flag}: ${specs[k] ?? d.name}: create() threw for the run's configuration: ${firstLine(e)}`);
+    }
+    if (typeof vm !== 'object' || vm === null) throw new InputError(`${flag}: ${specs[k] ?? d.name}: create() returned ${vm === null ? 'null' : String(vm)}, not a design instance`);
+  });
 }
 
 /** One item of the list: a name or a module path. */
