@@ -117,7 +117,8 @@ function minimizeCrashFile(item: InputFile, settings: RunSettings, o: Options, i
       throw new UsageError(`${differs[0]}: differs from what ${item.shown} records; write the result to another file with --out`);
     }
   }
-  if (!inPlace) checkOutputFile(outAbs, `--out ${o.out}`, io.cwd);
+  // Before minimizing (up to minutes): the result must be writable where it goes.
+  checkOutputFile(outAbs, inPlace ? item.shown : `--out ${o.out}`, io.cwd);
   const opts = { maxRuns: o.maxRuns, timeLimitMs: o.timeLimitMs };
   let from: 'ops' | 'originalOps' = 'ops';
   let start = crash.ops;
