@@ -17,6 +17,8 @@ import { displayPath } from '../store/fsutil';
 import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from '../fuzz/fuzz_bytes';
 import { InputError, MAX_VCPUS } from '../seq/sequence';
 import { readInputFile } from '../store/input_file';
+import { checkOutputDir } from '../store/output_place';
+import { probeDesigns } from '../run/designs';
 
 const FLAGS = flagTable([
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },
@@ -91,6 +93,9 @@ async function runImport(argv: readonly string[], io: Io): Promise<number> {
     // Design module paths are relative to where tdpfuzz runs (the flag) or npm started (the env).
     cwd: given.has('designs') ? io.cwd : env.cwd,
   });
+  // Before anything is recorded: the designs run with this configuration, the crash store is writable.
+  probeDesigns(opts.designs, opts.config, opts.designSpecs);
+  checkOutputDir(flags.crashes ?? 'crashes', `--crashes ${flags.crashes ?? 'crashes'}`, io.cwd);
   const store = new CrashStore(flags.crashes ?? 'crashes', {
     cwd: io.cwd, warn: m => io.err(`WARNING: ${m}\n`),
   });

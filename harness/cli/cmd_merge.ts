@@ -16,6 +16,7 @@ import { planCrashMerge, writeCrashMerge } from '../store/crash_merge';
 import { writeReports } from '../report/index';
 import { InputError } from '../seq/sequence';
 import { readCrashFile } from '../store/crash_store';
+import { checkOutputDir } from '../store/output_place';
 
 const FLAGS = flagTable([
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'where the merged report.{md,json,junit.xml} and stats.json go (required)' },
@@ -70,6 +71,8 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   // can point at the merged ones.
   const explicitCrashes = flags.crashes;
   const crashDir = path.resolve(io.cwd, explicitCrashes ?? path.join(out, 'crashes'));
+  checkOutputDir(out, `--out ${flags.out}`, io.cwd);
+  checkOutputDir(crashDir, explicitCrashes !== undefined ? `--crashes ${explicitCrashes}` : `--out ${flags.out}: ${displayPath(crashDir, io.cwd)}`, io.cwd);
   // Shards that shared one --crashes directory name the same crash files: each is merged once (it
   // already holds every shard's hits), so the merged hits do not double.
   // (crashFilesOf gives absolute paths, so equal paths are the same file.)

@@ -17,6 +17,7 @@ import { EQUIVALENCES } from '../run/compare';
 import { serializeCrash, updateCrashFile, validateCrash, type CrashFile, type CrashFinding } from '../store/crash_store';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, writeFileAtomic } from '../store/fsutil';
+import { checkOutputFile } from '../store/output_place';
 import { minimizeSequence } from '../run/minimize';
 import { DEFAULT_MAX_RUNS, statsRecord, type MinimizeResult } from '../seq/ddmin';
 import { explainedIds, loadInputFile, settingsFor, type InputFile, type RunSettings } from '../store/inputs';
@@ -116,6 +117,8 @@ function minimizeCrashFile(item: InputFile, settings: RunSettings, o: Options, i
       throw new UsageError(`${differs[0]}: differs from what ${item.shown} records; write the result to another file with --out`);
     }
   }
+  // Before minimizing (up to minutes): the result must be writable where it goes.
+  checkOutputFile(outAbs, inPlace ? item.shown : `--out ${o.out}`, io.cwd);
   const opts = { maxRuns: o.maxRuns, timeLimitMs: o.timeLimitMs };
   let from: 'ops' | 'originalOps' = 'ops';
   let start = crash.ops;
@@ -170,6 +173,7 @@ function defaultOut(file: string): string {
 function minimizeSequenceFile(item: InputFile, settings: RunSettings, o: Options, io: Io): number {
   const outAbs = path.resolve(io.cwd, o.out ?? defaultOut(item.file));
   if (outAbs === item.file) throw new UsageError(`--out: ${o.out} is the input file (minimize never overwrites an input sequence file)`);
+  checkOutputFile(outAbs, `--out ${o.out ?? displayPath(outAbs, io.cwd)}`, io.cwd);
   const r = runSequence(item.seq, settings);
   let signature = o.signature;
   if (signature === undefined) {

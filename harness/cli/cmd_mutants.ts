@@ -11,6 +11,7 @@ import {
   DEFAULT_MUTANT_ENGINES, MUTANTS_FORMAT, huntMutants, medianOf, summarize, type EngineScore, type MutantRow,
 } from '../fuzz/mutant_hunt';
 import { toolVersion, writeFileAtomic } from '../store/fsutil';
+import { checkOutputFile } from '../store/output_place';
 import { InputError } from '../seq/sequence';
 
 const HELP = `usage: tdpfuzz mutants [flags]
@@ -124,6 +125,8 @@ async function runMutants(argv: readonly string[], io: Io): Promise<number> {
     return 0;
   }
   if (!a.engines.length) throw new InputError('mutants: no engine is registered');
+  // Before the hunts (minutes): a --out that cannot be written is one line now, not a lost result later.
+  if (a.out) checkOutputFile(a.out, `--out ${a.out}`, io.cwd);
   for (const e of a.missing) io.err(`note: engine ${e} is not registered in this build; skipped\n`);
   io.err(`INFO: tdpfuzz ${toolVersion()} mutants: ${a.ids.length} mutants × ${a.engines.join(',')} × ${a.seeds} seeds, ${a.timeSec} s per hunt\n`);
   const started = new Date();

@@ -11,6 +11,7 @@ import { displayPath, removeStaleTemps, toolVersion } from '../store/fsutil';
 import { DOMAINS } from '../seq/domain';
 import { GEOMETRIES } from '../seq/fields';
 import { ENGINES } from '../fuzz/engines/index';
+import { preflight } from '../fuzz/preflight';
 import { designsPhrase } from '../report/data';
 import { MAX_VCPUS } from '../seq/sequence';
 import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
@@ -160,13 +161,19 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   const a = resumed?.params ?? args;
   const viaWorkers = (a.workers ?? 1) > 1 || resumed !== null || a.engine === 'jsfuzz';
   const designs = loadDesigns(a.designs.join(','), io.cwd);
+  const corpusOut = path.resolve(io.cwd, a.corpusOut ?? path.join(a.out ?? 'out', 'corpus'));
+  // Everything that can refuse the run, before anything is written (worker threads write stats.json
+  // from the main thread; an in-process campaign checks the same in its constructor).
+  preflight({
+    designs, designSpecs: a.designs, config: a.config, cwd: io.cwd, out: a.out, crashes: a.crashes,
+    corpusOut: a.engine !== 'random' ? a.corpusOut ?? path.join(a.out ?? 'out', 'corpus') : null,
+  });
   io.err(startLine(a, designs.map(d => d.name), viaWorkers, resumed ? resumed.state.stats.generated : null));
 
   // Temp files of a writer that was killed (SIGKILL) before it could rename them (the crash store cleans its own).
   for (const d of [a.out, a.corpusOut ?? (a.out !== null ? path.join(a.out, 'corpus') : null)]) if (d !== null) removeStaleTemps(path.resolve(io.cwd, d));
   const progress = new ConsoleProgress(io);
   const callbacks = { onStatus: progress.onStatus, statusIntervalMs: progress.statusIntervalMs, onEvent: progress.onEvent };
-  const corpusOut = path.resolve(io.cwd, a.corpusOut ?? path.join(a.out ?? 'out', 'corpus'));
   const handle = viaWorkers
     ? startWorkers({ ...a, corpusOut, cwd: io.cwd, ...(resumed ? { resumeState: resumed.state } : {}), ...callbacks })
     : startCampaign({

@@ -26,6 +26,8 @@ import { CrashStore, type CrashSource, type CrashStatus } from '../store/crash_s
 import { UNOBSERVABLE } from '../run/explained';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
+import { readInputFile } from '../store/input_file';
+import { preflight } from './preflight';
 import { generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
 import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
@@ -134,7 +136,7 @@ export function loadCorpus(dir: string, cwd: string): { file: string; seq: Seque
   return fs.readdirSync(abs).filter(isSeqFile).sort().map((name) => {
     const file = path.join(abs, name);
     const shown = displayPath(file, cwd);
-    return { file: shown, seq: parseSequence(fs.readFileSync(file, 'utf8'), shown) };
+    return { file: shown, seq: parseSequence(readInputFile(file, shown).toString('utf8'), shown) };
   });
 }
 
@@ -183,7 +185,7 @@ function resumedCorpus(r: { dir: string; files: string[] }, cwd: string): Campai
       const file = path.join(r.dir, name);
       const shown = displayPath(file, cwd);
       if (!fs.existsSync(file)) throw new InputError(`--resume: corpus file ${shown} of the interrupted run is gone (it still had to run)`);
-      return { file: shown, seq: parseSequence(fs.readFileSync(file, 'utf8'), shown) };
+      return { file: shown, seq: parseSequence(readInputFile(file, shown).toString('utf8'), shown) };
     }),
   };
 }
@@ -452,6 +454,10 @@ class Campaign {
     generateSequence(this.p.seed, 0, genOpts);
     this.engine = opts.engine ?? randomEngine(this.p.seed, genOpts, this.p.shard);
     this.outDir = opts.outDir === undefined ? path.resolve(this.cwd, 'out') : opts.outDir === null ? null : path.resolve(this.cwd, opts.outDir);
+    preflight({
+      designs: opts.designs, designSpecs: this.designSpecs, config: this.p.config, cwd: this.cwd,
+      out: opts.outDir === undefined ? 'out' : opts.outDir, crashes: opts.crashDir === undefined ? 'crashes' : opts.crashDir,
+    });
     const store = opts.crashDir === null ? null
       : new CrashStore(opts.crashDir ?? 'crashes', { cwd: this.cwd, now: this.now, warn: message => opts.onEvent?.({ type: 'warning', message }) });
     this.findings = new FindingTracker({

@@ -5,7 +5,7 @@
 // as `design`, or as the module itself. Errors are one-line InputErrors naming the flag.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, type Design } from '../../impls/api';
+import { DEFAULT_CONFIG, type Design, type VmConfig } from '../../impls/api';
 import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { InputError } from '../seq/sequence';
 import { findMutant } from '../../impls/mutants/catalogue';
@@ -64,6 +64,7 @@ function firstLine(e: unknown): string {
 function loadModule(item: string, cwd: string, flag: string): Design {
   const file = path.resolve(cwd, item);
   if (!fs.existsSync(file)) throw new InputError(`${flag}: ${item}: no such file`);
+  refuseSpecialFile(file, item, flag);
   let mod: unknown;
   // A module that calls process.exit() while loading must not end the run (with exit 0, a green run).
   const realExit = process.exit;
@@ -85,6 +86,22 @@ function loadModule(item: string, cwd: string, flag: string): Design {
   return design;
 }
 
+/**
+ * require() reads the module with a blocking read: a FIFO (or a device) would hang the command, so
+ * what the path resolves to must be a regular file. (The store's non-blocking reader cannot be used
+ * here: require does its own reading, and run/ sits below store/.)
+ */
+function refuseSpecialFile(file: string, item: string, flag: string): void {
+  let resolved: string;
+  try {
+    resolved = require.resolve(file);
+  } catch {
+    return; // require() itself reports what cannot be resolved
+  }
+  const st = fs.statSync(resolved);
+  if (!st.isFile()) throw new InputError(`${flag}: ${item}: cannot load module: ${path.relative(path.dirname(file), resolved) || path.basename(resolved)} is not a regular file`);
+}
+
 class ExitDuringLoad extends Error {
   constructor(readonly code: number | undefined) { super('process.exit during module load'); }
 }
@@ -92,7 +109,8 @@ class ExitDuringLoad extends Error {
 /**
  * A create() that returns no instance would make every sequence a no-op for that design (a clean
  * verdict, or "no longer reproduces" on replay): probe it once with the default configuration. A
- * create() that throws is left to the run, which reports the exception as a finding.
+ * create() that throws here may still work with the configuration actually run: a campaign probes
+ * with its own (probeDesigns) before it writes anything.
  */
 function probeCreate(design: Design, item: string, flag: string): void {
   let vm: unknown;
@@ -104,6 +122,23 @@ function probeCreate(design: Design, item: string, flag: string): void {
   // Only "no instance at all" is refused here; an incomplete instance fails at its first op, where
   // the run reports the exception as a finding.
   if (typeof vm !== 'object' || vm === null) throw new InputError(`${flag}: ${item}: create() returned ${vm === null ? 'null' : String(vm)}, not a design instance`);
+}
+
+/**
+ * Create one instance of each design with the run's configuration, before a campaign writes anything:
+ * a create() that throws (or returns no instance) for that configuration would fail every sequence,
+ * so it is bad input, refused with one line, and not a run that overwrites the previous one's outputs.
+ */
+export function probeDesigns(designs: readonly Design[], config: VmConfig, specs: readonly string[] = designs.map(d => d.name), flag = '--designs'): void {
+  designs.forEach((d, k) => {
+    let vm: unknown;
+    try {
+      vm = d.create(config);
+    } catch (e) {
+      throw new InputError(`${flag}: ${specs[k] ?? d.name}: create() threw for the run's configuration: ${firstLine(e)}`);
+    }
+    if (typeof vm !== 'object' || vm === null) throw new InputError(`${flag}: ${specs[k] ?? d.name}: create() returned ${vm === null ? 'null' : String(vm)}, not a design instance`);
+  });
 }
 
 /** One item of the list: a name or a module path. */

@@ -172,7 +172,7 @@ export function acceptedSignatures(crashes: readonly (CrashFile | undefined)[], 
     }
     for (const n of names) {
       try {
-        const text = fs.readFileSync(path.join(dir, n), 'utf8');
+        const text = readInputFile(path.join(dir, n), n).toString('utf8');
         if (!text.includes(`"${CRASH_FORMAT}"`)) continue;
         const c = readCrashFile(path.join(dir, n));
         if (c.status !== 'open') out.add(c.signature);

@@ -27,6 +27,8 @@ import type { RunResult } from '../../run/runner';
 import type { Engine, EngineSequence } from './engine';
 import type { EngineContext } from './engine';
 import { istanbulActive, istanbulCoverageCount } from './istanbul';
+import { readInputFile } from '../../store/input_file';
+import { displayPath } from '../../store/fsutil';
 
 export type JsfuzzCoverage = 'auto' | 'istanbul' | 'model';
 
@@ -55,7 +57,7 @@ export interface JsfuzzEngine extends Engine, ByteSharingEngine {
 function loadByteSeeds(dir: string): Buffer[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter(n => !n.startsWith('.')).sort()
-    .map(n => path.join(dir, n)).filter(f => fs.statSync(f).isFile()).map(f => fs.readFileSync(f));
+    .map(n => path.join(dir, n)).filter(f => fs.statSync(f).isFile()).map(f => readInputFile(f, displayPath(f)));
 }
 
 export function jsfuzzEngine(ctx: EngineContext, opts: JsfuzzOptions = {}): JsfuzzEngine {
