@@ -16,7 +16,10 @@
 //  - `run --resume OUT` continues each lane recorded in OUT/stats.json at its next index (random
 //    engine only), then merges the previous report with the new part (report/merge.ts).
 //  - SIGINT/SIGTERM (stop()): every worker finishes its current sequence and reports; then the
-//    report and stats are written as usual.
+//    report and stats are written as usual. A worker stuck in design code stops at its watchdog's
+//    bound (--hang-timeout, fuzz/campaign.ts); one that still has not reported --hang-timeout + 1 s
+//    after the stop (plus a minimization's bound) is terminated, and its part of the report is what
+//    the main thread knows of it (worker_partial.ts), named "worker N (terminated ...)".
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +35,7 @@ import { InputError, parseJsonInput } from '../seq/sequence';
 import { readInputFile } from '../store/input_file';
 import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
+import { lostWorkerReport } from './worker_partial';
 
 export interface ResumeState {
   /** the output directory being resumed (for messages and the merged report) */
@@ -113,6 +117,8 @@ interface Slot {
   report: ReportData | null;
   lane: Lane;
   engineCoverage: { source: string; count: number } | null;
+  /** set when the main thread terminated the worker (it did not stop when asked) */
+  terminated?: string;
 }
 
 /**
@@ -142,7 +148,7 @@ function planSlots(o: WorkersOptions): Slot[] {
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
       params: {
         seed: lane.seed, shard: lane.shard, equiv: o.equiv, domain: o.domain, config: o.config,
-        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps,
+        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps, hangTimeoutSec: o.hangTimeoutSec,
         designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
         out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null,
       },
@@ -278,14 +284,14 @@ class WorkerAggregate {
     this.sample();
     const el = Math.max(this.elapsed(), 1e-9);
     const agg = this.status(true);
-    let report = mergeReports(this.slots.map(s => ({ from: `worker ${s.spec.index}`, report: s.report! })), {
+    let report = mergeReports(this.slots.map(s => ({ from: `worker ${s.spec.index}${s.terminated ? ` (${s.terminated})` : ''}`, report: s.report! })), {
       mode: 'parallel', seed: o.seed, shard: o.shard,
       timing: {
         startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedSec: el,
         execsPerSec: agg.execs / el, opsPerSec: agg.ops / el,
       },
     });
-    if (this.N === 1) delete report.scope.merged; // one worker: the same report as an in-process run
+    if (this.N === 1 && !this.slots[0].terminated) delete report.scope.merged; // one worker: the same report as an in-process run
     const resume = o.resumeState;
     if (resume?.report) {
       report = mergeReports([{ from: resume.from, report: resume.report }, { from: 'resumed', report }], { mode: 'sequential', seed: o.seed, shard: o.shard });
@@ -303,11 +309,13 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
   const agg = new WorkerAggregate(o, planSlots(o));
   const slots = agg.slots;
   let stopping = false;
+  // what a worker that must be terminated leaves behind: the crash files it announced, its coverage
+  const lost = slots.map(() => ({ crashFiles: [] as string[], coverage: new Set<string>() }));
+  const timers: NodeJS.Timeout[] = [];
 
   const done = new Promise<CampaignResult>((resolve, reject) => {
     let finished = 0;
     let failed = false;
-    const timers: NodeJS.Timeout[] = [];
     const cleanup = (): void => { for (const t of timers) clearInterval(t); };
     const fail = (e: Error): void => {
       if (failed) return;
@@ -328,7 +336,12 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     for (const slot of slots) {
       const worker = new Worker(entry, { workerData: slot.spec });
       slot.worker = worker;
-      worker.on('message', (m: ToMain) => { const e = agg.onMessage(slot, m); if (e) fail(e); });
+      worker.on('message', (m: ToMain) => {
+        if (m.type === 'event' && m.event.type === 'new-finding' && m.event.crashFile) lost[slot.spec.index].crashFiles.push(m.event.crashFile);
+        if (m.type === 'status') for (const c of m.newCoverage) lost[slot.spec.index].coverage.add(c);
+        const e = agg.onMessage(slot, m);
+        if (e) fail(e);
+      });
       worker.on('error', e => fail(e instanceof Error ? e : new Error(String(e))));
       worker.on('exit', (code) => {
         slot.worker = null;
@@ -342,11 +355,31 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     timers.push(setInterval(() => { agg.sample(); agg.writeStats(false, null); }, o.statsIntervalMs ?? 1000));
   });
 
+  // A worker stops within its watchdog's bound (or, minimizing, that of the minimization); one that
+  // has not reported by then is stuck where no watchdog runs: terminate it and keep what is known.
+  const hangMs = o.hangTimeoutSec * 1000;
+  const stopBoundMs = hangMs + 1000 + (o.minimize ? o.minimize.timeMs + hangMs : 0);
+  const terminateStuck = (): void => {
+    for (const s of slots) {
+      if (!s.worker || s.report) continue;
+      s.terminated = `terminated: no report within ${+(stopBoundMs / 1000).toFixed(3)} s of the stop`;
+      o.onEvent?.({ type: 'warning', message: `worker ${s.spec.index} did not stop within ${+(stopBoundMs / 1000).toFixed(3)} s: terminated; its part of the report is partial` });
+      s.report = lostWorkerReport({
+        spec: s.spec, labels: slots.find(x => x.report)?.report?.scope.designs ?? s.spec.params.designs, status: s.status,
+        generated: s.generated, startGenerated: s.lane.generated, ...lost[s.spec.index],
+      });
+      void s.worker.terminate();
+    }
+  };
+
   return {
     stop(): void {
       if (stopping) return;
       stopping = true;
       for (const s of slots) s.worker?.postMessage({ type: 'stop' } satisfies ToWorker);
+      const t = setTimeout(terminateStuck, stopBoundMs);
+      t.unref();
+      timers.push(t);
     },
     done,
   };
