@@ -4,18 +4,19 @@
 // Exit codes as replay: 0 nothing found (or an accepted crash file reproduced: XFAIL), 1 a finding
 // reproduced, 2 bad input.
 import { DOMAINS } from '../seq/domain';
-import { flagTable, parseFlags, UsageError, type Command } from './flags';
+import { flagTable, HANG_TIMEOUT_FLAG, parseFlags, UsageError, type Command } from './flags';
 import { EQUIVALENCES } from '../run/compare';
 import { describeOp, type Finding, type FirstDivergence } from '../run/findings';
 import { designsPhrase, geometryPhrase } from '../report/data';
 import { acceptedSignatures, judge, loadInputFile, settingsFor, type InputFile, type RunSettings } from '../store/inputs';
-import { runSequence, type RunResult } from '../run/runner';
-import { formatTrace, traceSequence } from '../run/trace';
+import { runBoundedSequence, type RunResult } from '../run/runner';
+import { boundedTraceText } from '../run/trace';
 
 const FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in a crash file; before,after for a sequence file)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for a sequence file)' },
   { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for a sequence file)' },
+  { ...HANG_TIMEOUT_FLAG, default: 10 },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
@@ -31,6 +32,7 @@ flags:
   --designs A,B  designs (default: recorded in a crash file; before,after for a sequence file)
   --equiv E      equivalence (default: recorded; state for a sequence file)
   --domain D     domain (default: recorded; legal for a sequence file)
+  --hang-timeout S  a run making no progress for S seconds is a hang (default 10)
 
 example: tdpfuzz explain crashes/divergence-fault-ledger-0123456789ab.json`;
 
@@ -60,7 +62,7 @@ function divergenceToShow(item: InputFile, r: RunResult): { d: FirstDivergence; 
 }
 
 function explainText(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
-  const r = runSequence(item.seq, settings);
+  const r = runBoundedSequence(item.seq, settings);
   // Findings with an accepted crash file next to this one are known behaviour (as in replay).
   const accepted = acceptedSignatures([item.crash], item.crash ? [item.file] : []);
   const j = judge(item, r, settings, accepted);
@@ -105,7 +107,7 @@ function explainText(item: InputFile, settings: RunSettings): { text: string; ex
 
   // Per-op traces, side by side.
   out.push('trace (each design side by side; != marks ops whose results differ):', '');
-  out.push(formatTrace(traceSequence(item.seq, settings.designs)).trimEnd(), '');
+  out.push(boundedTraceText(item.seq, settings.designs, settings.hangMs!).trimEnd(), '');
 
   const shown = divergenceToShow(item, r);
   if (shown) out.push(...divergenceLines(shown.d, shown.label));
@@ -131,7 +133,7 @@ export const explainCommand: Command = {
       equiv: flags.equiv ?? null,
       domain: flags.domain ?? null,
     }, io.cwd);
-    const { text, exitCode } = explainText(item, settings);
+    const { text, exitCode } = explainText(item, { ...settings, hangMs: flags['hang-timeout'] * 1000 });
     io.out(text);
     return exitCode;
   },

@@ -12,7 +12,7 @@ import { DOMAINS } from '../seq/domain';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Op } from '../../impls/api';
-import { flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
+import { flagTable, HANG_TIMEOUT_FLAG, parseFlags, UsageError, type Command, type Io } from './flags';
 import { EQUIVALENCES } from '../run/compare';
 import { serializeCrash, updateCrashFile, validateCrash, type CrashFile, type CrashFinding } from '../store/crash_store';
 import { describeOp, type Finding } from '../run/findings';
@@ -21,7 +21,7 @@ import { checkOutputFile } from '../store/output_place';
 import { minimizeSequence } from '../run/minimize';
 import { DEFAULT_MAX_RUNS, statsRecord, type MinimizeResult } from '../seq/ddmin';
 import { explainedIds, loadInputFile, settingsFor, type InputFile, type RunSettings } from '../store/inputs';
-import { runSequence } from '../run/runner';
+import { runBoundedSequence } from '../run/runner';
 import { makeSequence, serializeSequence, type Sequence } from '../seq/sequence';
 
 
@@ -35,6 +35,7 @@ const FLAGS = flagTable([
   { name: 'signature', kind: { type: 'string', what: 'a finding signature' }, metavar: 'SIG', help: "the finding to keep (default: the crash file's; the first unexplained finding of a sequence file)" },
   { name: 'max-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', default: DEFAULT_MAX_RUNS, help: `most predicate runs (default ${DEFAULT_MAX_RUNS}; the deterministic bound)` },
   { name: 'time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S', default: DEFAULT_TIME_SEC, help: `wall-clock safety net in seconds (default ${DEFAULT_TIME_SEC})` },
+  { ...HANG_TIMEOUT_FLAG, default: 10 },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
@@ -62,6 +63,7 @@ flags:
   --signature SIG the finding to keep
   --max-runs N    most predicate runs (default ${DEFAULT_MAX_RUNS}; the deterministic bound)
   --time S        wall-clock safety net in seconds (default ${DEFAULT_TIME_SEC})
+  --hang-timeout S  a probe making no progress for S seconds shows the hang signature (default 10)
 
 example: tdpfuzz minimize crashes/divergence-fault-ledger-0123456789ab.json`;
 
@@ -90,7 +92,7 @@ function crashFinding(f: Finding): CrashFinding {
 
 /** The finding with `signature` in a run of `ops` (the minimizer guarantees there is one). */
 function findingOn(seq: Sequence, ops: Op[], signature: string, settings: RunSettings): Finding {
-  const r = runSequence(makeSequence(seq.config, ops), settings);
+  const r = runBoundedSequence(makeSequence(seq.config, ops), settings);
   const f = [...r.findings, ...r.explained].find(x => x.signature === signature);
   if (!f) throw new Error(`minimized ops do not reproduce ${signature}`);
   return f;
@@ -174,7 +176,7 @@ function minimizeSequenceFile(item: InputFile, settings: RunSettings, o: Options
   const outAbs = path.resolve(io.cwd, o.out ?? defaultOut(item.file));
   if (outAbs === item.file) throw new UsageError(`--out: ${o.out} is the input file (minimize never overwrites an input sequence file)`);
   checkOutputFile(outAbs, `--out ${o.out ?? displayPath(outAbs, io.cwd)}`, io.cwd);
-  const r = runSequence(item.seq, settings);
+  const r = runBoundedSequence(item.seq, settings);
   let signature = o.signature;
   if (signature === undefined) {
     signature = r.findings[0]?.signature;
@@ -219,7 +221,7 @@ export const minimizeCommand: Command = {
       equiv: flags.equiv ?? null,
       domain: flags.domain ?? null,
     };
-    const settings = settingsFor(item, overrides, io.cwd);
+    const settings = { ...settingsFor(item, overrides, io.cwd), hangMs: flags['hang-timeout'] * 1000 };
     const o: Options = {
       out: flags.out,
       signature: flags.signature,

@@ -7,16 +7,17 @@ import { EQUIVALENCES } from '../run/compare';
 import { DOMAINS, type Domain } from '../seq/domain';
 import type { Equivalence } from '../run/compare';
 import { acceptedSignatures, expandInputs, judge, loadInputFile, settingsFor, type InputFile } from '../store/inputs';
-import { runSequence } from '../run/runner';
+import { runBoundedSequence } from '../run/runner';
 import { InputError, SEQUENCE_FORMAT } from '../seq/sequence';
-import { formatTrace, traceSequence } from '../run/trace';
-import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
+import { boundedTraceText } from '../run/trace';
+import { flagHelp, flagTable, HANG_TIMEOUT_FLAG, parseFlags, UsageError, type Command, type Io } from './flags';
 
 const REPLAY_FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in crash files; before,after for sequence files)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for sequence files)' },
   { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for sequence files)' },
   { name: 'trace', kind: { type: 'bool' }, default: false, help: "print every op with each design's result, SEAMCALLs and diagnostics side by side" },
+  { ...HANG_TIMEOUT_FLAG, default: 10 },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
@@ -41,6 +42,7 @@ export interface ReplayArgs {
   equiv: Equivalence | null;
   domain: Domain | null;
   trace: boolean;
+  hangMs: number;
 }
 
 /** `tdpfuzz replay` flags; null for --help. */
@@ -48,7 +50,7 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs | null {
   const { flags, positional } = parseFlags('replay', REPLAY_FLAGS, argv);
   if (flags.help) return null;
   if (positional.length === 0) throw new UsageError('replay: missing FILE (a sequence file, a crash file or a directory of them)');
-  return { files: positional, designs: flags.designs ?? null, equiv: flags.equiv ?? null, domain: flags.domain ?? null, trace: flags.trace };
+  return { files: positional, designs: flags.designs ?? null, equiv: flags.equiv ?? null, domain: flags.domain ?? null, trace: flags.trace, hangMs: flags['hang-timeout'] * 1000 };
 }
 
 /** Load every file first: a typo in one file should not cost a long replay of the others. */
@@ -78,13 +80,13 @@ export async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
   // (replayed too, or in the same directory); that is known behaviour, not a new finding.
   const acceptedSigs = acceptedSignatures(items.map(it => it.crash), files.filter((_, k) => items[k].crash));
   for (const it of items) {
-    const settings = settingsFor(it, a, io.cwd);
-    const r = runSequence(it.seq, settings);
+    const settings = { ...settingsFor(it, a, io.cwd), hangMs: a.hangMs };
+    const r = runBoundedSequence(it.seq, settings);
     const j = judge(it, r, settings, acceptedSigs);
     counts[j.verdict]++;
     io.out(`${j.line}\n`);
     for (const f of r.findings) io.out(`     ${f.signature}: ${f.message}\n`);
-    if (a.trace) io.out(`\n${formatTrace(traceSequence(it.seq, settings.designs))}\n`);
+    if (a.trace) io.out(`\n${boundedTraceText(it.seq, settings.designs, a.hangMs)}\n`);
   }
   io.out(`replayed ${items.length} file${items.length === 1 ? '' : 's'}: ${counts.PASS} pass, ${counts.FAIL} fail${counts.XFAIL ? `, ${counts.XFAIL} xfail` : ''}\n`);
   return counts.FAIL ? 1 : 0;

@@ -14,7 +14,7 @@ import { ENGINES } from '../fuzz/engines/index';
 import { preflight } from '../fuzz/preflight';
 import { designsPhrase } from '../report/data';
 import { MAX_VCPUS } from '../seq/sequence';
-import { flagHelp, flagTable, parseFlags, UsageError, type Command, type Io } from './flags';
+import { flagHelp, flagTable, HANG_TIMEOUT_FLAG, parseFlags, UsageError, type Command, type Io } from './flags';
 
 
 const RUN_FLAGS = flagTable([
@@ -45,14 +45,16 @@ const RUN_FLAGS = flagTable([
   { name: 'minimize-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', help: 'minimize each new finding with at most N predicate runs (default 2000; deterministic)' },
   { name: 'minimize-time', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S', help: 'time safety net per minimization in seconds (default 10)' },
   { name: 'no-minimize', kind: { type: 'bool' }, default: false, help: 'store new findings unminimized' },
+  HANG_TIMEOUT_FLAG,
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
 export const RUN_HELP = `usage: tdpfuzz run [flags]
 
 Runs corpus sequences, then generated sequences (seed, 0), (seed, 1), ... through all designs in
-lockstep until the budget is spent or SIGINT/SIGTERM (the current sequence finishes, everything is
-written). Writes OUT/report.md, OUT/report.json, OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash
+lockstep until the budget is spent or SIGINT/SIGTERM (SIGTERM lets the current sequence finish,
+SIGINT abandons it; everything is written). A sequence making no progress for --hang-timeout seconds
+is stopped and stored as a hang finding (not minimized). Writes OUT/report.md, OUT/report.json, OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash
 file per finding signature, its reproducer minimized when it is first seen (at most --minimize-runs
 predicate runs per finding, so fuzzing is not starved). Exit 0 when no unexplained finding, 1
 otherwise, 2 on usage errors.
@@ -97,6 +99,7 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     faultRate: flags['fault-rate'],
     raceRate: flags['race-rate'],
     maxOps: flags['max-ops'],
+    hangTimeoutSec: flags['hang-timeout'],
     shard: flags.shard,
     out: flags.out,
     crashes: flags.crashes,
@@ -184,7 +187,9 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
       ...callbacks,
     });
 
-  // SIGINT/SIGTERM: finish the current sequence and write everything; a second signal exits at once.
+  // SIGINT/SIGTERM: stop and write everything; a second signal exits at once. A SIGINT also
+  // interrupts a sequence that hangs (run/watchdog.ts breakOnSigint re-emits it here); a SIGTERM
+  // waits for the current sequence, at most --hang-timeout.
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
@@ -193,7 +198,7 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
       io.err(`${sig} again: exiting without writing the report\n`);
       process.exit(130);
     }
-    io.err(`${sig}: stopping after the current sequence (send it again to exit at once)\n`);
+    io.err(`${sig}: stopping${sig === 'SIGINT' ? '' : ' after the current sequence'} (send it again to exit at once)\n`);
     handle.stop();
   };
   process.on('SIGINT', onSignal);

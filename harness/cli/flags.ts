@@ -62,6 +62,12 @@ export interface ParsedFlags<T extends readonly FlagSpec[]> {
   positional: string[];
 }
 
+/** --hang-timeout, shared by run, replay, minimize and explain (libFuzzer's -timeout). */
+export const HANG_TIMEOUT_FLAG = {
+  name: 'hang-timeout', kind: { type: 'number', min: 0, max: 1e6, minExclusive: true }, metavar: 'S',
+  help: 'a sequence whose designs make no progress for S seconds is stopped and reported as a hang (default 10)',
+} as const satisfies FlagSpec;
+
 // ------------------------------------------------------------------------------------------------
 // Parsing
 

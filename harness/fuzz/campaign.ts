@@ -8,9 +8,13 @@
 // report (apart from its "timing" object) are identical. Wall-clock time appears only in the timing
 // section, the stats file and the crash files' firstSeen/lastSeen.
 //
-// The loop is synchronous per sequence and yields to the event loop every few milliseconds, so that
-// SIGINT/SIGTERM handlers (the CLI's) can call stop(): the current sequence finishes, pending hit
-// counts are flushed, stats and reports are written.
+// The loop runs sequences synchronously in chunks and yields to the event loop every few
+// milliseconds, so that SIGINT/SIGTERM handlers (the CLI's) can call stop(): pending hit counts are
+// flushed, stats and reports are written. Each chunk runs under the wall-clock watchdog
+// (run/watchdog.ts, one watchdog thread per chunk, not per sequence): a sequence that makes no
+// progress for --hang-timeout is stopped and recorded as a `hang` finding (component wall-clock;
+// not minimized: every probe of a hang would cost the whole bound); a SIGINT stops the current
+// sequence at once (it is abandoned, not counted), a SIGTERM within the bound.
 //
 // The parts, one job each: loadCampaignCorpus (the corpus phase's files), FindingTracker (findings,
 // their crash files and minimization), ExplainedTally (by-design differences), CampaignProgress
@@ -35,7 +39,8 @@ import { CHECKPOINT_FORMAT, writeCheckpoint } from '../report/checkpoint';
 import { randomEngine } from './engines/random';
 import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope } from '../report/data';
 import { writeReports, type ReportPaths } from '../report/index';
-import { designLabels, runSequence, type RunOptions, type RunResult } from '../run/runner';
+import { designLabels, hangResult, runBoundedSequence, runSequence, WALL_CLOCK, type RunOptions, type RunResult } from '../run/runner';
+import { runBounded } from '../run/watchdog';
 import { InputError, makeSequence, parseSequence, type Sequence } from '../seq/sequence';
 import { legalityErrors } from '../seq/legality';
 import { campaignMinimizer, type Minimizer, type MinimizerOutput } from '../run/minimize';
@@ -124,6 +129,9 @@ export interface CampaignResult {
 
 const YIELD_EVERY_MS = 25;
 
+/** One sequence of a phase and what the phase does with its result (engine feedback). */
+interface CampaignStep { seq: Sequence; source: CrashSource; done(r: RunResult): void }
+
 function isSeqFile(name: string): boolean {
   return name.endsWith('.json') && !name.startsWith('.');
 }
@@ -200,7 +208,7 @@ export interface CampaignHandle {
 export function campaignOptionsOf(p: RunParams, designs: readonly Design[], cwd: string): CampaignOptions {
   return {
     seed: p.seed, shard: p.shard, equiv: p.equiv, domain: p.domain, config: p.config,
-    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps,
+    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec,
     designs, designSpecs: p.designs, runs: p.runs, timeSec: p.timeSec,
     cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus, statsIntervalMs: p.checkpointSec * 1000,
     ...(p.minimize ? { minimize: campaignMinimizer({ maxRuns: p.minimize.maxRuns }), minimizeTimeMs: p.minimize.timeMs } : {}),
@@ -262,18 +270,12 @@ class FindingTracker {
   get size(): number { return this.tracked.size; }
   openCount(): number { return [...this.tracked.values()].filter(t => t.status === 'open').length; }
 
+  /** Every finding's signature was seen before: onHit handles them synchronously. */
+  allKnown(fs: readonly Finding[]): boolean { return fs.every(f => this.tracked.has(f.signature)); }
+
   async onFinding(seq: Sequence, source: CrashSource, f: Finding, execs: number): Promise<void> {
+    if (this.tracked.has(f.signature)) { this.onHit(seq, source, f); return; }
     const { store } = this.c;
-    const t = this.tracked.get(f.signature);
-    if (t) {
-      t.hits++;
-      t.pendingHits++;
-      if (seq.ops.length < (t.candidate?.seq.ops.length ?? t.reproducer.length)) {
-        t.candidate = { seq, source, finding: f };
-        if (!store) { t.reproducer = seq.ops; t.reproducerFinding = f; t.originalOps = seq.ops.length; t.minimized = false; t.candidate = null; }
-      }
-      return;
-    }
     const min = await this.minimizeNew(seq, f);
     const entry: Tracked = {
       finding: f, firstSource: source, hits: 1, pendingHits: 0, candidate: null,
@@ -298,6 +300,17 @@ class FindingTracker {
       }
     }
     this.c.onEvent?.({ type: 'new-finding', execs, signature: f.signature, message: f.message, crashFile: entry.crashFile, status: entry.status });
+  }
+
+  /** Another hit of a known signature: counted, and a smaller sequence kept as the candidate reproducer. */
+  onHit(seq: Sequence, source: CrashSource, f: Finding): void {
+    const t = this.tracked.get(f.signature)!;
+    t.hits++;
+    t.pendingHits++;
+    if (seq.ops.length < (t.candidate?.seq.ops.length ?? t.reproducer.length)) {
+      t.candidate = { seq, source, finding: f };
+      if (!this.c.store) { t.reproducer = seq.ops; t.reproducerFinding = f; t.originalOps = seq.ops.length; t.minimized = false; t.candidate = null; }
+    }
   }
 
   /** Write pending hits and smaller reproducers to the crash store. */
@@ -326,11 +339,13 @@ class FindingTracker {
     const { minimize, run, clock } = this.c;
     const warn = (message: string): void => this.c.onEvent?.({ type: 'warning', message });
     if (!minimize) return null;
+    // A wall-clock hang is not minimized: each probe that still hangs costs the whole bound.
+    if (f.component === WALL_CLOCK && f.kind === 'hang') return null;
     const timeLimitMs = this.c.minimizeTimeMs ?? 10_000;
     const m0 = clock();
     let res: MinimizerOutput;
     try {
-      res = await minimize(seq, f, { designs: run.designs, equiv: run.equiv, domain: run.domain, timeLimitMs });
+      res = await minimize(seq, f, { designs: run.designs, equiv: run.equiv, domain: run.domain, timeLimitMs, hangMs: run.hangMs });
     } catch (e) {
       warn(`minimizer failed on ${f.signature}: ${(e as Error).message.split('\n')[0]}`);
       return null;
@@ -339,7 +354,7 @@ class FindingTracker {
     // Keep the reduction only if it reproduces the same signature (and take that run's divergence).
     let again: RunResult;
     try {
-      again = runSequence(makeSequence(seq.config, res.ops), run);
+      again = runBoundedSequence(makeSequence(seq.config, res.ops), run);
     } catch (e) {
       warn(`minimized ops of ${f.signature} are invalid: ${(e as Error).message.split('\n')[0]}`);
       return null;
@@ -448,7 +463,7 @@ class Campaign {
     this.runs = opts.runs ?? null;
     this.timeSec = timeBudget(this.runs, opts.timeSec);
     this.designSpecs = opts.designSpecs ?? opts.designs.map(d => d.name);
-    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain };
+    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000 };
     const genOpts = generatorOptions(this.p);
     // Fail on bad generator options before anything is written.
     generateSequence(this.p.seed, 0, genOpts);
@@ -474,7 +489,7 @@ class Campaign {
     this.startedAt = this.now();
     this.t0 = this.clock();
     this.lastYield = this.clock();
-    await this.periodic();
+    this.periodicWork();
     await this.corpusPhase();
     await this.enginePhase();
     return this.finish();
@@ -482,22 +497,80 @@ class Campaign {
 
   /** Corpus files first (named scenario seeds); coverage-guided engines observe their results. */
   private async corpusPhase(): Promise<void> {
-    for (const { file, seq } of this.corpus.files) {
-      if (!this.budgetLeft()) break;
-      const r = await this.runOne(seq, { file });
-      this.corpusDone++;
-      this.engine.observe?.({ seq, source: { file } }, r);
-      await this.periodic();
-    }
+    const files = this.corpus.files;
+    let next = 0;
+    await this.drive(() => {
+      if (next >= files.length) return null;
+      const { file, seq } = files[next++];
+      return { seq, source: { file }, done: (r) => { this.corpusDone++; this.engine.observe?.({ seq, source: { file } }, r); } };
+    });
   }
 
   /** Then the engine's sequences until the budget is spent or the campaign is stopped. */
   private async enginePhase(): Promise<void> {
-    for (let k = 0; this.budgetLeft(); k++) {
-      const item = this.engine.next(k);
-      this.engine.feedback(item, await this.runOne(item.seq, item.source));
-      this.generated++;
-      await this.periodic();
+    let k = 0;
+    await this.drive(() => {
+      const item = this.engine.next(k++);
+      return { seq: item.seq, source: item.source, done: (r) => { this.engine.feedback(item, r); this.generated++; } };
+    });
+  }
+
+  /**
+   * Run the steps `take` hands out (null: no more) until the budget is spent: in chunks of one
+   * yield slice, each under one watchdog of --hang-timeout plus the slice. A chunk also ends at a
+   * sequence with a new finding signature: the tracker (minimizer) is asynchronous. Per sequence the order of
+   * everything is that of one synchronous loop: run, count, findings, engine feedback, periodic work.
+   */
+  private async drive(take: () => CampaignStep | null): Promise<void> {
+    const hangMs = this.runOpts.hangMs!;
+    // the step being run (set only while the designs run it) and one that a SIGINT interrupted
+    const at: { running: CampaignStep | null; retry: CampaignStep | null } = { running: null, retry: null };
+    for (;;) {
+      let withFindings: { step: CampaignStep; r: RunResult } | null = null;
+      let more = true;
+      const chunk = (): void => {
+        do {
+          if (!this.budgetLeft()) { more = false; return; }
+          const step = at.retry ?? take();
+          at.retry = null;
+          if (!step) { more = false; return; }
+          at.running = step;
+          const r = runSequence(step.seq, this.runOpts);
+          at.running = null;
+          this.account(r);
+          if (!this.findings.allKnown(r.findings)) { withFindings = { step, r }; return; }
+          for (const f of r.findings) this.findings.onHit(step.seq, step.source, f);
+          step.done(r);
+          this.periodicWork();
+        } while (this.clock() - this.lastYield < YIELD_EVERY_MS);
+      };
+      const b = runBounded(chunk, hangMs + YIELD_EVERY_MS, { breakOnSigint: true });
+      if (!b.ok) {
+        const step = at.running;
+        at.running = null;
+        if (!step) throw new Error(`the campaign's own code made no progress for ${hangMs / 1000} s (outside the designs)`);
+        if (b.stoppedBy === 'sigint') {
+          // Abandoned, not counted: the signal's handler normally stops the campaign; if it does not, run it again.
+          at.retry = step;
+        } else {
+          const r = hangResult(step.seq, this.runOpts, hangMs);
+          this.account(r);
+          withFindings = { step, r };
+        }
+      }
+      if (withFindings) {
+        const { step, r } = withFindings as { step: CampaignStep; r: RunResult };
+        for (const f of r.findings) await this.findings.onFinding(step.seq, step.source, f, this.execs);
+        // A new finding is in the crash store: cut a checkpoint right after this sequence (report/checkpoint.ts).
+        this.checkpointDue = true;
+        step.done(r);
+        this.periodicWork();
+      }
+      if (!more) return;
+      if (this.clock() - this.lastYield >= YIELD_EVERY_MS) {
+        await new Promise<void>(resolve => setImmediate(resolve));
+        this.lastYield = this.clock();
+      }
     }
   }
 
@@ -508,20 +581,16 @@ class Campaign {
     return true;
   }
 
-  private async runOne(seq: Sequence, source: CrashSource): Promise<RunResult> {
-    const r = runSequence(seq, this.runOpts);
+  /** One executed sequence in the counters, coverage and explained differences (its findings: drive). */
+  private account(r: RunResult): void {
     this.execs++;
     this.opsTotal += r.ops.length;
     for (const c of r.coverage) this.coverage.add(c);
     if (r.explained.length) this.explained.add(r.explained);
-    const known = this.findings.size;
-    for (const f of r.findings) await this.findings.onFinding(seq, source, f, this.execs);
-    if (this.findings.size > known) this.checkpointDue = true;
-    return r;
   }
 
-  /** Series samples, stats.json and crash-store flushes, status callbacks, yields to the event loop. */
-  private async periodic(): Promise<void> {
+  /** Series samples, stats.json and crash-store flushes, status callbacks. */
+  private periodicWork(): void {
     const ms = this.elapsed() * 1000;
     if (ms >= this.nextSample) { this.sample(); this.nextSample += 1000 * this.seriesStep; }
     if (ms >= this.nextStats || this.checkpointDue) {
@@ -533,10 +602,6 @@ class Campaign {
       this.checkpointDue = false;
     }
     if (this.opts.onStatus && ms >= this.nextStatus) { this.opts.onStatus(this.status(false)); this.nextStatus = ms + (this.opts.statusIntervalMs ?? 1000); }
-    if (this.clock() - this.lastYield >= YIELD_EVERY_MS) {
-      await new Promise<void>(resolve => setImmediate(resolve));
-      this.lastYield = this.clock();
-    }
   }
 
   private status(done: boolean): CampaignStatus {
@@ -617,7 +682,7 @@ class Campaign {
       sequences: this.execs, generated: this.generated,
       corpus: { dir: this.corpus.dir, files: this.corpus.counted, skipped: this.corpus.skipped }, ops: this.opsTotal,
       equiv: p.equiv, domain: p.domain, config: p.config,
-      faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, budget: { runs: this.runs, timeSec: this.timeSec },
+      faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec, budget: { runs: this.runs, timeSec: this.timeSec },
     };
     return {
       format: REPORT_FORMAT,

@@ -16,7 +16,10 @@
 //  - `run --resume OUT` continues each lane recorded in OUT/stats.json at its next index (random
 //    engine only), then merges the previous report with the new part (report/merge.ts).
 //  - SIGINT/SIGTERM (stop()): every worker finishes its current sequence and reports; then the
-//    report and stats are written as usual.
+//    report and stats are written as usual. A worker stuck in design code stops at its watchdog's
+//    bound (--hang-timeout, fuzz/campaign.ts); one that still has not reported --hang-timeout + 1 s
+//    after the stop (plus a minimization's bound) is terminated, and its part of the report is what
+//    the main thread knows of it (worker_partial.ts), named "worker N (terminated ...)".
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +37,7 @@ import { InputError } from '../seq/sequence';
 import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
 import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type LaneCorpus } from '../report/checkpoint';
+import { lostWorkerReport } from './worker_partial';
 
 export interface ResumeState {
   /** the output directory being resumed (for messages and the merged report) */
@@ -122,6 +126,8 @@ interface Slot {
   engineCoverage: { source: string; count: number } | null;
   /** the worker's last checkpoint */
   checkpoint: Extract<ToMain, { type: 'checkpoint' }> | null;
+  /** set when the main thread terminated the worker (it did not stop when asked) */
+  terminated?: string;
 }
 
 /**
@@ -153,7 +159,7 @@ function planSlots(o: WorkersOptions): Slot[] {
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
       params: {
         seed: lane.seed, shard: lane.shard, equiv: o.equiv, domain: o.domain, config: o.config,
-        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps,
+        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps, hangTimeoutSec: o.hangTimeoutSec,
         designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
         out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null, checkpointSec: o.checkpointSec,
       },
@@ -255,19 +261,19 @@ class WorkerAggregate {
    * The report of the slots' reports (the workers' checkpoints, or their final reports) merged as one
    * run, with the resumed run's report first, if any.
    */
-  private mergedReport(reports: ReportData[], done: boolean): ReportData {
+  private mergedReport(parts: { from: string; report: ReportData }[], done: boolean): ReportData {
     const o = this.o;
     const el = Math.max(this.elapsed(), 1e-9);
-    const execs = reports.reduce((n, r) => n + r.scope.sequences, 0);
-    const ops = reports.reduce((n, r) => n + r.scope.ops, 0);
-    let report = mergeReports(reports.map((r, w) => ({ from: `worker ${w}`, report: r })), {
+    const execs = parts.reduce((n, p) => n + p.report.scope.sequences, 0);
+    const ops = parts.reduce((n, p) => n + p.report.scope.ops, 0);
+    let report = mergeReports(parts, {
       mode: 'parallel', seed: o.seed, shard: o.shard,
       timing: {
         startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedSec: el,
         execsPerSec: (done ? this.status(true).execs : execs) / el, opsPerSec: (done ? this.status(true).ops : ops) / el,
       },
     });
-    if (this.N === 1) delete report.scope.merged; // one worker: the same report as an in-process run
+    if (this.N === 1 && !this.slots[0].terminated) delete report.scope.merged; // one worker: the same report as an in-process run
     const resume = o.resumeState;
     if (resume?.report) {
       report = mergeReports([{ from: resume.from, report: resume.report }, { from: 'resumed', report }], { mode: 'sequential', seed: o.seed, shard: o.shard });
@@ -310,7 +316,7 @@ class WorkerAggregate {
     const cps = this.slots.map(x => x.checkpoint);
     if (cps.some(c => c === null)) return;
     const got = cps as NonNullable<Slot['checkpoint']>[];
-    const report = final ?? this.mergedReport(got.map(c => c.report), false);
+    const report = final ?? this.mergedReport(got.map((c, w) => ({ from: `worker ${w}`, report: c.report })), done);
     const stats = { ...this.stats(done, report, got.map(c => c.lane)), lanes: got.map(c => c.lane) };
     writeCheckpoint(this.outDir, {
       format: CHECKPOINT_FORMAT, corpusDir: got.find(c => c.corpusDir !== null)?.corpusDir ?? null,
@@ -324,9 +330,11 @@ class WorkerAggregate {
   finish(): CampaignResult {
     const o = this.o;
     this.sample();
-    const report = this.mergedReport(this.slots.map(s => s.report!), true);
+    const report = this.mergedReport(this.slots.map(s => ({ from: `worker ${s.spec.index}${s.terminated ? ` (${s.terminated})` : ''}`, report: s.report! })), true);
     const reportPaths = this.outDir ? writeReports(this.outDir, report) : null;
-    this.writeCheckpoint(true, report);
+    // A terminated worker's part of the report is pieced together from what it announced; its lane
+    // resumes from its last checkpoint, so the checkpoint keeps to the workers' own cuts.
+    this.writeCheckpoint(true, this.slots.some(s => s.terminated) ? undefined : report);
     o.onStatus?.(this.status(true));
     return { report, exitCode: report.verdict.unexplained ? 1 : 0, reportPaths, statsPath: this.statsPath };
   }
@@ -338,11 +346,13 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
   const agg = new WorkerAggregate(o, planSlots(o));
   const slots = agg.slots;
   let stopping = false;
+  // what a worker that must be terminated leaves behind: the crash files it announced, its coverage
+  const lost = slots.map(() => ({ crashFiles: [] as string[], coverage: new Set<string>() }));
+  const timers: NodeJS.Timeout[] = [];
 
   const done = new Promise<CampaignResult>((resolve, reject) => {
     let finished = 0;
     let failed = false;
-    const timers: NodeJS.Timeout[] = [];
     const cleanup = (): void => { for (const t of timers) clearInterval(t); };
     const fail = (e: Error): void => {
       if (failed) return;
@@ -363,7 +373,12 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     for (const slot of slots) {
       const worker = new Worker(entry, { workerData: slot.spec });
       slot.worker = worker;
-      worker.on('message', (m: ToMain) => { const e = agg.onMessage(slot, m); if (e) fail(e); });
+      worker.on('message', (m: ToMain) => {
+        if (m.type === 'event' && m.event.type === 'new-finding' && m.event.crashFile) lost[slot.spec.index].crashFiles.push(m.event.crashFile);
+        if (m.type === 'status') for (const c of m.newCoverage) lost[slot.spec.index].coverage.add(c);
+        const e = agg.onMessage(slot, m);
+        if (e) fail(e);
+      });
       worker.on('error', e => fail(e instanceof Error ? e : new Error(String(e))));
       worker.on('exit', (code) => {
         slot.worker = null;
@@ -378,11 +393,31 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     timers.push(setInterval(() => agg.sample(), o.statsIntervalMs ?? 1000));
   });
 
+  // A worker stops within its watchdog's bound (or, minimizing, that of the minimization); one that
+  // has not reported by then is stuck where no watchdog runs: terminate it and keep what is known.
+  const hangMs = o.hangTimeoutSec * 1000;
+  const stopBoundMs = hangMs + 1000 + (o.minimize ? o.minimize.timeMs + hangMs : 0);
+  const terminateStuck = (): void => {
+    for (const s of slots) {
+      if (!s.worker || s.report) continue;
+      s.terminated = `terminated: no report within ${+(stopBoundMs / 1000).toFixed(3)} s of the stop`;
+      o.onEvent?.({ type: 'warning', message: `worker ${s.spec.index} did not stop within ${+(stopBoundMs / 1000).toFixed(3)} s: terminated; its part of the report is partial` });
+      s.report = lostWorkerReport({
+        spec: s.spec, labels: slots.find(x => x.report)?.report?.scope.designs ?? s.spec.params.designs, status: s.status,
+        generated: s.generated, startGenerated: s.lane.generated, ...lost[s.spec.index],
+      });
+      void s.worker.terminate();
+    }
+  };
+
   return {
     stop(): void {
       if (stopping) return;
       stopping = true;
       for (const s of slots) s.worker?.postMessage({ type: 'stop' } satisfies ToWorker);
+      const t = setTimeout(terminateStuck, stopBoundMs);
+      t.unref();
+      timers.push(t);
     },
     done,
   };

@@ -3,6 +3,7 @@
 // (seq/strict_json.ts), and a malformed file is refused in one line naming the file and the field.
 // One table per object; a field added to ReportData (or its parts) needs its line here to compile.
 import type { CoverageSummary } from '../run/coverage_classes';
+import { DEFAULT_PARAMS } from '../run/campaign_params';
 import { EQUIVALENCES } from '../run/compare';
 import type { Explanation } from '../run/findings';
 import { DOMAINS } from '../seq/domain';
@@ -31,11 +32,15 @@ const MERGED_PART: FieldTable<MergedPart> = { from: str, seed, shard, sequences:
 /** `merged` of a report scope or stats file: the parts a merge combined. */
 export const MERGED: FieldRead<{ parts: MergedPart[] } | undefined> = optional(object({ parts: list(MERGED_PART, 'a merged part') }, 'merged'));
 
+/** --hang-timeout; a report or stats file written before the flag existed ran with the default. */
+export const HANG_TIMEOUT: FieldRead<number> = (f, k) => (f.raw(k) === undefined ? DEFAULT_PARAMS.hangTimeoutSec : finite(0.001)(f, k));
+
 const SCOPE: FieldTable<ReportScope> = {
   ...CAMPAIGN_FIELDS,
   faultRate: finite(0, 1),
   raceRate: finite(0, 1),
   maxOps: atLeast(1),
+  hangTimeoutSec: HANG_TIMEOUT,
   designs: strings(2),
   designSpecs: strings(2),
   sequences: count,

@@ -53,6 +53,8 @@ export interface StatsFile extends StatsTotals {
   faultRate?: number;
   raceRate?: number;
   maxOps?: number;
+  /** --hang-timeout (seconds) */
+  hangTimeoutSec?: number;
   engine?: string;
   workers?: number;
   lanes?: Lane[];
@@ -106,7 +108,7 @@ export function buildStats(s: StatsInput): StatsFile {
     format: STATS_FORMAT, toolVersion: toolVersion(), done: s.done, stoppedBy: s.stoppedBy,
     startedAt: s.startedAt, updatedAt: s.updatedAt,
     seed: p.seed, shard: p.shard, designs: s.designs, equiv: p.equiv, domain: p.domain, config: p.config,
-    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, engine: s.engine,
+    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec, engine: s.engine,
     elapsedSec: t.elapsedSec, execs: t.execs, generated: t.generated, corpus: t.corpus, ops: t.ops,
     execsPerSec: t.execsPerSec, opsPerSec: t.opsPerSec, coverage: t.coverage,
     findings: t.findings, openFindings: t.openFindings, explained: t.explained,

@@ -26,6 +26,8 @@ export interface CampaignParams {
   faultRate: number;
   raceRate: number;
   maxOps: number;
+  /** --hang-timeout: a run making no progress for this long is a `hang` finding (wall-clock) */
+  hangTimeoutSec: number;
 }
 
 /** Everything a `tdpfuzz run` decides: the campaign parameters plus designs, engine, budget and places. */
@@ -56,6 +58,9 @@ export interface RunParams extends CampaignParams {
   checkpointSec: number;
 }
 
+/** --hang-timeout's default (libFuzzer's -timeout is 1200 s; a model op takes microseconds). */
+export const DEFAULT_HANG_TIMEOUT_SEC = 10;
+
 /** Time budget of a campaign given neither a run nor a time budget. */
 const DEFAULT_TIME_WHEN_NO_BUDGET = 60;
 
@@ -68,6 +73,7 @@ export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec'>> = {
   faultRate: DEFAULT_FAULT_RATE,
   raceRate: DEFAULT_RACE_RATE,
   maxOps: DEFAULT_MAX_OPS,
+  hangTimeoutSec: DEFAULT_HANG_TIMEOUT_SEC,
   designs: ['before', 'after'],
   engine: 'random',
   runs: null,
@@ -99,7 +105,15 @@ export function campaignParams(given: GivenParams<CampaignParams>): CampaignPara
     faultRate: given.faultRate ?? DEFAULT_PARAMS.faultRate,
     raceRate: given.raceRate ?? DEFAULT_PARAMS.raceRate,
     maxOps: given.maxOps ?? DEFAULT_PARAMS.maxOps,
+    hangTimeoutSec: hangTimeout(given.hangTimeoutSec),
   };
+}
+
+/** --hang-timeout as given (a positive number of seconds) or the default. */
+function hangTimeout(sec: number | undefined): number {
+  if (sec === undefined) return DEFAULT_PARAMS.hangTimeoutSec;
+  if (!(Number.isFinite(sec) && sec > 0)) throw new InputError(`--hang-timeout: expected a number of seconds > 0, got ${sec}`);
+  return sec;
 }
 
 /** The fields that are set (a field given as undefined does not override a default). */

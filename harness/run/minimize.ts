@@ -5,7 +5,7 @@ import type { Equivalence } from './compare';
 import type { Finding } from './findings';
 import type { Domain } from '../seq/domain';
 import { admissibleFor, minimizeOps, statsRecord, type MinimizeOptions, type MinimizeResult, type SignatureOracle } from '../seq/ddmin';
-import { runSequence, type RunOptions } from './runner';
+import { runBoundedSequence, type RunOptions } from './runner';
 import type { Sequence } from '../seq/sequence';
 
 /** What the campaign's minimize hook returns: the reduced ops (same config) and statistics for the crash file. */
@@ -17,6 +17,8 @@ export interface MinimizeContext {
   domain: Domain;
   /** stop and return the best reduction so far after this long */
   timeLimitMs: number;
+  /** the wall-clock bound of each probe run (--hang-timeout): a probe that hangs shows the hang signature */
+  hangMs?: number;
 }
 
 /**
@@ -25,13 +27,17 @@ export interface MinimizeContext {
  */
 export type Minimizer = (seq: Sequence, finding: Finding, ctx: MinimizeContext) => MinimizerOutput | Promise<MinimizerOutput>;
 
-/** The signature oracle of a real run: runs the sequence in lockstep. */
+/**
+ * The signature oracle of a real run: runs the sequence in lockstep, each probe bounded by
+ * opts.hangMs (a probe that hangs has the wall-clock `hang` signature, so a hang minimizes too, at
+ * the cost of the bound for every probe that still hangs).
+ */
 export function runnerOracle(seq: Sequence, opts: RunOptions): SignatureOracle {
   // Only signatures are needed: skip building the divergence diffs (a runner without the option
   // ignores it).
   const fast = { ...opts, diffs: false };
   return ops => {
-    const r = runSequence({ ...seq, ops }, fast);
+    const r = runBoundedSequence({ ...seq, ops }, fast);
     return [...r.findings, ...r.explained].map(f => f.signature);
   };
 }
@@ -49,7 +55,7 @@ export function minimizeSequence(seq: Sequence, signature: string, run: RunOptio
 export function campaignMinimizer(opts: { maxRuns?: number } = {}): Minimizer {
   const maxRuns = opts.maxRuns ?? 2000;
   return (seq, finding, ctx) => {
-    const r = minimizeSequence(seq, finding.signature, { designs: ctx.designs, equiv: ctx.equiv, domain: ctx.domain },
+    const r = minimizeSequence(seq, finding.signature, { designs: ctx.designs, equiv: ctx.equiv, domain: ctx.domain, hangMs: ctx.hangMs },
       { maxRuns, timeLimitMs: ctx.timeLimitMs });
     return { ops: r.ops, stats: statsRecord(r.stats, maxRuns) };
   };

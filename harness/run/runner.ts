@@ -16,6 +16,7 @@ import { ORACLES } from './oracles/index';
 import { planOf, type FindingSink, type OpNotes, type Oracle, type OraclePlan, type RunView } from './oracles/oracle';
 import type { Domain } from '../seq/domain';
 import type { Sequence } from '../seq/sequence';
+import { runBounded } from './watchdog';
 
 // `diff` is loaded on first use (lazily): the jsfuzz CLI instruments every module the fuzz target
 // requires, and a target that never builds a diff (RunOptions.diffs false) should not pay for it.
@@ -37,6 +38,8 @@ export interface RunOptions {
   diffs?: boolean;
   /** the per-design oracles (default: the registry, oracles/index.ts) */
   oracles?: readonly Oracle[];
+  /** runBoundedSequence: the wall-clock bound of one run in ms (--hang-timeout; default 10 s) */
+  hangMs?: number;
 }
 
 export interface RunResult {
@@ -128,6 +131,18 @@ function noteDetail(e: Note): string {
   return d.length === 1 ? d[0] : d.slice(0, 3).join('; ') + (d.length > 3 ? ` (+${d.length - 3} more)` : '');
 }
 
+/** What a run is doing: harness code (-1 design) or one design's method, or between runs. */
+type RunPhase = 'create' | 'apply' | 'digests' | 'compare' | 'invariants' | 'oracle' | 'end' | 'coverage';
+
+/**
+ * Where the current run is, for the watchdog's `hang` finding (hangResult): plain field writes at
+ * each step, read only when a run was stopped. A terminated run runs no finally blocks, so `active`
+ * still says whether the stop came inside a run.
+ */
+const position = {
+  active: false, run: null as LockstepRun | null, design: -1, op: -1, phase: 'create' as RunPhase,
+};
+
 /**
  * One run: the designs' instances and everything the run has found so far. It is the oracles'
  * RunView, OpNotes and FindingSink, so composing them allocates nothing per op.
@@ -164,10 +179,15 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
 
   constructor(seq: Sequence, opts: RunOptions) {
     this.labels = designLabels(opts.designs);
-    this.vms = opts.designs.map(d => d.create(seq.config));
     const { ops, appended } = opsWithTeardown(seq);
     this.ops = ops;
     this.appended = appended;
+    position.run = this;
+    position.op = -1;
+    position.phase = 'create';
+    // Fresh instances for every run: one that hung is simply dropped with its run.
+    this.vms = [];
+    for (let d = 0; d < opts.designs.length; d++) { position.design = d; this.vms.push(opts.designs[d].create(seq.config)); }
     this.domain = opts.domain;
     this.equiv = opts.equiv;
     this.diffs = opts.diffs !== false;
@@ -180,9 +200,16 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
 
   run(): RunResult {
     for (let i = 0; i < this.ops.length; i++) this.step(i);
+    position.design = -1;
+    position.phase = 'end';
     if (this.equiv === 'final') this.compareFinal();
     for (const o of this.plan.endChecks) o.checkEnd!(this, this);
     return this.result();
+  }
+
+  /** What the run has found so far (a run the watchdog stopped). */
+  partial(): { findings: Finding[]; explained: Finding[] } {
+    return { findings: [...this.findings.values()], explained: [...this.explained.values()] };
   }
 
   /** FindingSink: the first finding of a signature wins. */
@@ -208,7 +235,10 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   private step(i: number): void {
     const op = this.ops[i];
     if (hasFaults(op)) this.faultSeen = true;
+    position.op = i;
     const obs = this.applyOp(i, op);
+    position.design = -1;
+    position.phase = 'compare';
     this.compareLockstep(i, op, obs);
     this.checkDesigns(obs);
     this.resolveNotes(i, op, obs);
@@ -222,8 +252,11 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     for (let d = 0; d < this.vms.length; d++) {
       const vm = this.vms[d];
       if (!vm) { obs.push(null); continue; }
+      position.design = d;
       try {
+        position.phase = 'apply';
         const outcome = vm.apply(op);
+        position.phase = 'digests';
         obs.push({ outcome, digests: vm.digests() });
       } catch (e) {
         for (const o of this.plan.exceptionHandlers) o.onException!(this, d, i, e, this);
@@ -336,10 +369,15 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     for (let d = 0; d < obs.length; d++) {
       const o = obs[d];
       if (!o) continue;
+      position.design = d;
       this.noteViolations(o.outcome.violations, d);
+      position.phase = 'invariants';
       if (plan.invariants && !killedBy(o.outcome)) this.noteViolations(this.vms[d]!.checkInvariants(), d);
+      position.phase = 'oracle';
       for (const oracle of plan.opChecks) oracle.checkOp!(this, d, o, this);
     }
+    position.design = -1;
+    position.phase = 'compare';
   }
 
   /** Violations an enabled oracle claims become notes of the same kind at the reporting site. */
@@ -427,12 +465,63 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
 
   private result(): RunResult {
     const coverage = new Set<string>();
-    for (const vm of this.vms) if (vm) for (const c of vm.coverage()) coverage.add(c);
+    position.phase = 'coverage';
+    for (let d = 0; d < this.vms.length; d++) {
+      const vm = this.vms[d];
+      position.design = d;
+      if (vm) for (const c of vm.coverage()) coverage.add(c);
+    }
     return { findings: [...this.findings.values()], explained: [...this.explained.values()], ops: this.ops,
       teardownAppended: this.appended, coverage };
   }
 }
 
 export function runSequence(seq: Sequence, opts: RunOptions): RunResult {
-  return new LockstepRun(seq, opts).run();
+  position.active = true;
+  position.run = null;
+  const r = new LockstepRun(seq, opts).run();
+  position.active = false;
+  return r;
+}
+
+/** The default wall-clock bound of one run (--hang-timeout, libFuzzer's -timeout). */
+const DEFAULT_HANG_MS = 10_000;
+
+/** The component of a `hang` the watchdog found (the model's step budget names its site instead). */
+export const WALL_CLOCK = 'wall-clock';
+
+/**
+ * The result of a run the watchdog stopped after `hangMs`: a `hang` finding (component
+ * wall-clock) naming the design, op and phase it was stopped in, after what the run had found so
+ * far; no coverage (the stopped instances are not asked again). Call it right after the stop.
+ */
+export function hangResult(seq: Sequence, opts: RunOptions, hangMs: number): RunResult {
+  const run = position.active ? position.run : null;
+  const labels = run?.labels ?? designLabels(opts.designs);
+  const { ops, appended } = run ?? opsWithTeardown(seq);
+  const prior = run?.partial() ?? { findings: [], explained: [] };
+  const bound = `no progress for ${+(hangMs / 1000).toFixed(3)} s (--hang-timeout)`;
+  const d = run ? position.design : -1;
+  const designs = d >= 0 ? [labels[d]] : labels;
+  const i = run ? position.op : -1;
+  let opIndex: number, opKind: string, where: string;
+  if (!position.active) { opIndex = 0; opKind = 'none'; where = 'outside a run of the designs'; }
+  else if (i < 0) { opIndex = 0; opKind = 'create'; where = 'creating the VM'; }
+  else if (position.phase === 'end' || position.phase === 'coverage') { opIndex = ops.length - 1; opKind = 'end'; where = `after the last op (${position.phase})`; }
+  else { opIndex = i; opKind = ops[i].kind; where = `at op ${i} (${describeOp(ops[i])})${position.phase === 'apply' ? '' : ` in ${position.phase}`}`; }
+  const hang: Finding = {
+    signature: signatureOf('hang', designs, opKind, WALL_CLOCK), kind: 'hang', designs, opIndex, opKind, component: WALL_CLOCK,
+    message: `${designs.join(', ')} hung ${where}: ${bound}`,
+  };
+  position.active = false;
+  position.run = null;
+  const findings = prior.findings.some(f => f.signature === hang.signature) ? prior.findings : [...prior.findings, hang];
+  return { findings, explained: prior.explained, ops, teardownAppended: appended, coverage: new Set() };
+}
+
+/** One run bounded by opts.hangMs (replay, minimize, explain): a run that does not finish is a `hang` finding. */
+export function runBoundedSequence(seq: Sequence, opts: RunOptions): RunResult {
+  const ms = opts.hangMs ?? DEFAULT_HANG_MS;
+  const r = runBounded(() => runSequence(seq, opts), ms);
+  return r.ok ? r.value : hangResult(seq, opts, ms);
 }

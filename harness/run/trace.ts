@@ -8,6 +8,7 @@ import { seamcallLines, traceLines } from './compare';
 import { describeOp } from './findings';
 import { designLabels, opsWithTeardown } from './runner';
 import type { Sequence } from '../seq/sequence';
+import { runBounded } from './watchdog';
 
 export interface TraceSide {
   design: string;
@@ -92,4 +93,13 @@ export function sideBySide(columns: { title: string; lines: string[] }[], maxWid
   const out = [line(columns.map(c => c.title)), widths.map(w => '-'.repeat(w)).join('-+-')];
   for (let r = 0; r < rows; r++) out.push(line(columns.map(c => c.lines[r] ?? '')));
   return out.join('\n');
+}
+
+/**
+ * formatTrace of traceSequence, bounded by the wall-clock watchdog (replay --trace, explain): a
+ * design that hangs ends the trace with a line saying so instead of hanging the command.
+ */
+export function boundedTraceText(seq: Sequence, designs: readonly Design[], hangMs: number): string {
+  const r = runBounded(() => formatTrace(traceSequence(seq, designs)), hangMs);
+  return r.ok ? r.value : `(no trace: a design made no progress for ${+(hangMs / 1000).toFixed(3)} s (--hang-timeout))\n`;
 }

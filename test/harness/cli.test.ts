@@ -42,10 +42,12 @@ describe('parseArgs', () => {
     });
     expect(parseArgs(['run'])).toMatchObject({ args: { timeSec: 60, runs: null, seed: 1, corpus: undefined } });
     expect(parseArgs(['run', '--no-corpus'])).toMatchObject({ args: { corpus: null } });
+    expect(parseArgs(['run'])).toMatchObject({ args: { hangTimeoutSec: 10 } });
+    expect(parseArgs(['run', '--hang-timeout', '2.5'])).toMatchObject({ args: { hangTimeoutSec: 2.5 } });
     expect(parseArgs(['run', '--help'])).toMatchObject({ command: 'help' });
     expect(parseArgs(['replay', '-h'])).toMatchObject({ command: 'help' });
     expect(parseArgs(['replay', 'a.json', '--trace', 'b'])).toEqual({
-      command: 'replay', args: { files: ['a.json', 'b'], designs: null, equiv: null, domain: null, trace: true },
+      command: 'replay', args: { files: ['a.json', 'b'], designs: null, equiv: null, domain: null, trace: true, hangMs: 10_000 },
     });
   });
 
