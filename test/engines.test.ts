@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { VmConfig } from '../impls/api';
 import { before, after } from '../impls/designs';
 import { findMutant, MUTANTS } from '../impls/mutants/catalogue';
-import { main, parseArgs, type Io } from '../harness/cli/main';
+import { main, parseArgs } from '../harness/cli/main';
 import { huntMutant, medianOf } from '../harness/fuzz/mutant_hunt';
 import type { EngineSequence } from '../harness/fuzz/engines/engine';
 import { guidedEngine } from '../harness/fuzz/engines/guided';
@@ -15,7 +15,7 @@ import type { Domain } from '../harness/seq/domain';
 import { runSequence, type RunResult } from '../harness/run/runner';
 import { parseSequence, sequenceHash, serializeSequence, validateSequence } from '../harness/seq/sequence';
 import { legalityErrors } from '../harness/seq/legality';
-import { tmpDir } from './harness/helpers';
+import { tmpDir, captureIo as io } from './harness/helpers';
 
 const HP: VmConfig = { geometry: 'compact', hugePages: true, vcpus: 2 };
 
@@ -37,15 +37,6 @@ function drive(ctx: EngineContext, n: number): { seqs: string[]; kept: string[] 
 
 function fakeResult(coverage: string[]): RunResult {
   return { findings: [], explained: [], ops: [], teardownAppended: false, coverage: new Set(coverage) };
-}
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
 }
 
 describe('guided engine', () => {

@@ -10,19 +10,10 @@ import type { ReportData } from '../harness/report/data';
 import { serializeSequence } from '../harness/seq/sequence';
 import { splitRuns } from '../harness/fuzz/workers';
 import { buildTree, removeTree } from './build_helper';
-import { COMPACT, tmpDir } from './harness/helpers';
+import { COMPACT, tmpDir, captureIo as io } from './harness/helpers';
 
 const DESIGNS = 'after,mutant:frees-with-hkid-assigned';
 const RUNS = 300;
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
 
 const readReport = (dir: string): ReportData => JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as ReportData;
 const readStats = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'stats.json'), 'utf8'));

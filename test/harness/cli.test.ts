@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, parseArgs, UsageError, type Io } from '../../harness/cli/main';
+import { main, parseArgs, UsageError } from '../../harness/cli/main';
 import { CrashStore, serializeCrash } from '../../harness/store/crash_store';
 import { registerDesignResolver } from '../../harness/run/designs';
 import { runSequence } from '../../harness/run/runner';
 import { makeSequence, serializeSequence } from '../../harness/seq/sequence';
 import { before } from '../../impls/designs';
-import { broken, COMPACT, fixedClock, grace, tmpDir } from './helpers';
+import { broken, COMPACT, fixedClock, grace, tmpDir, captureIo as io } from './helpers';
 
 function usage(argv: string[]): string {
   try {
@@ -19,15 +19,6 @@ function usage(argv: string[]): string {
     return msg;
   }
   throw new Error('expected a UsageError');
-}
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
 }
 
 describe('parseArgs', () => {

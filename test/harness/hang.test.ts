@@ -18,16 +18,7 @@ import type { ReportData } from '../../harness/report/data';
 import type { CrashFile } from '../../harness/store/crash_store';
 import { generateSequence } from '../../harness/seq/generate';
 import { buildTree, removeTree } from '../build_helper';
-import { COMPACT, tmpDir } from './helpers';
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
+import { COMPACT, tmpDir, captureIo as io } from './helpers';
 
 const readReport = (dir: string): ReportData => JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as ReportData;
 const crashFiles = (dir: string): CrashFile[] => fs.readdirSync(dir).filter(f => f.endsWith('.json'))

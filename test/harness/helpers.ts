@@ -8,6 +8,7 @@ import { afterAll } from 'vitest';
 import type { Design, Op, VmConfig } from '../../impls/api';
 import { after } from '../../impls/designs';
 import type { Finding } from '../../harness/run/findings';
+import type { Io } from '../../harness/cli/main';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const COMPACT: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
@@ -83,4 +84,28 @@ export function transpileTree(entry: string, outDir: string): string {
   // toolVersion() looks for package.json above the module.
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(outDir, 'package.json'));
   return path.join(outDir, entry.replace(/\.ts$/, '.js'));
+}
+
+/** A CLI Io that captures stdout and stderr (not a terminal, empty environment). */
+export function captureIo(cwd: string): Io & { stdout: string; stderr: string } {
+  const o = {
+    stdout: '', stderr: '', cwd, isTTY: false, env: {},
+    out(t: string) { o.stdout += t; },
+    err(t: string) { o.stderr += t; },
+  };
+  return o;
+}
+
+/** Every file (relative name → text) and directory (`name/` → '') under dir, {} when dir is absent: to compare a folder before and after. */
+export function treeSnapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!fs.existsSync(dir)) return out;
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { out[`${path.relative(dir, p)}/`] = ''; walk(p); } else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { main, type Io } from '../../harness/cli/main';
+import { main } from '../../harness/cli/main';
 import { CrashStore } from '../../harness/store/crash_store';
-import { tmpDir } from './helpers';
+import { tmpDir, captureIo as io, treeSnapshot as snapshot } from './helpers';
 
 // Fail the Nth crash-file write of a merge (a full disk in the middle of the merge).
 const failing = vi.hoisted(() => ({ crashWrite: 0, seen: 0 }));
@@ -25,29 +25,6 @@ vi.mock('../../harness/store/fsutil', async (orig) => {
 });
 
 const DESIGNS = 'after,mutant:frees-with-hkid-assigned';
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
-
-/** Every file under dir, with its bytes (lock and temp files excluded: none may be left anyway). */
-function snapshot(dir: string): Record<string, string> {
-  if (!fs.existsSync(dir)) return {};
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p); else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function hits(dir: string): Record<string, number> {
   return Object.fromEntries(fs.readdirSync(dir).filter(f => f.endsWith('.json')).sort()

@@ -7,21 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { Op } from '../../impls/api';
 import { after } from '../../impls/designs';
 import { findMutant } from '../../impls/mutants/catalogue';
-import { main, parseArgs, type Io } from '../../harness/cli/main';
+import { main, parseArgs } from '../../harness/cli/main';
 import { CrashStore, readCrashFile, serializeCrash, updateCrashFile } from '../../harness/store/crash_store';
 import { generateSequence } from '../../harness/seq/generate';
 import { runSequence } from '../../harness/run/runner';
 import { makeSequence, parseSequence, serializeSequence, type Sequence } from '../../harness/seq/sequence';
-import { COMPACT, fixedClock, tmpDir, transpileTree } from './helpers';
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
+import { COMPACT, fixedClock, tmpDir, transpileTree, captureIo as io } from './helpers';
 
 // A mutant whose findings come as a divergence with a state diff (and two sibling signatures), and one
 // whose reproducer shows exactly one finding (a double free in the RCU callback).

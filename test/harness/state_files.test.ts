@@ -4,34 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../harness/cli/main';
+import { main } from '../../harness/cli/main';
 import { validateReport } from '../../harness/report/report_file';
 import { validateStats } from '../../harness/report/stats_file';
-import { tmpDir } from './helpers';
+import { tmpDir, captureIo as io, treeSnapshot as snapshot } from './helpers';
 
 const DESIGNS = 'after,mutant:frees-with-hkid-assigned';
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
-
-function snapshot(dir: string): Record<string, string> {
-  if (!fs.existsSync(dir)) return {};
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) { out[`${path.relative(dir, p)}/`] = ''; walk(p); } else out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Case = [name: string, file: 'stats.json' | 'report.json', change: ((j: Json) => void) | string | 'dir', message: string];

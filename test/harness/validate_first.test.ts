@@ -5,30 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../harness/cli/main';
-import { tmpDir } from './helpers';
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
-
-/** Every file under dir (relative name → bytes), to compare a folder before and after. */
-function snapshot(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p); else out.set(path.relative(dir, p), fs.readFileSync(p).toString('base64'));
-    }
-  };
-  walk(dir);
-  return out;
-}
+import { main } from '../../harness/cli/main';
+import { tmpDir, captureIo as io, treeSnapshot as snapshot } from './helpers';
 
 let work = '';
 const at = (...p: string[]): string => path.join(work, ...p);
