@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG, type Design, type VmConfig } from '../../impls/api';
 import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { InputError } from '../seq/sequence';
 import { findMutant } from '../../impls/mutants/catalogue';
+import { findAlternative } from '../../impls/alternatives/index';
 
 /** Resolves a design name the built-ins do not know (e.g. "mutant:d4-no-warn"); undefined = not mine. */
 export type DesignResolver = (name: string) => Design | undefined;
@@ -166,3 +167,5 @@ export function loadDesigns(spec: string, cwd: string = process.cwd(), flag = '-
 
 // The mutant catalogue's designs are addressable as "mutant:<id>" (tdpfuzz mutants --list).
 registerDesignResolver(name => (name.startsWith('mutant:') ? findMutant(name.slice('mutant:'.length))?.design : undefined), 'mutant:<id>');
+// The alternatives proposed in review (impls/alternatives/) are addressable as "alt:<id>".
+registerDesignResolver(name => (name.startsWith('alt:') ? findAlternative(name.slice('alt:'.length))?.design : undefined), 'alt:<id>');
