@@ -240,6 +240,12 @@ export interface DesignInstance {
   lastTrace?(): readonly number[];
   /** transition classes reached (coverage for the guided engine) */
   coverage(): Set<string>;
+  /**
+   * The patches of the TDX MMU refactors series this instance has applied, in series order
+   * (impls/series/: 'P1'..'P15', 'v1-P7', 'v2-P9'): [] for before, P1..P15 for after and its
+   * mutants, the step's list for a series step. Absent for a user's design that does not say.
+   */
+  readonly patches?: readonly string[];
 }
 
 /** A design: a factory of instances. A user's variant module exports one of these. */

@@ -11,7 +11,7 @@ const ROOT = path.resolve(__dirname, '..');
 /** Layers bottom-up: a file may import its own layer or a lower one. */
 export const LAYERS = ['seq', 'run', 'store', 'report', 'fuzz', 'cli'] as const;
 /** The only impls/ modules the harness may use: the contract, and the design registries (design loading). */
-const IMPLS_ENTRY_POINTS = new Set(['impls/api.ts', 'impls/designs.ts', 'impls/mutants/catalogue.ts', 'impls/alternatives/index.ts']);
+const IMPLS_ENTRY_POINTS = new Set(['impls/api.ts', 'impls/designs.ts', 'impls/mutants/catalogue.ts', 'impls/alternatives/index.ts', 'impls/series/index.ts']);
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];

@@ -10,6 +10,7 @@ import { BUILTIN_DESIGNS } from '../../impls/designs';
 import { InputError } from '../seq/sequence';
 import { findMutant } from '../../impls/mutants/catalogue';
 import { findAlternative } from '../../impls/alternatives/index';
+import { findSeriesDesign } from '../../impls/series';
 
 /** Resolves a design name the built-ins do not know (e.g. "mutant:d4-no-warn"); undefined = not mine. */
 export type DesignResolver = (name: string) => Design | undefined;
@@ -169,3 +170,5 @@ export function loadDesigns(spec: string, cwd: string = process.cwd(), flag = '-
 registerDesignResolver(name => (name.startsWith('mutant:') ? findMutant(name.slice('mutant:'.length))?.design : undefined), 'mutant:<id>');
 // The alternatives proposed in review (impls/alternatives/) are addressable as "alt:<id>".
 registerDesignResolver(name => (name.startsWith('alt:') ? findAlternative(name.slice('alt:'.length))?.design : undefined), 'alt:<id>');
+// Each step of a built-in series is addressable as "<series>:<step>", e.g. v3:P7, v1:v1-P7, v3:P0 (impls/series).
+registerDesignResolver(findSeriesDesign, '<series>:<step> (e.g. v3:P7)');

@@ -10,6 +10,9 @@ import { Owner } from '../machine/ledger';
 import { AfterTdx } from './tdx';
 
 export class AfterDesign extends AfterTdx {
+  /** the last step of tdx-mmu-refactors-v3 (impls/series): all fifteen patches, in order */
+  readonly patches: readonly string[] = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P9', 'P10', 'P11', 'P12', 'P13', 'P14', 'P15'];
+
   // ---------------------------------------------------------------- §2.3A atomic set
 
   /** __tdp_mmu_set_spte_atomic: a plain cmpxchg now; it no longer knows about mirrors. */

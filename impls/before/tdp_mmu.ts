@@ -9,6 +9,9 @@ import type { KvmMmuPage, TdpIter } from '../tdp_mmu/sp';
 import { BeforeTdx } from './tdx';
 
 export class BeforeDesign extends BeforeTdx {
+  /** step 0 of the series (impls/series): no patch applied */
+  readonly patches: readonly string[] = [];
+
   // ---------------------------------------------------------------- §2.3 atomic set
 
   /** tdp_mmu_set_spte_atomic: the __ variant, then handle_changed_spte only on success. */

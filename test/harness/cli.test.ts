@@ -76,7 +76,7 @@ describe('main', () => {
     expect(h.stdout).toContain('--time S');
     const d = io(tmpDir('cli'));
     expect(await main(['run', '--designs', 'before,nope', '--runs', '1'], d)).toBe(2);
-    expect(d.stderr).toBe('tdpfuzz: --designs: unknown design "nope" (known: before, after, mutant:<id>, or a path to a module exporting a design)\n');
+    expect(d.stderr).toBe('tdpfuzz: --designs: unknown design "nope" (known: before, after, mutant:<id>, alt:<id>, <series>:<step> (e.g. v3:P7), or a path to a module exporting a design)\n');
   });
 
   it('run: exit 1 with unexplained findings, prints the report path and verdict', async () => {

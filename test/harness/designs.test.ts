@@ -25,6 +25,13 @@ describe('loadDesigns', () => {
     expect(loadDesigns('before,before')).toEqual([before, before]);
   });
 
+  it('loads the steps of the built-in series as <series>:<step> (impls/series)', () => {
+    const ds = loadDesigns('v3:P0,v3:P7,tdx-mmu-refactors-v3:P7,v1:v1-P7,v2:v2-P9');
+    expect(ds.map(d => d.name)).toEqual(['v3:P0', 'v3:P7', 'v3:P7', 'v1:v1-P7', 'v2:v2-P9']);
+    expect(ds[1]).toBe(ds[2]);
+    expect(errorOf(() => loadDesigns('before,v3:P16'))).toMatch(/^--designs: unknown design "v3:P16" \(known: .*<series>:<step> \(e\.g\. v3:P7\)/);
+  });
+
   it('loads modules exporting a design as default, as `design`, or as the module itself', () => {
     const dir = tmpDir('designs');
     const body = "{ name: 'mine', description: 'd', create() { return {}; } }";
@@ -42,7 +49,7 @@ describe('loadDesigns', () => {
     fs.writeFileSync(path.join(dir, 'x.js'), 'module.exports = { name: "x" };');
     fs.writeFileSync(path.join(dir, 'throws.js'), 'throw new Error("kaput\\nsecond line");');
     expect(errorOf(() => loadDesigns('before,foo', dir)))
-      .toBe('--designs: unknown design "foo" (known: before, after, mutant:<id>, or a path to a module exporting a design)');
+      .toBe('--designs: unknown design "foo" (known: before, after, mutant:<id>, alt:<id>, <series>:<step> (e.g. v3:P7), or a path to a module exporting a design)');
     expect(errorOf(() => loadDesigns('before,./x.js', dir))).toBe('--designs: ./x.js does not export a design (needs name and create())');
     expect(errorOf(() => loadDesigns('before,./nope.js', dir))).toBe('--designs: ./nope.js: no such file');
     expect(errorOf(() => loadDesigns('before,./throws.js', dir))).toBe('--designs: ./throws.js: cannot load module: kaput');
@@ -56,11 +63,11 @@ describe('loadDesigns', () => {
     try {
       expect(loadDesigns('before,mutant:broken')[1]).toBe(broken);
       expect(errorOf(() => loadDesigns('before,mutant:nope')))
-        .toBe('--designs: unknown design "mutant:nope" (known: before, after, mutant:<id>, or a path to a module exporting a design)');
+        .toBe('--designs: unknown design "mutant:nope" (known: before, after, mutant:<id>, alt:<id>, <series>:<step> (e.g. v3:P7), or a path to a module exporting a design)');
     } finally {
       off();
     }
-    expect(errorOf(() => loadDesigns('before,mutant:broken'))).toMatch(/unknown design "mutant:broken" \(known: before, after, mutant:<id>, or/);
+    expect(errorOf(() => loadDesigns('before,mutant:broken'))).toMatch(/unknown design "mutant:broken" \(known: before, after, mutant:<id>, alt:<id>, <series>:<step> \(e\.g\. v3:P7\), or/);
   });
   it('refuses a module whose create() returns no instance, or that calls process.exit() while loading (issue 11 item 5)', () => {
     const dir = tmpDir('designs-bad');
