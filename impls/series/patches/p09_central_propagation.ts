@@ -12,6 +12,6 @@ export const P9: PatchInfo = {
   id: 'P9', title: 'KVM: x86/tdp_mmu: Centrally propagate to-present/atomic zap updates to external PTEs', author: 'Sean Christopherson', commit: '28c77a03',
   source: 'series.md §1 P9, §3, §5 step 9; [S14] [S15] [S16], v2 cover [S5], v3 cover [S6]', provenance: 'reconstructed',
   confidence: '[patch] (Sean\'s diffs); shared gate and trace fix [inferred]',
-  kind: 'behaviour', differences: ['D7', 'D13', 'D16', 'D17', 'D18'],
+  kind: 'behaviour', differences: ['D7', 'D11', 'D12', 'D13', 'D16', 'D17', 'D18'],
   model: 'tdpMmuSetSpteAtomic / __tdpMmuSetSpteAtomic become after\'s; __handleChangedSpte (TDX only when shared); handleChangedSpte = KVM_BUG_ON wrapper; kvmTdpMmuAgeSpte WARN (switches central, forwardsAtomicZaps, tracesNonPresent)',
 };

@@ -9,6 +9,6 @@ import type { PatchInfo } from './patch';
 export const V2_P9: PatchInfo = {
   id: 'v2-P9', title: 'KVM: x86/tdp_mmu: Centrally propagate to-present/atomic zap updates to external PTEs (v2)', author: 'Sean Christopherson', commit: '',
   source: 'series.md §3; v3 cover [S6], [S16]', provenance: 'reconstructed', confidence: '[inferred]',
-  kind: 'behaviour', differences: ['D7', 'D13', 'D16', 'D17', 'D18'],
+  kind: 'behaviour', differences: ['D7', 'D11', 'D12', 'D13', 'D16', 'D17', 'D18'],
   model: 'as P9 without the trace on the non-present return (switch tracesNonPresent off)',
 };
