@@ -1,6 +1,8 @@
 // Each behaviour-changing step of the series walked through the kernel flow its patch changes
 // (issue 10 item 5; series.md §1, §2, §3, §5): the SEAMCALL log, diagnostics, trees and page ledger
 // at the step before and at the step itself. Designs are named as on the command line ("v3:P5").
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Design, DesignInstance, Op, OpOutcome, Snapshot, VmConfig } from '../../impls/api';
 import { BUILTIN_SERIES, findSeriesDesign } from '../../impls/series';
@@ -43,6 +45,19 @@ describe('the series registry', () => {
     expect(findSeriesDesign('v3:P16')).toBeUndefined();
     expect(findSeriesDesign('v9:P1')).toBeUndefined();
     expect(findSeriesDesign('before')).toBeUndefined();
+  });
+
+  it("README's step table lists each step's D-ids as its patch file does", () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+    const rows = readme.split('\n').filter(l => /^\| (P\d|v\d-P)/.test(l)).map(l => l.split('|').map(c => c.trim()));
+    const all = [...BUILTIN_SERIES['tdx-mmu-refactors-v3'].steps, ...BUILTIN_SERIES['tdx-mmu-refactors-v1'].steps.slice(0, 1),
+      ...BUILTIN_SERIES['tdx-mmu-refactors-v2'].steps.filter(s => s.id === 'v2-P9')];
+    for (const st of all) {
+      const row = rows.find(r => r[1].split(', ').includes(st.id));
+      expect(row, st.id).toBeDefined();
+      const ids = row![row!.length - 2] === '–' ? [] : row![row!.length - 2].split(', ');
+      expect([st.id, ...ids]).toEqual([st.id, ...st.differences]);
+    }
   });
 
   it('v1 applies v1 07/17 before P1–P4; v2 has v2-P9 in place of P9', () => {
@@ -246,6 +261,19 @@ describe('P15: TDX frees the external page right after RECLAIM', () => {
       expect(w.vm.apply(DESTROY).violations).toEqual([]);
       expect(w.vm.leakReport()).toEqual({ leaked: [], leakedOnPurpose: [] });
     }
+  });
+});
+
+describe('P15 under DPAMT: the last put of a used S-EPT page leaves softirq (D19)', () => {
+  const DPAMT: VmConfig = { ...COMPACT, dpamt: true };
+  it('destroy: the RCU callback takes pamt_lock in softirq (P14) → TDX puts right after RECLAIM (P15)', () => {
+    const [a, b] = ['v3:P14', 'v3:P15'].map(n => walk(n, [FINALIZE, pf(3), pf(12)], DESTROY, DPAMT));
+    const pamt = (o: OpOutcome): string[] => o.diagnostics.filter(d => d.category === 'pamt_lock-inconsistent-lock-state')
+      .map(d => `${d.site} ${d.detail}`);
+    expect(pamt(a.o)).toEqual(['tdx.c:__tdx_pamt_put:pamt_lock SOFTIRQ-ON-W -> IN-SOFTIRQ-W']);
+    expect(pamt(b.o)).toEqual([]);
+    expect(log(b.o)).toEqual(log(a.o));
+    expect(b.s).toEqual(a.s);
   });
 });
 
