@@ -47,6 +47,16 @@ describe('series endpoints', () => {
 const prev = (s: Series, k: number): Design => (k === 0 ? s.base : s.steps[k - 1].design);
 const quiet = (st: SeriesStep): boolean => st.kind === 'refactor' || st.kind === 'unreachable';
 
+describe('series endpoints with PROVE_MMU and DPAMT', () => {
+  const configs: [string, VmConfig][] = [['prove-mmu', { ...COMPACT, proveMmu: true }], ['dpamt', { ...COMPACT, dpamt: true }]];
+  for (const [cname, config] of configs) for (const domain of DOMAINS) {
+    it(`v3:P0 ≡ before and v3:P15 ≡ after (${cname}, ${domain}, strict)`, () => {
+      expect(firstDivergence(V3.base, before, domain, 'strict', Math.ceil(N / 3), config)).toBeNull();
+      expect(firstDivergence(V3.steps[14].design, after, domain, 'strict', Math.ceil(N / 3), config)).toBeNull();
+    });
+  }
+});
+
 describe('claimed pure refactors observe as their predecessor', () => {
   V3.steps.forEach((st, k) => {
     if (!quiet(st)) return;
