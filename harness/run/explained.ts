@@ -330,7 +330,7 @@ export const UNOBSERVABLE: readonly Explanation[] = [
  * patch that introduces it, the side with the patch is `after` and the side without it `before`
  * (both or neither: no pair for this row); otherwise the designs the instances derive from.
  */
-export function rowBases(e: ExplainedDifference, bases: DivergenceContext['bases'], patches: DivergenceContext['patches']): DivergenceContext['bases'] {
+function rowBases(e: ExplainedDifference, bases: DivergenceContext['bases'], patches: DivergenceContext['patches']): DivergenceContext['bases'] {
   const [p0, p1] = patches ?? [undefined, undefined];
   if (!e.introducedBy || !p0 || !p1) return bases;
   const has = [p0.includes(e.introducedBy), p1.includes(e.introducedBy)];

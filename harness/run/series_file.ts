@@ -15,7 +15,7 @@ import { EXPLAINED, UNOBSERVABLE } from './explained';
 import { Fields, InputError, isObject, parseJsonInput, show } from '../seq/strict_json';
 import { optional, readTable, type FieldRead, type FieldTable } from '../seq/field_table';
 
-export const SERIES_FORMAT = 'tdpfuzz-series/1';
+const SERIES_FORMAT = 'tdpfuzz-series/1';
 
 /** A design of a series: as given (a name, or a module path made absolute), where it was given, or the design itself. */
 export interface SeriesDesignRef {
