@@ -7,22 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { Design } from '../../impls/api';
 import { after, before } from '../../impls/designs';
 import { findMutant } from '../../impls/mutants/catalogue';
-import { main, type Io } from '../../harness/cli/main';
+import { main } from '../../harness/cli/main';
 import { runCampaign } from '../../harness/fuzz/campaign';
 import { KNOWN_DIFFERENCES, parseSeries } from '../../harness/run/series_file';
 import { InputError } from '../../harness/seq/strict_json';
-import { COMPACT, tmpDir } from './helpers';
+import { captureIo as io, COMPACT, tmpDir } from './helpers';
 
 const FAKE = path.join(__dirname, 'series', 'fake.json');
-
-function io(cwd: string): Io & { stdout: string; stderr: string } {
-  const o = {
-    stdout: '', stderr: '', cwd, isTTY: false, env: {},
-    out(t: string) { o.stdout += t; },
-    err(t: string) { o.stderr += t; },
-  };
-  return o;
-}
 
 const step = { id: 'P1', title: 't', design: 'after', differences: [] as string[] };
 const good = { format: 'tdpfuzz-series/1', name: 's', base: 'before', steps: [step] };
