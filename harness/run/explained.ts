@@ -46,12 +46,13 @@ export interface LeftViolation {
 
 export interface ExplainedDifference extends Explanation {
   /**
-   * the patch of the series (series.md §5) that introduces this difference: between two instances
-   * that report their applied patches, the side with it plays `after`, the side without it `before`
-   * (when both or neither have it, the row cannot match). Rows without it, or instances without
-   * `patches`, match on the designs the instances derive from.
+   * the patch(es) of the series (series.md §5) that introduce this difference: between two
+   * instances that report their applied patches, the side that has the listed patches the other
+   * lacks plays `after`, the other `before` (no listed patch differs, or each side has some the
+   * other lacks: the row cannot match). Rows without it, or instances without `patches`, match on
+   * the designs the instances derive from.
    */
-  introducedBy?: string;
+  introducedBy?: string | readonly string[];
   /** only reachable through misuse the kernel never does */
   extendedOnly: boolean;
   /** the designs' states stay apart afterwards: stop comparing this pair for the rest of the run */
@@ -244,7 +245,7 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     match: d11,
   },
   {
-    id: 'D16', title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
+    id: 'D16', introducedBy: ['P1', 'P6', 'P12'], title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
     reason: 'the series moves asserts and KVM_BUG_ONs from the TDP MMU into TDX code: the same category is raised from a different site. Only strict equivalence compares sites.',
     extendedOnly: false, persistent: false,
     // Only before vs after. A category raised on one side only is not this component's business: the
@@ -258,25 +259,25 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     match: traceReordered,
   },
   {
-    id: 'D18', title: 'no trace for a failed propagation',
+    id: 'D18', introducedBy: 'P12', title: 'no trace for a failed propagation',
     reason: "after: __handle_changed_spte returns set_external_spte's error before the trace (series.md §3: \"v2/v3: none on a failed hook\"); before traces a write-lock leaf zap in handle_changed_spte before remove_external_spte fails. Only with an injected TDX failure, VM bugged in both (the trace side of D11).",
     extendedOnly: false, persistent: false,
     match: traceLacksFailedRemovals,
   },
   {
-    id: 'D6', title: 'atomic zap of a mirror leaf is propagated',
+    id: 'D6', introducedBy: ['P5', 'P12'], title: 'atomic zap of a mirror leaf is propagated',
     reason: 'before: __tdp_mmu_set_spte_atomic rejects it (KVM_BUG_ON, SPTE unchanged); after: freeze → BLOCK/TRACK/REMOVE/WBINVD under the read lock (lockdep) → non-present.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level === 1) && eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap'),
   },
   {
-    id: 'D7', title: 'atomic zap of a mirror page table is propagated',
+    id: 'D7', introducedBy: ['P5', 'P9', 'P12'], title: 'atomic zap of a mirror page table is propagated',
     reason: 'before: KVM_BUG_ON, nothing changes; after: handle_removed_pt(shared) removes the leaves under the read lock and frees the table while the hkid is assigned → KVM_BUG_ON + leak.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level > 1) && eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap'),
   },
   {
-    id: 'D8', introducedBy: 'P10', title: 'mirror handle_removed_pt in shared mode',
+    id: 'D8', introducedBy: ['P10', 'P12'], title: 'mirror handle_removed_pt in shared mode',
     reason: 'before bugs the VM for each entry of a mirror table removed under the read lock; after leaves the check to TDX lockdep.',
     extendedOnly: true, persistent: true,
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-removal-shared'),
@@ -288,7 +289,7 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-nonatomic-install'),
   },
   {
-    id: 'D10', title: 'present leaf → present leaf on a mirror SPTE',
+    id: 'D10', introducedBy: ['P5', 'P12'], title: 'present leaf → present leaf on a mirror SPTE',
     reason: 'before: KVM_BUG_ON, PAGE.AUG on a mapped GPA fails, TDX_BUG_ON, mirror restored; after: TDX removes the old leaf and the mirror takes the new value — mirror/S-EPT inconsistency without a bug. Not reachable via real faults.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(isPrivateWriteFault) && eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite'),
@@ -325,23 +326,30 @@ export const UNOBSERVABLE: readonly Explanation[] = [
   { id: 'D15', title: 'return type of the free hook', reason: 'int vs void; observable only as D4.' },
 ];
 
+const patchesOfRow = (e: ExplainedDifference): readonly string[] =>
+  (e.introducedBy === undefined ? [] : typeof e.introducedBy === 'string' ? [e.introducedBy] : e.introducedBy);
+
 /**
  * The bases the sides play for one row: with both sides reporting patches and the row naming the
- * patch that introduces it, the side with the patch is `after` and the side without it `before`
- * (both or neither: no pair for this row); otherwise the designs the instances derive from.
+ * patches that introduce it, the side that has the listed patches the other lacks is `after`, the
+ * other `before` (none differs, or both have some the other lacks: no pair for this row); otherwise
+ * the designs the instances derive from.
  */
 function rowBases(e: ExplainedDifference, bases: DivergenceContext['bases'], patches: DivergenceContext['patches']): DivergenceContext['bases'] {
   const [p0, p1] = patches ?? [undefined, undefined];
-  if (!e.introducedBy || !p0 || !p1) return bases;
-  const has = [p0.includes(e.introducedBy), p1.includes(e.introducedBy)];
-  if (has[0] === has[1]) return [null, null];
-  return has.map(h => (h ? 'after' : 'before')) as [DesignBase, DesignBase];
+  const ids = patchesOfRow(e);
+  if (!ids.length || !p0 || !p1) return bases;
+  const differing = ids.filter(p => p0.includes(p) !== p1.includes(p));
+  if (differing.length && differing.every(p => p0.includes(p))) return ['after', 'before'];
+  if (differing.length && differing.every(p => p1.includes(p))) return ['before', 'after'];
+  return [null, null];
 }
 
-/** The base one instance plays for a row (a per-design violation it leaves): its patches decide, as in rowBases. */
+/** The base one instance plays for a row (a per-design violation it leaves): with patches, after when it has one of the row's. */
 export function rowBaseOf(e: ExplainedDifference, base: DesignBase | null, patches: readonly string[] | undefined): DesignBase | null {
-  if (!e.introducedBy || !patches) return base;
-  return patches.includes(e.introducedBy) ? 'after' : 'before';
+  const ids = patchesOfRow(e);
+  if (!ids.length || !patches) return base;
+  return ids.some(p => patches.includes(p)) ? 'after' : 'before';
 }
 
 /** The rows that may explain a divergence of this run: its domain, and (bisect) the step's declared D-ids. */

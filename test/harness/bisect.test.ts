@@ -173,4 +173,13 @@ describe('the by-design-difference gate (RunOptions.allowedExplanations)', () =>
     expect(no9.report.explained.map(e => e.id)).not.toContain('D17');
     expect(no9.report.findings.some(f => f.component === 'trace')).toBe(true);
   });
+
+  it('a row introduced by several patches (D16: P1, P6, P12) matches when one of them tells the sides apart, not when none does', async () => {
+    const p6 = await campaign([withPatches(before, []), withPatches(after, P(['P1', 'P12']))], undefined);
+    expect(p6.report.explained.map(e => e.id)).toContain('D16');
+    expect(p6.report.verdict.unexplained).toBe(0);
+    const none = await campaign([withPatches(before, []), withPatches(after, P(['P1', 'P6', 'P12']))], undefined);
+    expect(none.report.explained.map(e => e.id)).not.toContain('D16');
+    expect(none.report.findings.some(f => f.component === 'diagnostic-sites')).toBe(true);
+  });
 });
