@@ -58,9 +58,10 @@ const nonEmpty: FieldRead<string> = (f, k) => {
   return v;
 };
 
-const stepId: FieldRead<string> = (f, k) => {
+/** A plain word (a step id, the series name): used in output file names and JUnit class names. */
+const word = (what: string): FieldRead<string> => (f, k) => {
   const v = f.str(k);
-  if (!ID.test(v)) f.fail(k, `${show(v)} is not a step id (letters, digits, . _ -; at most 64, starting with a letter or digit)`);
+  if (!ID.test(v)) f.fail(k, `${show(v)} is not a ${what} (letters, digits, . _ -; at most 64, starting with a letter or digit)`);
   return v;
 };
 
@@ -76,7 +77,7 @@ const differences: FieldRead<string[]> = (f, k) => {
 };
 
 interface StepFields { id: string; title: string; design: string; differences: string[]; note?: string }
-const STEP: FieldTable<StepFields> = { id: stepId, title: nonEmpty, design: nonEmpty, differences, note: optional((f, k) => f.str(k)) };
+const STEP: FieldTable<StepFields> = { id: word('step id'), title: nonEmpty, design: nonEmpty, differences, note: optional((f, k) => f.str(k)) };
 
 interface TopFields { format: string; name: string; description?: string; base: string; steps: StepFields[] }
 
@@ -98,7 +99,7 @@ const steps: FieldRead<StepFields[]> = (f, k) => {
 };
 
 const TOP: FieldTable<TopFields> = {
-  format: (f, k) => f.str(k), name: stepId, description: optional((f, k) => f.str(k)), base: nonEmpty, steps,
+  format: (f, k) => f.str(k), name: word('series name'), description: optional((f, k) => f.str(k)), base: nonEmpty, steps,
 };
 
 /** A design item is a path when it looks like one (the rule of run/designs.ts): ./x, ../x, /x, *.js/.ts/.cjs. */

@@ -9,9 +9,11 @@ import { after, before } from '../../impls/designs';
 import { findMutant } from '../../impls/mutants/catalogue';
 import { main } from '../../harness/cli/main';
 import { runCampaign } from '../../harness/fuzz/campaign';
+import { runBisect } from '../../harness/fuzz/bisect';
 import { KNOWN_DIFFERENCES, parseSeries } from '../../harness/run/series_file';
 import { InputError } from '../../harness/seq/strict_json';
 import { captureIo as io, COMPACT, tmpDir } from './helpers';
+import { v2MissingTrace } from '../variants/v2_missing_trace';
 
 const FAKE = path.join(__dirname, 'series', 'fake.json');
 
@@ -46,6 +48,7 @@ describe('tdpfuzz-series/1 files', () => {
     [{ ...good, format: 'tdpfuzz-series/2' }, 's.json: format "tdpfuzz-series/2" is not supported (expected "tdpfuzz-series/1")'],
     [{ ...good, bases: 'x' }, 's.json: bases: unknown field for a series (fields: format, name, description, base, steps)'],
     [{ ...good, name: undefined }, 's.json: name: missing (required)'],
+    [{ ...good, name: 'my series' }, 's.json: name: "my series" is not a series name (letters, digits, . _ -; at most 64, starting with a letter or digit)'],
     [{ ...good, base: '' }, 's.json: base: expected a non-empty string'],
     [{ ...good, steps: [] }, 's.json: steps: expected at least 1 step, got 0'],
     [{ ...good, steps: {} }, 's.json: steps: expected an array of steps, got {}'],
@@ -181,5 +184,25 @@ describe('the by-design-difference gate (RunOptions.allowedExplanations)', () =>
     const none = await campaign([withPatches(before, []), withPatches(after, P(['P1', 'P6', 'P12']))], undefined);
     expect(none.report.explained.map(e => e.id)).not.toContain('D16');
     expect(none.report.findings.some(f => f.component === 'diagnostic-sites')).toBe(true);
+  });
+});
+
+describe('bisect of a v2-like step (series.md §3: no trace of a non-present <-> non-present change)', () => {
+  it('reports the missing trace under strict, nothing under state', async () => {
+    const dir = tmpDir('bisect-v2');
+    const ref = (d: Design, at: string) => ({ spec: d.name, at, design: d });
+    const r = await runBisect({
+      series: { name: 'v2', description: '', source: 'test', base: ref(after, 'base'),
+        steps: [{ id: 'v2', title: 'v2 as posted', design: ref(v2MissingTrace, 'v2'), differences: [] }] },
+      seed: 1, runs: 8, timeSec: null, engine: 'random', workers: null, config: COMPACT,
+      matrix: [{ equiv: 'state', domain: 'legal' }, { equiv: 'strict', domain: 'legal' }],
+      out: path.join(dir, 'o'), crashes: path.join(dir, 'c'), minimize: { maxRuns: 200, timeMs: 5000 }, cwd: dir,
+    });
+    const s = r.data.steps[0];
+    expect(s.verdict).toBe('unexplained');
+    expect(s.modes.map(m => [m.equiv, m.unexplained > 0])).toEqual([['state', false], ['strict', true]]);
+    expect(s.findings.every(f => f.mode === 'strict/legal' && f.signature.endsWith('|trace'))).toBe(true);
+    expect(r.data.verdict.firstDiverging).toBe('v2');
+    expect(r.exitCode).toBe(1);
   });
 });
