@@ -120,6 +120,7 @@ export const bisectCommand: Command = {
     if (!o) { io.out(`${BISECT_HELP}\n`); return 0; }
     const r = await runBisect({ ...o, onLine: line => io.err(`${line}\n`) });
     for (const s of r.data.steps) io.out(`step ${s.index} ${s.id}: ${s.line}\n`);
+    for (const s of r.data.steps) if (s.notSeen.length) io.err(`WARNING: step ${s.index} ${s.id} declares ${s.notSeen.join(', ')}, never seen (${s.sequences} sequences)\n`);
     io.out(`report: ${displayPath(r.paths.markdown, io.cwd)} (also bisect.json, bisect.junit.xml, bisect.html)\n`);
     io.out(`${r.data.verdict.line}\n`);
     return r.exitCode;

@@ -95,10 +95,10 @@ type BisectJson = {
   timing?: unknown;
 };
 
-async function bisect(cwd: string, extra: string[] = []): Promise<{ code: number; json: BisectJson; out: string }> {
+async function bisect(cwd: string, extra: string[] = []): Promise<{ code: number; json: BisectJson; out: string; err: string }> {
   const o = io(cwd);
   const code = await main(['bisect', '--series', FAKE, '--runs', '8', '--out', 'o', ...extra], o);
-  return { code, json: JSON.parse(fs.readFileSync(path.join(cwd, 'o', 'bisect.json'), 'utf8')) as BisectJson, out: o.stdout };
+  return { code, json: JSON.parse(fs.readFileSync(path.join(cwd, 'o', 'bisect.json'), 'utf8')) as BisectJson, out: o.stdout, err: o.stderr };
 }
 
 describe('tdpfuzz bisect on the test-only series (before → before → after → after → mutant)', () => {
@@ -115,6 +115,7 @@ describe('tdpfuzz bisect on the test-only series (before → before → after �
     expect(r.json.verdict).toMatchObject({ clean: false, firstDiverging: 'bug' });
     expect(r.json.verdict.line).toMatch(/^bisect fake: first diverging step 4 bug \(after with the dangling external_spt\): unexplained divergence/);
     expect(r.out).toContain('step 1 same: pure refactor (verified: ');
+    expect(r.err).toMatch(/^WARNING: step 3 quiet declares D13, never seen \(\d+ sequences\)$/m);
     // the first finding's minimized reproducer and its crash file
     const f = r.json.steps[3].findings[0];
     expect(f.reproducer.length).toBeGreaterThan(0);
