@@ -9,7 +9,8 @@ import { minimizeCommand } from './cmd_minimize';
 import { explainCommand } from './cmd_explain';
 import { importCommand } from './cmd_import';
 import { mergeCommand } from './cmd_merge';
+import { bisectCommand } from './cmd_bisect';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand].map(c => [c.name, c]),
+  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand].map(c => [c.name, c]),
 );

@@ -101,6 +101,8 @@ export interface CampaignOptions extends GivenParams<CampaignParams> {
   minimize?: Minimizer;
   /** time bound per minimization (default 10 s) */
   minimizeTimeMs?: number;
+  /** only these D-ids may explain (RunOptions.allowedExplanations: a bisect step); undefined: all */
+  allowedExplanations?: readonly string[];
 }
 
 /**
@@ -211,6 +213,7 @@ export function campaignOptionsOf(p: RunParams, designs: readonly Design[], cwd:
     faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec,
     designs, designSpecs: p.designs, runs: p.runs, timeSec: p.timeSec,
     cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus, statsIntervalMs: p.checkpointSec * 1000,
+    ...(p.allowedExplanations ? { allowedExplanations: p.allowedExplanations } : {}),
     ...(p.minimize ? { minimize: campaignMinimizer({ maxRuns: p.minimize.maxRuns }), minimizeTimeMs: p.minimize.timeMs } : {}),
   };
 }
@@ -345,7 +348,8 @@ class FindingTracker {
     const m0 = clock();
     let res: MinimizerOutput;
     try {
-      res = await minimize(seq, f, { designs: run.designs, equiv: run.equiv, domain: run.domain, timeLimitMs, hangMs: run.hangMs });
+      res = await minimize(seq, f, { designs: run.designs, equiv: run.equiv, domain: run.domain, timeLimitMs, hangMs: run.hangMs,
+        ...(run.allowedExplanations ? { allowedExplanations: run.allowedExplanations } : {}) });
     } catch (e) {
       warn(`minimizer failed on ${f.signature}: ${(e as Error).message.split('\n')[0]}`);
       return null;
@@ -463,7 +467,8 @@ class Campaign {
     this.runs = opts.runs ?? null;
     this.timeSec = timeBudget(this.runs, opts.timeSec);
     this.designSpecs = opts.designSpecs ?? opts.designs.map(d => d.name);
-    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000 };
+    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000,
+      ...(opts.allowedExplanations ? { allowedExplanations: opts.allowedExplanations } : {}) };
     const genOpts = generatorOptions(this.p);
     // Fail on bad generator options before anything is written.
     generateSequence(this.p.seed, 0, genOpts);

@@ -56,6 +56,8 @@ export interface RunParams extends CampaignParams {
   resume: string | null;
   /** --checkpoint-every: seconds between checkpoints (checkpoint.json with stats.json), which is what a killed run resumes from */
   checkpointSec: number;
+  /** bisect: only these D-ids may explain (RunOptions.allowedExplanations); absent: all (never recorded in stats.json: `run` does not set it) */
+  allowedExplanations?: readonly string[];
 }
 
 /** --hang-timeout's default (libFuzzer's -timeout is 1200 s; a model op takes microseconds). */
@@ -143,6 +145,7 @@ export function runParams(given: GivenParams<RunParams>): RunParams {
     workers: given.workers ?? DEFAULT_PARAMS.workers,
     resume: given.resume ?? DEFAULT_PARAMS.resume,
     checkpointSec: given.checkpointSec ?? DEFAULT_PARAMS.checkpointSec,
+    ...(given.allowedExplanations ? { allowedExplanations: given.allowedExplanations } : {}),
   };
 }
 

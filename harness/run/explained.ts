@@ -21,6 +21,10 @@ export interface DivergenceContext {
   statsOffset: readonly number[];
   /** the run's VM configuration has Dynamic PAMT on (VmConfig.dpamt) */
   dpamt?: boolean;
+  /** the patch ids each side reports applied (DesignInstance.patches; a series step), undefined if it does not */
+  patches?: [readonly string[] | undefined, readonly string[] | undefined];
+  /** only these D-ids may explain (RunOptions.allowedExplanations: a bisect step's declared differences); undefined: all */
+  allowed?: readonly string[];
 }
 
 /**
@@ -41,6 +45,14 @@ export interface LeftViolation {
 }
 
 export interface ExplainedDifference extends Explanation {
+  /**
+   * the patch(es) of the series (series.md §5) that introduce this difference: between two
+   * instances that report their applied patches, the side that has the listed patches the other
+   * lacks plays `after`, the other `before` (no listed patch differs, or each side has some the
+   * other lacks: the row cannot match). Rows without it, or instances without `patches`, match on
+   * the designs the instances derive from.
+   */
+  introducedBy?: string | readonly string[];
   /** only reachable through misuse the kernel never does */
   extendedOnly: boolean;
   /** the designs' states stay apart afterwards: stop comparing this pair for the rest of the run */
@@ -195,19 +207,19 @@ const PRESENT_LEAF_NO_SEPT = /^mirror L(\d) gfn=0x([0-9a-f]+) is a present leaf 
 
 export const EXPLAINED: readonly ExplainedDifference[] = [
   {
-    id: 'D2', title: 'external page freed at a different time',
+    id: 'D2', introducedBy: 'P15', title: 'external page freed at a different time',
     reason: 'before frees the external page with the SP in the RCU callback; after frees it inside handle_removed_pt right after RECLAIM. Only strict equivalence sees the pending RCU frees.',
     extendedOnly: false, persistent: false,
     match: ctx => ctx.component === 'pending-rcu',
   },
   {
-    id: 'D4', title: 'extra MMU WARN when free_external_spt fails',
+    id: 'D4', introducedBy: 'P14', title: 'extra MMU WARN when free_external_spt fails',
     reason: 'before: free_external_spt returns -EIO and handle_removed_pt WARNs (not once) before leaking the page; after: the void TDX hook leaks it without an MMU WARN. Same leak, same VM state.',
     extendedOnly: false, persistent: false,
     extraDiagnostics: ['WARN:external-spt-free-failed'], extraOn: 'before',
   },
   {
-    id: 'D19', title: 'pamt_lock taken in softirq (DPAMT, Yan on RFC v5 20/45)',
+    id: 'D19', introducedBy: 'P15', title: 'pamt_lock taken in softirq (DPAMT, Yan on RFC v5 20/45)',
     reason: "with DPAMT (--dpamt), before frees a used S-EPT page in tdp_mmu_free_sp_rcu_callback (free_external_sp → tdx_free_control_page → __tdx_pamt_put → spin_lock(&pamt_lock)), i.e. in softirq, while pamt_lock is a plain spinlock also taken with BH enabled (tdx_pamt_get at SEPT.ADD): lockdep's \"inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage\" Yan reported (aYW5CbUvZrLogsWF, 2026-02-06; tdx-module.md §3.3). after frees it in tdx_sept_free_private_spt right after RECLAIM, in process context (Sean's aYpjNrtGmogNzqwT diff; DPAMT v6 09/11 makes it tdx_free_control_page). This is why the last patch of the series exists (seed 000, v1 17/17 → P15): only the lockdep report differs; refcounts, pairs and pages agree once the RCU callbacks ran.",
     extendedOnly: false, persistent: false,
     extraDiagnostics: [PAMT_LOCK_DIAG], extraOn: 'before', extraWhen: pamtLockInSoftirq,
@@ -221,19 +233,19 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     },
   },
   {
-    id: 'D12', title: 'extra KVM_BUG_ON when a leaf removal fails',
+    id: 'D12', introducedBy: 'P12', title: 'extra KVM_BUG_ON when a leaf removal fails',
     reason: "after: handle_changed_spte wraps __handle_changed_spte in KVM_BUG_ON, so a failed TDX leaf removal also records the MMU's KVM_BUG_ON (silent: TDX already bugged the VM).",
     extendedOnly: false, persistent: false,
     extraDiagnostics: ['KVM_BUG_ON:external-change-failed'], extraOn: 'after',
   },
   {
-    id: 'D11', title: 'leaf stats after a failed propagation',
+    id: 'D11', introducedBy: 'P12', title: 'leaf stats after a failed propagation',
     reason: "after: __handle_changed_spte returns the hook's error before updating page stats (Sean's fix for to-present changes). For a zap the mirror SPTE is already non-present, so when TDX fails to remove the leaf the 4K stat stays one too high; before updates stats before the removal hook. Only after a TDX failure, with the VM bugged in both; the lag is carried, everything else stays compared.",
     extendedOnly: false, persistent: false,
     match: d11,
   },
   {
-    id: 'D16', title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
+    id: 'D16', introducedBy: ['P1', 'P6', 'P12'], title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
     reason: 'the series moves asserts and KVM_BUG_ONs from the TDP MMU into TDX code: the same category is raised from a different site. Only strict equivalence compares sites.',
     extendedOnly: false, persistent: false,
     // Only before vs after. A category raised on one side only is not this component's business: the
@@ -241,43 +253,43 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     match: ctx => ctx.component === 'diagnostic-sites' && beforeAfter(ctx) !== null,
   },
   {
-    id: 'D17', title: 'a removed page table is traced after its children',
+    id: 'D17', introducedBy: 'P9', title: 'a removed page table is traced after its children',
     reason: "before: handle_changed_spte traces the change right after the old == new check, then handle_removed_pt traces each child (parent first). after: __handle_changed_spte traces next to the stats, after handle_removed_pt (Sean's 2026-02-13 diff adopted by patch 9, series.md §3: \"a non-mirror table removal traces parent after children\"), mirror and direct tables alike. Same events, other order; only strict equivalence compares the trace.",
     extendedOnly: false, persistent: false,
     match: traceReordered,
   },
   {
-    id: 'D18', title: 'no trace for a failed propagation',
+    id: 'D18', introducedBy: 'P12', title: 'no trace for a failed propagation',
     reason: "after: __handle_changed_spte returns set_external_spte's error before the trace (series.md §3: \"v2/v3: none on a failed hook\"); before traces a write-lock leaf zap in handle_changed_spte before remove_external_spte fails. Only with an injected TDX failure, VM bugged in both (the trace side of D11).",
     extendedOnly: false, persistent: false,
     match: traceLacksFailedRemovals,
   },
   {
-    id: 'D6', title: 'atomic zap of a mirror leaf is propagated',
+    id: 'D6', introducedBy: ['P5', 'P12'], title: 'atomic zap of a mirror leaf is propagated',
     reason: 'before: __tdp_mmu_set_spte_atomic rejects it (KVM_BUG_ON, SPTE unchanged); after: freeze → BLOCK/TRACK/REMOVE/WBINVD under the read lock (lockdep) → non-present.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level === 1) && eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap'),
   },
   {
-    id: 'D7', title: 'atomic zap of a mirror page table is propagated',
+    id: 'D7', introducedBy: ['P5', 'P9', 'P12'], title: 'atomic zap of a mirror page table is propagated',
     reason: 'before: KVM_BUG_ON, nothing changes; after: handle_removed_pt(shared) removes the leaves under the read lock and frees the table while the hkid is assigned → KVM_BUG_ON + leak.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level > 1) && eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap'),
   },
   {
-    id: 'D8', title: 'mirror handle_removed_pt in shared mode',
+    id: 'D8', introducedBy: ['P10', 'P12'], title: 'mirror handle_removed_pt in shared mode',
     reason: 'before bugs the VM for each entry of a mirror table removed under the read lock; after leaves the check to TDX lockdep.',
     extendedOnly: true, persistent: true,
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-removal-shared'),
   },
   {
-    id: 'D9', title: 'non-atomic install of a present mirror SPTE',
+    id: 'D9', introducedBy: 'P12', title: 'non-atomic install of a present mirror SPTE',
     reason: '[?] before bugs the VM and propagates nothing; after (check dropped per the v2/v3 cover letter) propagates it.',
     extendedOnly: true, persistent: true,
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-nonatomic-install'),
   },
   {
-    id: 'D10', title: 'present leaf → present leaf on a mirror SPTE',
+    id: 'D10', introducedBy: ['P5', 'P12'], title: 'present leaf → present leaf on a mirror SPTE',
     reason: 'before: KVM_BUG_ON, PAGE.AUG on a mapped GPA fails, TDX_BUG_ON, mirror restored; after: TDX removes the old leaf and the mirror takes the new value — mirror/S-EPT inconsistency without a bug. Not reachable via real faults.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(isPrivateWriteFault) && eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite'),
@@ -298,7 +310,7 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     },
   },
   {
-    id: 'D13', title: 'aging a mirror root',
+    id: 'D13', introducedBy: 'P9', title: 'aging a mirror root',
     reason: 'before has no guard and clears the Accessed bit of mirror SPTEs; after WARNs once and skips them.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'age' && o.mirror),
@@ -314,21 +326,61 @@ export const UNOBSERVABLE: readonly Explanation[] = [
   { id: 'D15', title: 'return type of the free hook', reason: 'int vs void; observable only as D4.' },
 ];
 
+const patchesOfRow = (e: ExplainedDifference): readonly string[] =>
+  (e.introducedBy === undefined ? [] : typeof e.introducedBy === 'string' ? [e.introducedBy] : e.introducedBy);
+
+/**
+ * The bases the sides play for one row: with both sides reporting patches and the row naming the
+ * patches that introduce it, the side that has the listed patches the other lacks is `after`, the
+ * other `before` (none differs, or both have some the other lacks: no pair for this row); otherwise
+ * the designs the instances derive from.
+ */
+function rowBases(e: ExplainedDifference, bases: DivergenceContext['bases'], patches: DivergenceContext['patches']): DivergenceContext['bases'] {
+  const [p0, p1] = patches ?? [undefined, undefined];
+  const ids = patchesOfRow(e);
+  if (!ids.length || !p0 || !p1) return bases;
+  const differing = ids.filter(p => p0.includes(p) !== p1.includes(p));
+  if (differing.length && differing.every(p => p0.includes(p))) return ['after', 'before'];
+  if (differing.length && differing.every(p => p1.includes(p))) return ['before', 'after'];
+  return [null, null];
+}
+
+/** The base one instance plays for a row (a per-design violation it leaves): with patches, after when it has one of the row's. */
+export function rowBaseOf(e: ExplainedDifference, base: DesignBase | null, patches: readonly string[] | undefined): DesignBase | null {
+  const ids = patchesOfRow(e);
+  if (!ids.length || !patches) return base;
+  return ids.some(p => patches.includes(p)) ? 'after' : 'before';
+}
+
+/** The rows that may explain a divergence of this run: its domain, and (bisect) the step's declared D-ids. */
+export function rowsFor(domain: Domain, allowed: readonly string[] | undefined): ExplainedDifference[] {
+  return EXPLAINED.filter(e => !(e.extendedOnly && domain === 'legal') && (!allowed || allowed.includes(e.id)));
+}
+
 /** The explanations that cover this divergence, or undefined when it is unexplained. */
 export function explain(ctx: DivergenceContext): ExplainedDifference[] | undefined {
-  const allowed = EXPLAINED.filter(e => !(e.extendedOnly && ctx.domain === 'legal'));
-  const full = allowed.find(e => e.match?.(ctx));
+  const allowed = rowsFor(ctx.domain, ctx.allowed);
+  const withBases = (e: ExplainedDifference): DivergenceContext => {
+    const bases = rowBases(e, ctx.bases, ctx.patches);
+    return bases === ctx.bases ? ctx : { ...ctx, bases };
+  };
+  const full = allowed.find(e => e.match?.(withBases(e)));
   if (full) return [full];
   if (ctx.component !== 'diagnostics') return undefined;
   const [a, b] = ctx.sides.map(s => diagCategories(s.outcome));
-  const extras: [string, DesignBase | null, DesignBase | null][] = [
-    ...multisetMinus(a, b).map(x => [x, ctx.bases[0], ctx.bases[1]] as [string, DesignBase | null, DesignBase | null]),
-    ...multisetMinus(b, a).map(x => [x, ctx.bases[1], ctx.bases[0]] as [string, DesignBase | null, DesignBase | null]),
+  // each extra diagnostic with the side that has it (0 or 1)
+  const extras: [string, 0 | 1][] = [
+    ...multisetMinus(a, b).map(x => [x, 0] as [string, 0 | 1]),
+    ...multisetMinus(b, a).map(x => [x, 1] as [string, 0 | 1]),
   ];
   const used = new Set<ExplainedDifference>();
-  for (const [x, has, lacks] of extras) {
-    const e = allowed.find(d => d.extraDiagnostics?.includes(x) && d.extraOn === has && lacks !== null && lacks !== has
-      && (d.extraWhen?.(ctx) ?? true));
+  for (const [x, side] of extras) {
+    const e = allowed.find((d) => {
+      if (!d.extraDiagnostics?.includes(x)) return false;
+      const bases = rowBases(d, ctx.bases, ctx.patches);
+      const has = bases[side], lacks = bases[1 - side];
+      return d.extraOn === has && lacks !== null && lacks !== has && (d.extraWhen?.(withBases(d)) ?? true);
+    });
     if (!e) return undefined;
     used.add(e);
   }

@@ -19,6 +19,8 @@ export interface MinimizeContext {
   timeLimitMs: number;
   /** the wall-clock bound of each probe run (--hang-timeout): a probe that hangs shows the hang signature */
   hangMs?: number;
+  /** the run's allowedExplanations (a bisect step): the probes judge as the campaign did */
+  allowedExplanations?: readonly string[];
 }
 
 /**
@@ -55,7 +57,7 @@ export function minimizeSequence(seq: Sequence, signature: string, run: RunOptio
 export function campaignMinimizer(opts: { maxRuns?: number } = {}): Minimizer {
   const maxRuns = opts.maxRuns ?? 2000;
   return (seq, finding, ctx) => {
-    const r = minimizeSequence(seq, finding.signature, { designs: ctx.designs, equiv: ctx.equiv, domain: ctx.domain, hangMs: ctx.hangMs },
+    const r = minimizeSequence(seq, finding.signature, { designs: ctx.designs, equiv: ctx.equiv, domain: ctx.domain, hangMs: ctx.hangMs, allowedExplanations: ctx.allowedExplanations },
       { maxRuns, timeLimitMs: ctx.timeLimitMs });
     return { ops: r.ops, stats: statsRecord(r.stats, maxRuns) };
   };

@@ -8,7 +8,7 @@ import { designBaseOf, type DesignBase } from '../../impls/designs';
 import {
   diagCategories, differences, finalDifference, seamcallLines, traceLines, type Equivalence, type Observation,
 } from './compare';
-import { EXPLAINED, explain, type ExplainedDifference } from './explained';
+import { explain, rowBaseOf, rowsFor, type ExplainedDifference } from './explained';
 import {
   describeOp, signatureOf, type DesignTrace, type FirstDivergence, type Finding, type FindingKind,
 } from './findings';
@@ -40,6 +40,12 @@ export interface RunOptions {
   oracles?: readonly Oracle[];
   /** runBoundedSequence: the wall-clock bound of one run in ms (--hang-timeout; default 10 s) */
   hangMs?: number;
+  /**
+   * Only these D-ids may explain a divergence or a per-design violation (a bisect step's declared
+   * differences); undefined: every row. It only narrows: nothing it names is excused that would not
+   * be without it, and diagnostics, a bugged VM and later comparisons are judged as always.
+   */
+  allowedExplanations?: readonly string[];
 }
 
 export interface RunResult {
@@ -125,6 +131,12 @@ function pageStats(vm: DesignInstance): number[] {
 }
 const NO_OFFSET: readonly number[] = [0, 0, 0];
 
+/** The patch ids an instance reports applied (a series step's DesignInstance.patches), if it does. */
+function patchesOf(vm: DesignInstance | null): readonly string[] | undefined {
+  const p = (vm as { patches?: unknown } | null)?.patches;
+  return Array.isArray(p) && p.every(x => typeof x === 'string') ? p : undefined;
+}
+
 /** A note's details for its message: the first design's, up to three (an excused one may be among them). */
 function noteDetail(e: Note): string {
   const d = e.details[0];
@@ -176,6 +188,11 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   private lastObs: (Observation | null)[] = [];
   /** the run's configuration has DPAMT on (D19 holds only then) */
   private readonly dpamt: boolean;
+  /** the patches each instance reports applied (a series step), undefined when it does not say */
+  private readonly patches: (readonly string[] | undefined)[];
+  /** the rows that may explain anything in this run (domain, allowedExplanations) */
+  private readonly rows: readonly ExplainedDifference[];
+  private readonly allowed: readonly string[] | undefined;
 
   constructor(seq: Sequence, opts: RunOptions) {
     this.labels = designLabels(opts.designs);
@@ -196,6 +213,10 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     this.bases = this.vms.map(vm => (vm ? designBaseOf(vm) : null));
     this.statsOffset = this.labels.map(() => null);
     this.dpamt = !!seq.config.dpamt;
+    // read structurally: `patches` is an optional member of a design instance (impls/series)
+    this.patches = this.vms.map(vm => patchesOf(vm));
+    this.allowed = opts.allowedExplanations;
+    this.rows = rowsFor(this.domain, this.allowed);
   }
 
   run(): RunResult {
@@ -300,7 +321,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     }
     const ex = explain({ op, component, equiv: this.equiv, domain: this.domain, sides: pair,
       bases: [this.bases[0], this.bases[k]], stats: () => [pageStats(a), pageStats(b)],
-      statsOffset: this.statsOffset[k] ?? NO_OFFSET, dpamt: this.dpamt });
+      statsOffset: this.statsOffset[k] ?? NO_OFFSET, dpamt: this.dpamt,
+      patches: [this.patches[0], this.patches[k]], allowed: this.allowed });
     const div = this.divergence(i, op, component, k, obs);
     const designs = [this.labels[0], this.labels[k]];
     if (ex) {
@@ -400,11 +422,17 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
    * is no longer compared) or at an earlier op for the same entries. Anything else is reported.
    */
   private excuseOf(e: Note, op: Op, obs: readonly (Observation | null)[]): ExplainedDifference | undefined {
-    for (const x of EXPLAINED) {
+    // A violation every design of the run shows is no difference between them (a bisect step
+    // inherits it from the step before): any row may excuse it. One only some designs show is gated.
+    const rows = this.allowed && e.designs.length === this.labels.length ? rowsFor(this.domain, undefined) : this.rows;
+    for (const x of rows) {
       const left = x.leaves;
-      if (!left || left.kind !== e.kind || (x.extendedOnly && this.domain === 'legal')) continue;
+      if (!left || left.kind !== e.kind) continue;
       if (left.dpamtOnly && !this.dpamt) continue;
-      if (left.base && !e.designs.every(label => this.bases[this.labels.indexOf(label)] === left.base)) continue;
+      if (left.base && !e.designs.every((label) => {
+        const d = this.labels.indexOf(label);
+        return rowBaseOf(x, this.bases[d], this.patches[d]) === left.base;
+      })) continue;
       const fresh: [string, string[]][] = [];
       const covered = e.designs.every((label, j) => {
         const o = obs[this.labels.indexOf(label)];
