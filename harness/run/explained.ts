@@ -3,7 +3,8 @@
 // reported as explained, never dropped. Entries with `extendedOnly` never excuse a legal-domain run.
 import type { Op, OpOutcome } from '../../impls/api';
 import type { DesignBase } from '../../impls/designs';
-import { diagCategories, multisetMinus, type Equivalence, type Observation } from './compare';
+import { BUILTIN_SERIES } from '../../impls/series/index';
+import { multisetMinus, type Equivalence, type Observation } from './compare';
 import type { Explanation } from './findings';
 import type { Domain } from '../seq/domain';
 
@@ -45,14 +46,6 @@ export interface LeftViolation {
 }
 
 export interface ExplainedDifference extends Explanation {
-  /**
-   * the patch(es) of the series (series.md §5) that introduce this difference: between two
-   * instances that report their applied patches, the side that has the listed patches the other
-   * lacks plays `after`, the other `before` (no listed patch differs, or each side has some the
-   * other lacks: the row cannot match). Rows without it, or instances without `patches`, match on
-   * the designs the instances derive from.
-   */
-  introducedBy?: string | readonly string[];
   /** only reachable through misuse the kernel never does */
   extendedOnly: boolean;
   /** the designs' states stay apart afterwards: stop comparing this pair for the rest of the run */
@@ -207,19 +200,19 @@ const PRESENT_LEAF_NO_SEPT = /^mirror L(\d) gfn=0x([0-9a-f]+) is a present leaf 
 
 export const EXPLAINED: readonly ExplainedDifference[] = [
   {
-    id: 'D2', introducedBy: 'P15', title: 'external page freed at a different time',
+    id: 'D2', title: 'external page freed at a different time',
     reason: 'before frees the external page with the SP in the RCU callback; after frees it inside handle_removed_pt right after RECLAIM. Only strict equivalence sees the pending RCU frees.',
     extendedOnly: false, persistent: false,
     match: ctx => ctx.component === 'pending-rcu',
   },
   {
-    id: 'D4', introducedBy: 'P14', title: 'extra MMU WARN when free_external_spt fails',
+    id: 'D4', title: 'extra MMU WARN when free_external_spt fails',
     reason: 'before: free_external_spt returns -EIO and handle_removed_pt WARNs (not once) before leaking the page; after: the void TDX hook leaks it without an MMU WARN. Same leak, same VM state.',
     extendedOnly: false, persistent: false,
     extraDiagnostics: ['WARN:external-spt-free-failed'], extraOn: 'before',
   },
   {
-    id: 'D19', introducedBy: 'P15', title: 'pamt_lock taken in softirq (DPAMT, Yan on RFC v5 20/45)',
+    id: 'D19', title: 'pamt_lock taken in softirq (DPAMT, Yan on RFC v5 20/45)',
     reason: "with DPAMT (--dpamt), before frees a used S-EPT page in tdp_mmu_free_sp_rcu_callback (free_external_sp → tdx_free_control_page → __tdx_pamt_put → spin_lock(&pamt_lock)), i.e. in softirq, while pamt_lock is a plain spinlock also taken with BH enabled (tdx_pamt_get at SEPT.ADD): lockdep's \"inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage\" Yan reported (aYW5CbUvZrLogsWF, 2026-02-06; tdx-module.md §3.3). after frees it in tdx_sept_free_private_spt right after RECLAIM, in process context (Sean's aYpjNrtGmogNzqwT diff; DPAMT v6 09/11 makes it tdx_free_control_page). This is why the last patch of the series exists (seed 000, v1 17/17 → P15): only the lockdep report differs; refcounts, pairs and pages agree once the RCU callbacks ran.",
     extendedOnly: false, persistent: false,
     extraDiagnostics: [PAMT_LOCK_DIAG], extraOn: 'before', extraWhen: pamtLockInSoftirq,
@@ -233,19 +226,19 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     },
   },
   {
-    id: 'D12', introducedBy: 'P12', title: 'extra KVM_BUG_ON when a leaf removal fails',
+    id: 'D12', title: 'extra KVM_BUG_ON when a leaf removal fails',
     reason: "after: handle_changed_spte wraps __handle_changed_spte in KVM_BUG_ON, so a failed TDX leaf removal also records the MMU's KVM_BUG_ON (silent: TDX already bugged the VM).",
     extendedOnly: false, persistent: false,
     extraDiagnostics: ['KVM_BUG_ON:external-change-failed'], extraOn: 'after',
   },
   {
-    id: 'D11', introducedBy: 'P12', title: 'leaf stats after a failed propagation',
+    id: 'D11', title: 'leaf stats after a failed propagation',
     reason: "after: __handle_changed_spte returns the hook's error before updating page stats (Sean's fix for to-present changes). For a zap the mirror SPTE is already non-present, so when TDX fails to remove the leaf the 4K stat stays one too high; before updates stats before the removal hook. Only after a TDX failure, with the VM bugged in both; the lag is carried, everything else stays compared.",
     extendedOnly: false, persistent: false,
     match: d11,
   },
   {
-    id: 'D16', introducedBy: ['P1', 'P6', 'P12'], title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
+    id: 'D16', title: 'KVM_BUG_ON/lockdep sites moved from the MMU to TDX',
     reason: 'the series moves asserts and KVM_BUG_ONs from the TDP MMU into TDX code: the same category is raised from a different site. Only strict equivalence compares sites.',
     extendedOnly: false, persistent: false,
     // Only before vs after. A category raised on one side only is not this component's business: the
@@ -253,43 +246,44 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     match: ctx => ctx.component === 'diagnostic-sites' && beforeAfter(ctx) !== null,
   },
   {
-    id: 'D17', introducedBy: 'P9', title: 'a removed page table is traced after its children',
+    id: 'D17', title: 'a removed page table is traced after its children',
     reason: "before: handle_changed_spte traces the change right after the old == new check, then handle_removed_pt traces each child (parent first). after: __handle_changed_spte traces next to the stats, after handle_removed_pt (Sean's 2026-02-13 diff adopted by patch 9, series.md §3: \"a non-mirror table removal traces parent after children\"), mirror and direct tables alike. Same events, other order; only strict equivalence compares the trace.",
     extendedOnly: false, persistent: false,
     match: traceReordered,
   },
   {
-    id: 'D18', introducedBy: 'P12', title: 'no trace for a failed propagation',
+    id: 'D18', title: 'no trace for a failed propagation',
     reason: "after: __handle_changed_spte returns set_external_spte's error before the trace (series.md §3: \"v2/v3: none on a failed hook\"); before traces a write-lock leaf zap in handle_changed_spte before remove_external_spte fails. Only with an injected TDX failure, VM bugged in both (the trace side of D11).",
     extendedOnly: false, persistent: false,
     match: traceLacksFailedRemovals,
   },
   {
-    id: 'D6', introducedBy: ['P5', 'P12'], title: 'atomic zap of a mirror leaf is propagated',
+    id: 'D6', title: 'atomic zap of a mirror leaf is propagated',
     reason: 'before: __tdp_mmu_set_spte_atomic rejects it (KVM_BUG_ON, SPTE unchanged); after: freeze → BLOCK/TRACK/REMOVE/WBINVD under the read lock (lockdep) → non-present.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level === 1) && eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap'),
   },
   {
-    id: 'D7', introducedBy: ['P5', 'P9', 'P12'], title: 'atomic zap of a mirror page table is propagated',
-    reason: 'before: KVM_BUG_ON, nothing changes; after: handle_removed_pt(shared) removes the leaves under the read lock and frees the table while the hkid is assigned → KVM_BUG_ON + leak.',
+    id: 'D7', title: 'atomic zap of a mirror page table is propagated',
+    reason: 'before: KVM_BUG_ON, nothing changes; after: handle_removed_pt(shared) removes the leaves under the read lock and frees the table while the hkid is assigned → KVM_BUG_ON + leak. In between (series.md §5, steps 5–11) TDX refuses it instead: a TDX KVM_BUG_ON (present overwrite) for the table (5–8) or for each child of the published table (9–11), until P12 removes the children through set_external_spte.',
     extendedOnly: true, persistent: true,
-    match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level > 1) && eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap'),
+    match: ctx => opsOf(ctx.op).some(o => o.kind === 'atomicZap' && o.level > 1)
+      && (eitherHas(ctx, 'KVM_BUG_ON:mirror-atomic-zap') || eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite')),
   },
   {
-    id: 'D8', introducedBy: ['P10', 'P12'], title: 'mirror handle_removed_pt in shared mode',
+    id: 'D8', title: 'mirror handle_removed_pt in shared mode',
     reason: 'before bugs the VM for each entry of a mirror table removed under the read lock; after leaves the check to TDX lockdep.',
     extendedOnly: true, persistent: true,
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-removal-shared'),
   },
   {
-    id: 'D9', introducedBy: 'P12', title: 'non-atomic install of a present mirror SPTE',
+    id: 'D9', title: 'non-atomic install of a present mirror SPTE',
     reason: '[?] before bugs the VM and propagates nothing; after (check dropped per the v2/v3 cover letter) propagates it.',
     extendedOnly: true, persistent: true,
     match: ctx => eitherHas(ctx, 'KVM_BUG_ON:mirror-nonatomic-install'),
   },
   {
-    id: 'D10', introducedBy: ['P5', 'P12'], title: 'present leaf → present leaf on a mirror SPTE',
+    id: 'D10', title: 'present leaf → present leaf on a mirror SPTE',
     reason: 'before: KVM_BUG_ON, PAGE.AUG on a mapped GPA fails, TDX_BUG_ON, mirror restored; after: TDX removes the old leaf and the mirror takes the new value — mirror/S-EPT inconsistency without a bug. Not reachable via real faults.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(isPrivateWriteFault) && eitherHas(ctx, 'KVM_BUG_ON:mirror-present-overwrite'),
@@ -310,7 +304,7 @@ export const EXPLAINED: readonly ExplainedDifference[] = [
     },
   },
   {
-    id: 'D13', introducedBy: 'P9', title: 'aging a mirror root',
+    id: 'D13', title: 'aging a mirror root',
     reason: 'before has no guard and clears the Accessed bit of mirror SPTEs; after WARNs once and skips them.',
     extendedOnly: true, persistent: true,
     match: ctx => opsOf(ctx.op).some(o => o.kind === 'age' && o.mirror),
@@ -326,8 +320,28 @@ export const UNOBSERVABLE: readonly Explanation[] = [
   { id: 'D15', title: 'return type of the free hook', reason: 'int vs void; observable only as D4.' },
 ];
 
-const patchesOfRow = (e: ExplainedDifference): readonly string[] =>
-  (e.introducedBy === undefined ? [] : typeof e.introducedBy === 'string' ? [e.introducedBy] : e.introducedBy);
+/**
+ * Which patches introduce each D-row: read from the series' own patch files (impls/series/patches/*,
+ * each lists the D-ids it introduces), so the table and the patches cannot disagree.
+ */
+const INTRODUCED_BY: ReadonlyMap<string, readonly string[]> = (() => {
+  const byId = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const st of Object.values(BUILTIN_SERIES).flatMap(x => x.steps)) {
+    if (seen.has(st.patch.id)) continue;
+    seen.add(st.patch.id);
+    for (const d of st.patch.differences) byId.set(d, [...(byId.get(d) ?? []), st.patch.id]);
+  }
+  return byId;
+})();
+
+/**
+ * The patches that introduce a row: between two instances that report their applied patches, the
+ * side that has the listed patches the other lacks plays `after`, the other `before` (no listed patch
+ * differs, or each side has some the other lacks: the row cannot match). Rows no patch introduces,
+ * or instances without `patches`, match on the designs the instances derive from.
+ */
+const patchesOfRow = (e: ExplainedDifference): readonly string[] => INTRODUCED_BY.get(e.id) ?? [];
 
 /**
  * The bases the sides play for one row: with both sides reporting patches and the row naming the
@@ -366,12 +380,19 @@ export function explain(ctx: DivergenceContext): ExplainedDifference[] | undefin
   };
   const full = allowed.find(e => e.match?.(withBases(e)));
   if (full) return [full];
-  if (ctx.component !== 'diagnostics') return undefined;
-  const [a, b] = ctx.sides.map(s => diagCategories(s.outcome));
+  if (ctx.component !== 'diagnostics' && ctx.component !== 'diagnostic-sites') return undefined;
+  // diagnostics: the extra categories. diagnostic-sites (strict): the extra diagnostics with their
+  // sites — a site list that differs only by diagnostics a row explains as extra is that row's
+  // difference seen through the sites; a category raised at another site is not (D16's business).
+  const key = ctx.component === 'diagnostics'
+    ? (d: OpOutcome['diagnostics'][number]) => `${d.kind}:${d.category}`
+    : (d: OpOutcome['diagnostics'][number]) => `${d.kind}:${d.category}@${d.site}`;
+  const [a, b] = ctx.sides.map(s => s.outcome.diagnostics.map(key).sort());
+  const category = (k: string): string => k.split('@')[0];
   // each extra diagnostic with the side that has it (0 or 1)
   const extras: [string, 0 | 1][] = [
-    ...multisetMinus(a, b).map(x => [x, 0] as [string, 0 | 1]),
-    ...multisetMinus(b, a).map(x => [x, 1] as [string, 0 | 1]),
+    ...multisetMinus(a, b).map(x => [category(x), 0] as [string, 0 | 1]),
+    ...multisetMinus(b, a).map(x => [category(x), 1] as [string, 0 | 1]),
   ];
   const used = new Set<ExplainedDifference>();
   for (const [x, side] of extras) {

@@ -1,10 +1,8 @@
-// The built-in series `tdpfuzz bisect --series NAME` knows, as SeriesSpecs. The one place the
-// series of impls/series (the per-patch step designs) meet the harness.
-//
-// NOT WIRED YET: impls/series/index.ts does not exist in this tree, so BUILTIN is empty and
-// `--series` takes only files. Wiring it is one line:
-//   import { BUILTIN_SERIES } from '../../impls/series/index';   and   const BUILTIN = BUILTIN_SERIES;
+// The built-in series `tdpfuzz bisect --series NAME` knows, as SeriesSpecs: impls/series'
+// BUILTIN_SERIES (the per-patch step designs), by full name (tdx-mmu-refactors-v3) or alias (v3).
+// The one place the series of impls/series meet the harness.
 import type { Design } from '../../impls/api';
+import { BUILTIN_SERIES } from '../../impls/series/index';
 import type { SeriesSpec } from './series_file';
 
 /** The shape of impls/series' Series (its SeriesStep's source/provenance are not needed here). */
@@ -15,7 +13,8 @@ interface BuiltinSeries {
   steps: readonly { id: string; title: string; design: Design; differences: readonly string[] }[];
 }
 
-const BUILTIN: Readonly<Record<string, BuiltinSeries>> = {};
+const BUILTIN: Readonly<Record<string, BuiltinSeries>> = Object.fromEntries(
+  Object.values(BUILTIN_SERIES).flatMap(x => [[x.name, x], [x.alias, x]] as [string, BuiltinSeries][]));
 
 /** The names of the built-in series (for messages). */
 export function builtinSeriesNames(): string[] {
