@@ -61,10 +61,13 @@ function listOf<T extends string>(flag: string, v: string | undefined, allowed: 
   });
 }
 
-/** --series: a file when it names one (or looks like a path), else a built-in name. */
+/**
+ * --series: a file when it names a regular file (or looks like a path), else a built-in name — a
+ * directory that happens to be called `v3` (e.g. an earlier `--out v3`) does not hide the series.
+ */
 function loadSeries(v: string, cwd: string): SeriesSpec {
   const abs = path.resolve(cwd, v);
-  const isFileLike = fs.existsSync(abs) || v.includes('/') || v.endsWith('.json');
+  const isFileLike = (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) || v.includes('/') || v.endsWith('.json');
   if (!isFileLike) {
     const s = builtinSeries(v);
     if (s) return s;

@@ -14,6 +14,8 @@ interface BisectView { verdict: { clean: boolean; firstDiverging: string | null 
 
 async function bisect(series: string, runs: number): Promise<{ code: number; b: BisectView }> {
   const work = tmpDir(`bisect-${series}`);
+  // a directory named like the series (an earlier --out v3) does not hide the built-in series
+  fs.mkdirSync(path.join(work, series));
   const o = io(work);
   const code = await main(['bisect', '--series', series, '--runs', String(runs), '--seed', '1', '--out', 'o'], o);
   return { code, b: JSON.parse(fs.readFileSync(path.join(work, 'o', 'bisect.json'), 'utf8')) as BisectView };
