@@ -14,12 +14,27 @@ function removesTable(oldSpte: number, newSpte: number, hugePages: boolean): boo
   return !(hugePages && isNonLeaf(newSpte));
 }
 
+/** after with Yan's dispatcher: set_external_spte(old non-leaf, new) reclaims and frees the child's page, returning 0. */
+abstract class AfterYanDispatcher extends AfterDesign {
+  /** after's free_external_spt, reached through the dispatcher */
+  protected freeChildExternalSpt(child: KvmMmuPage): void { super.tdxSeptFreePrivateSpt(child); }
+
+  protected override tdxSeptSetPrivateSpte(gfn: number, oldSpte: number, newSpte: number, level: number): number {
+    if (removesTable(oldSpte, newSpte, this.config.hugePages)) {
+      const child = this.childSp(oldSpte);
+      if (child) this.freeChildExternalSpt(child);
+      return 0;
+    }
+    return super.tdxSeptSetPrivateSpte(gfn, oldSpte, newSpte, level);
+  }
+}
+
 /**
  * (b) option 1 (seed 003, on v1 07/17): handle_removed_pt gets the parent's old and new SPTE and calls
  * set_external_spte(parent old, parent new) where it called the free hook — after the children, as
  * before. The SEAMCALLs and their order are those of after: any divergence is a bug.
  */
-export class AfterUnifyInRemovedPt extends AfterDesign {
+export class AfterUnifyInRemovedPt extends AfterYanDispatcher {
   private parent: { gfn: number; oldSpte: number; newSpte: number; level: number } | null = null;
 
   protected override __handleChangedSpte(sp: KvmMmuPage, gfn: number, oldSpte: number, newSpte: number, level: number, shared: boolean): number {
@@ -35,18 +50,10 @@ export class AfterUnifyInRemovedPt extends AfterDesign {
   /** handle_removed_pt(kvm, sp, old_parent, new_parent, shared): the free hook becomes set_external_spte. */
   protected override tdxSeptFreePrivateSpt(sp: KvmMmuPage): void {
     const p = this.parent;
-    if (!p || !removesTable(p.oldSpte, p.newSpte, this.config.hugePages)) { super.tdxSeptFreePrivateSpt(sp); return; }
+    if (!p || !removesTable(p.oldSpte, p.newSpte, this.config.hugePages)) { this.freeChildExternalSpt(sp); return; }
     this.tdxSeptSetPrivateSpte(p.gfn, p.oldSpte, p.newSpte, p.level);
   }
 
-  protected override tdxSeptSetPrivateSpte(gfn: number, oldSpte: number, newSpte: number, level: number): number {
-    if (removesTable(oldSpte, newSpte, this.config.hugePages)) {
-      const child = this.childSp(oldSpte);
-      if (child) super.tdxSeptFreePrivateSpt(child);
-      return 0;
-    }
-    return super.tdxSeptSetPrivateSpte(gfn, oldSpte, newSpte, level);
-  }
 }
 
 /**
@@ -56,7 +63,7 @@ export class AfterUnifyInRemovedPt extends AfterDesign {
  * of after (children, then the table's reclaim); only the reclaim now follows the parent's trace
  * event, and the two are separate observables.
  */
-export class AfterUnifyAfterRemovedPt extends AfterDesign {
+export class AfterUnifyAfterRemovedPt extends AfterYanDispatcher {
   protected override tdxSeptFreePrivateSpt(sp: KvmMmuPage): void {
     void sp; // the removal is propagated by __handle_changed_spte below
   }
@@ -69,14 +76,6 @@ export class AfterUnifyAfterRemovedPt extends AfterDesign {
     return this.tdxSeptSetPrivateSpte(gfn, oldSpte, newSpte, level);
   }
 
-  protected override tdxSeptSetPrivateSpte(gfn: number, oldSpte: number, newSpte: number, level: number): number {
-    if (removesTable(oldSpte, newSpte, this.config.hugePages)) {
-      const child = this.childSp(oldSpte);
-      if (child) super.tdxSeptFreePrivateSpt(child);
-      return 0;
-    }
-    return super.tdxSeptSetPrivateSpte(gfn, oldSpte, newSpte, level);
-  }
 }
 
 /**
