@@ -1,5 +1,5 @@
 // `tdpfuzz run`: a campaign (DESIGN §6): corpus sequences, then generated ones, through all designs
-// in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and crashes/*.json.
+// in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and OUT/crashes/*.json.
 // Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors.
 import * as path from 'node:path';
 import { campaignOptionsOf, startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from '../fuzz/campaign';
@@ -39,7 +39,7 @@ const RUN_FLAGS = flagTable([
   { name: 'resume', kind: { type: 'string', what: 'an output directory' }, metavar: 'OUT', help: 'continue the run whose output is OUT (random engine; stopped or killed) from its last checkpoint, with its configuration and, without --runs/--time, the rest of its budget' },
   { name: 'checkpoint-every', kind: { type: 'number', min: 0.01, max: 3600 }, metavar: 'S', help: 'write checkpoint.json and stats.json every S seconds and after each new finding (default 1): a killed run resumes from the last one' },
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'reports and stats.json (default out)' },
-  { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash files, one per finding signature (default crashes)' },
+  { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash files, one per finding signature (default OUT/crashes; crashes/ is the triaged corpus: tdpfuzz promote adds to it)' },
   { name: 'corpus', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'sequence files run before generated ones (default corpus, if it exists)' },
   { name: 'no-corpus', kind: { type: 'bool' }, default: false, help: 'do not run the corpus directory' },
   { name: 'minimize-runs', kind: { type: 'int', min: 1, max: 10_000_000 }, metavar: 'N', help: 'minimize each new finding with at most N predicate runs (default 2000; deterministic)' },
@@ -54,8 +54,9 @@ export const RUN_HELP = `usage: tdpfuzz run [flags]
 Runs corpus sequences, then generated sequences (seed, 0), (seed, 1), ... through all designs in
 lockstep until the budget is spent or SIGINT/SIGTERM (SIGTERM lets the current sequence finish,
 SIGINT abandons it; everything is written). A sequence making no progress for --hang-timeout seconds
-is stopped and stored as a hang finding (not minimized). Writes OUT/report.md, OUT/report.json, OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash
-file per finding signature, its reproducer minimized when it is first seen (at most --minimize-runs
+is stopped and stored as a hang finding (not minimized). Writes OUT/report.md, OUT/report.json,
+OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash file per finding signature in
+OUT/crashes (crashes/ is the triaged regression corpus: tdpfuzz promote adds to it), its reproducer minimized when it is first seen (at most --minimize-runs
 predicate runs per finding, so fuzzing is not starved). Exit 0 when no unexplained finding, 1
 otherwise, 2 on usage errors.
 
@@ -113,6 +114,8 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
   });
   // --resume without --runs or --time: the rest of the interrupted run's budget (resumeRunParams).
   if (flags.resume !== undefined && flags.runs === undefined && flags.time === undefined) params.timeSec = null;
+  // --resume OUT without --crashes: the crash store of the run it continues, OUT/crashes.
+  if (flags.resume !== undefined && flags.crashes === undefined) params.crashes = path.join(flags.resume, 'crashes');
   return params;
 }
 

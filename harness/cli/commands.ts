@@ -10,7 +10,8 @@ import { explainCommand } from './cmd_explain';
 import { importCommand } from './cmd_import';
 import { mergeCommand } from './cmd_merge';
 import { bisectCommand } from './cmd_bisect';
+import { promoteCommand } from './cmd_promote';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand].map(c => [c.name, c]),
+  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand, promoteCommand].map(c => [c.name, c]),
 );

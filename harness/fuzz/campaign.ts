@@ -77,7 +77,7 @@ export interface CampaignOptions extends GivenParams<CampaignParams> {
   cwd?: string;
   /** where stats.json and the reports go; null writes nothing (default "out") */
   outDir?: string | null;
-  /** the crash store; null keeps findings in memory only (default "crashes") */
+  /** the crash store; null keeps findings in memory only (default OUT/crashes; none without OUT) */
   crashDir?: string | null;
   /** where generated sequences come from (default: the random engine over seed and shard) */
   engine?: Engine;
@@ -474,12 +474,14 @@ class Campaign {
     generateSequence(this.p.seed, 0, genOpts);
     this.engine = opts.engine ?? randomEngine(this.p.seed, genOpts, this.p.shard);
     this.outDir = opts.outDir === undefined ? path.resolve(this.cwd, 'out') : opts.outDir === null ? null : path.resolve(this.cwd, opts.outDir);
+    // The crash store: OUT/crashes unless given (crashes/ is the triaged corpus: `tdpfuzz promote` adds to it).
+    const crashDir = opts.crashDir !== undefined ? opts.crashDir : this.outDir ? path.join(this.outDir, 'crashes') : null;
     preflight({
       designs: opts.designs, designSpecs: this.designSpecs, config: this.p.config, cwd: this.cwd,
-      out: opts.outDir === undefined ? 'out' : opts.outDir, crashes: opts.crashDir === undefined ? 'crashes' : opts.crashDir,
+      out: opts.outDir === undefined ? 'out' : opts.outDir, crashes: crashDir,
     });
-    const store = opts.crashDir === null ? null
-      : new CrashStore(opts.crashDir ?? 'crashes', { cwd: this.cwd, now: this.now, warn: message => opts.onEvent?.({ type: 'warning', message }) });
+    const store = crashDir === null ? null
+      : new CrashStore(crashDir, { cwd: this.cwd, now: this.now, warn: message => opts.onEvent?.({ type: 'warning', message }) });
     this.findings = new FindingTracker({
       run: this.runOpts, designSpecs: this.designSpecs, store, cwd: this.cwd, clock: this.clock,
       minimize: opts.minimize, minimizeTimeMs: opts.minimizeTimeMs, onEvent: opts.onEvent,

@@ -8,6 +8,7 @@
 // Defaults live in DEFAULT_PARAMS and are applied in one place, campaignParams() / runParams():
 // the CLI passes only the flags it was given, programmatic callers (tests, workers) only the
 // fields they set.
+import * as path from 'node:path';
 import { DEFAULT_CONFIG, type VmConfig } from '../../impls/api';
 import type { Equivalence } from './compare';
 import type { Domain } from '../seq/domain';
@@ -42,7 +43,7 @@ export interface RunParams extends CampaignParams {
   timeSec: number | null;
   /** reports and stats.json; null writes nothing */
   out: string | null;
-  /** the crash store; null keeps findings in memory only */
+  /** the crash store; null keeps findings in memory only (default OUT/crashes) */
   crashes: string | null;
   /** sequence files run first; undefined: "corpus" when it exists; null: none */
   corpus: string | null | undefined;
@@ -66,7 +67,8 @@ export const DEFAULT_HANG_TIMEOUT_SEC = 10;
 /** Time budget of a campaign given neither a run nor a time budget. */
 const DEFAULT_TIME_WHEN_NO_BUDGET = 60;
 
-export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec'>> = {
+/** The defaults (the time budget and crash store depend on other parameters: timeBudget, runParams). */
+export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec' | 'crashes'>> = {
   seed: 1,
   shard: null,
   equiv: 'state',
@@ -80,7 +82,6 @@ export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec'>> = {
   engine: 'random',
   runs: null,
   out: 'out',
-  crashes: 'crashes',
   corpus: undefined,
   corpusOut: null,
   minimize: { maxRuns: 2000, timeMs: 10_000 },
@@ -131,14 +132,16 @@ export function timeBudget(runs: number | null, timeSec: number | null | undefin
 /** The run parameters with defaults for what is not given (the one place they are applied). */
 export function runParams(given: GivenParams<RunParams>): RunParams {
   const runs = given.runs ?? DEFAULT_PARAMS.runs;
+  const out = given.out === undefined ? DEFAULT_PARAMS.out : given.out;
   return {
     ...campaignParams(given),
     designs: given.designs ?? DEFAULT_PARAMS.designs,
     engine: given.engine ?? DEFAULT_PARAMS.engine,
     runs,
     timeSec: timeBudget(runs, given.timeSec),
-    out: given.out === undefined ? DEFAULT_PARAMS.out : given.out,
-    crashes: given.crashes === undefined ? DEFAULT_PARAMS.crashes : given.crashes,
+    out,
+    // OUT/crashes: a campaign's findings stay with its output; crashes/ is the triaged corpus one adds to on purpose (promote).
+    crashes: given.crashes !== undefined ? given.crashes : out === null ? null : path.join(out, 'crashes'),
     corpus: given.corpus,
     corpusOut: given.corpusOut ?? DEFAULT_PARAMS.corpusOut,
     minimize: given.minimize === undefined ? DEFAULT_PARAMS.minimize : given.minimize,

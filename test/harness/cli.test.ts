@@ -28,10 +28,14 @@ describe('parseArgs', () => {
       command: 'run',
       args: {
         seed: 7, runs: 100, timeSec: null, equiv: 'strict', domain: 'legal', designs: ['before', 'after'], faultRate: 0.5,
-        config: { geometry: 'compact', hugePages: true, vcpus: 2 }, shard: { index: 1, count: 4 }, out: 'out', crashes: 'crashes',
+        config: { geometry: 'compact', hugePages: true, vcpus: 2 }, shard: { index: 1, count: 4 }, out: 'out', crashes: 'out/crashes',
       },
     });
     expect(parseArgs(['run'])).toMatchObject({ args: { timeSec: 60, runs: null, seed: 1, corpus: undefined } });
+    // findings go with the run's output, not into the triaged corpus crashes/ (issue 12 item 1)
+    expect(parseArgs(['run', '--out', 'o7'])).toMatchObject({ args: { crashes: 'o7/crashes' } });
+    expect(parseArgs(['run', '--resume', 'res'])).toMatchObject({ args: { crashes: 'res/crashes' } });
+    expect(parseArgs(['run', '--crashes', 'crashes'])).toMatchObject({ args: { crashes: 'crashes' } });
     expect(parseArgs(['run', '--no-corpus'])).toMatchObject({ args: { corpus: null } });
     expect(parseArgs(['run'])).toMatchObject({ args: { hangTimeoutSec: 10 } });
     expect(parseArgs(['run', '--hang-timeout', '2.5'])).toMatchObject({ args: { hangTimeoutSec: 2.5 } });
@@ -86,7 +90,7 @@ describe('main', () => {
       const o = io(dir);
       expect(await main(['run', '--designs', 'before,broken', '--runs', '40', '--seed', '3'], o)).toBe(1);
       expect(o.stdout).toMatch(/^report: out\/report\.md \(also report\.json, report\.junit\.xml, report\.html\)\nVERDICT: 1 unexplained finding in 40 sequences/);
-      expect(o.stderr).toMatch(/NEW divergence\|before\+broken\|gracePeriod\|result -> crashes\/divergence-graceperiod-result-/);
+      expect(o.stderr).toMatch(/NEW divergence\|before\+broken\|gracePeriod\|result -> out\/crashes\/divergence-graceperiod-result-/);
       const clean = io(dir);
       expect(await main(['run', '--runs', '20', '--out', 'o2', '--crashes', 'c2'], clean)).toBe(0);
       expect(clean.stdout).toContain('VERDICT: no unexplained divergence in 20 sequences');

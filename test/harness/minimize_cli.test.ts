@@ -236,10 +236,10 @@ describe('tdpfuzz run minimizes each new signature', () => {
     const o = io(dir);
     const d = designsOf('stats-before-hook').join(',');
     expect(await main(['run', '--designs', d, '--runs', '40', '--seed', '1'], o)).toBe(1);
-    const files = fs.readdirSync(path.join(dir, 'crashes'));
+    const files = fs.readdirSync(path.join(dir, 'out', 'crashes'));
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) {
-      const c = readCrashFile(path.join(dir, 'crashes', f));
+      const c = readCrashFile(path.join(dir, 'out', 'crashes', f));
       expect(c.ops.length, f).toBeLessThanOrEqual(4);
       expect(c.minimization, f).toMatchObject({ opsAfter: c.ops.length, maxRuns: 2000, truncated: false });
       expect(c.originalOps.length).toBeGreaterThan(c.ops.length);

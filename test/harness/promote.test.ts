@@ -1,0 +1,56 @@
+// Issue 12 item 1: campaigns keep their findings in OUT/crashes; `tdpfuzz promote` adds them to the
+// triaged regression corpus crashes/ on purpose — idempotently, keeping the triage status, all or nothing.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../harness/cli/main';
+import { captureIo as io, tmpDir, treeSnapshot } from './helpers';
+
+const DESIGNS = 'after,mutant:keeps-external-pointer';
+const readJson = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
+
+describe('findings stay with the run; promote adds them to crashes/', () => {
+  it('a run writes OUT/crashes and never crashes/; promote copies, then merges, idempotently, keeping the triage status', async () => {
+    const work = tmpDir('promote');
+    expect(await main(['run', '--designs', DESIGNS, '--runs', '60', '--no-corpus', '--no-minimize'], io(work))).toBe(1);
+    expect(fs.existsSync(path.join(work, 'crashes'))).toBe(false);
+    const found = fs.readdirSync(path.join(work, 'out', 'crashes')).filter(f => f.endsWith('.json'));
+    expect(found.length).toBeGreaterThan(0);
+
+    const p1 = io(work);
+    expect(await main(['promote', 'out/crashes'], p1)).toBe(0);
+    expect(fs.readdirSync(path.join(work, 'crashes')).filter(f => f.endsWith('.json')).sort()).toEqual(found.sort());
+    const first = path.join(work, 'crashes', found[0]);
+    expect(readJson(first).replay).toBe(`npx tdpfuzz replay crashes/${found[0]}`);
+    expect(p1.stdout).toMatch(new RegExp(`promoted ${found.length} crash files? into crashes: ${found.length} new, 0 merged, 0 unchanged\\n$`));
+
+    // again: nothing changes
+    const once = treeSnapshot(path.join(work, 'crashes'));
+    const p2 = io(work);
+    expect(await main(['promote', 'out/crashes'], p2)).toBe(0);
+    expect(treeSnapshot(path.join(work, 'crashes'))).toEqual(once);
+    expect(p2.stdout).toContain(`0 new, 0 merged, ${found.length} unchanged`);
+
+    // triaged, then the same finding found by a later run: hits added, status kept
+    const triaged = { ...readJson(first), status: 'expected' };
+    fs.writeFileSync(first, `${JSON.stringify(triaged, null, 2)}\n`);
+    expect(await main(['run', '--designs', DESIGNS, '--runs', '60', '--no-corpus', '--no-minimize', '--out', 'later'], io(work))).toBe(1);
+    const laterHits = readJson(path.join(work, 'later', 'crashes', found[0])).hits;
+    expect(await main(['promote', `later/crashes/${found[0]}`], io(work))).toBe(0);
+    expect(readJson(first)).toMatchObject({ status: 'expected', hits: triaged.hits + laterHits });
+  });
+
+  it('a bad input is one line, exit 2, and nothing is written', async () => {
+    const work = tmpDir('promote-bad');
+    expect(await main(['run', '--designs', DESIGNS, '--runs', '40', '--no-corpus', '--no-minimize'], io(work))).toBe(1);
+    fs.writeFileSync(path.join(work, 'out', 'crashes', 'zz-broken.json'), '{"format": "tdpfuzz-crash/1"');
+    const o = io(work);
+    expect(await main(['promote', 'out/crashes'], o)).toBe(2);
+    expect(o.stderr.trim().split('\n')).toHaveLength(1);
+    expect(o.stderr).toMatch(/^tdpfuzz: out\/crashes\/zz-broken\.json: /);
+    expect(fs.existsSync(path.join(work, 'crashes'))).toBe(false);
+    const none = io(work);
+    expect(await main(['promote'], none)).toBe(2);
+    expect(none.stderr).toBe('tdpfuzz: promote: missing FILE (a crash file, or a directory of crash files such as out/crashes)\n');
+  });
+});
