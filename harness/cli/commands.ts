@@ -11,7 +11,8 @@ import { importCommand } from './cmd_import';
 import { mergeCommand } from './cmd_merge';
 import { bisectCommand } from './cmd_bisect';
 import { promoteCommand } from './cmd_promote';
+import { cminCommand } from './cmd_cmin';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand, promoteCommand].map(c => [c.name, c]),
+  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand, promoteCommand, cminCommand].map(c => [c.name, c]),
 );
