@@ -1,6 +1,6 @@
 // `tdpfuzz run`: a campaign (DESIGN §6): corpus sequences, then generated ones, through all designs
 // in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and OUT/crashes/*.json.
-// Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors.
+// Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors, 130 after SIGINT.
 import * as path from 'node:path';
 import { campaignOptionsOf, startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from '../fuzz/campaign';
 import { EQUIVALENCES } from '../run/compare';
@@ -38,6 +38,7 @@ const RUN_FLAGS = flagTable([
   { name: 'workers', kind: { type: 'int', min: 1, max: 256 }, metavar: 'N', help: 'worker threads (default 1); the random engine splits its sequences among them, others use seeds SEED/wK' },
   { name: 'resume', kind: { type: 'string', what: 'an output directory' }, metavar: 'OUT', help: 'continue the run whose output is OUT (random engine; stopped or killed) from its last checkpoint, with its configuration and, without --runs/--time, the rest of its budget' },
   { name: 'checkpoint-every', kind: { type: 'number', min: 0.01, max: 3600 }, metavar: 'S', help: 'write checkpoint.json and stats.json every S seconds and after each new finding (default 1): a killed run resumes from the last one' },
+  { name: 'stop-on-first', kind: { type: 'bool' }, help: 'end the run at its first unexplained finding (libFuzzer stops at its first crash; the default here is to go on)' },
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'reports and stats.json (default out)' },
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash files, one per finding signature (default OUT/crashes; crashes/ is the triaged corpus: tdpfuzz promote adds to it)' },
   { name: 'corpus', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'sequence files run before generated ones (default corpus, if it exists)' },
@@ -58,7 +59,9 @@ is stopped and stored as a hang finding (not minimized). Writes OUT/report.md, O
 OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash file per finding signature in
 OUT/crashes (crashes/ is the triaged regression corpus: tdpfuzz promote adds to it), its reproducer minimized when it is first seen (at most --minimize-runs
 predicate runs per finding, so fuzzing is not starved). Exit 0 when no unexplained finding, 1
-otherwise, 2 on usage errors.
+otherwise, 2 on usage errors, 130 after a SIGINT (the reports are written and the verdict says
+"interrupted"; SIGTERM keeps the verdict's code). --stop-on-first ends the run at its first
+unexplained finding.
 
 flags:
 ${flagHelp(RUN_FLAGS)}
@@ -111,6 +114,7 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     engine: flags.engine,
     corpusOut: flags['corpus-out'],
     checkpointSec: flags['checkpoint-every'],
+    stopOnFirst: flags['stop-on-first'],
   });
   // --resume without --runs or --time: the rest of the interrupted run's budget (resumeRunParams).
   if (flags.resume !== undefined && flags.runs === undefined && flags.time === undefined) params.timeSec = null;
@@ -194,8 +198,10 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   // interrupts a sequence that hangs (run/watchdog.ts breakOnSigint re-emits it here); a SIGTERM
   // waits for the current sequence, at most --hang-timeout.
   let signals = 0;
+  let first: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
+    first ??= sig;
     progress.clear();
     if (signals > 1) {
       io.err(`${sig} again: exiting without writing the report\n`);
@@ -211,7 +217,9 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
     progress.clear();
     if (result.reportPaths) io.out(`report: ${displayPath(result.reportPaths.markdown, io.cwd)} (also report.json, report.junit.xml, report.html)\n`);
     io.out(`${result.report.verdict.line}\n`);
-    return result.exitCode;
+    // SIGINT: 130 (128 + 2), as an interrupted shell command, after the reports are written. SIGTERM
+    // (a scheduler's or CI's time limit) keeps the verdict's exit code: the run ends as if its budget ran out.
+    return first === 'SIGINT' ? 130 : result.exitCode;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -37,7 +37,7 @@ import type { Engine } from './engines/engine';
 import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
 import { CHECKPOINT_FORMAT, writeCheckpoint } from '../report/checkpoint';
 import { randomEngine } from './engines/random';
-import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope } from '../report/data';
+import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from '../report/data';
 import { writeReports, type ReportPaths } from '../report/index';
 import { designLabels, hangResult, runBoundedSequence, runSequence, WALL_CLOCK, type RunOptions, type RunResult } from '../run/runner';
 import { runBounded } from '../run/watchdog';
@@ -83,6 +83,8 @@ export interface CampaignOptions extends GivenParams<CampaignParams> {
   engine?: Engine;
   /** sequence files run first; default "corpus" when that directory exists; null for none */
   corpusDir?: string | null;
+  /** --stop-on-first: end the campaign after the sequence with its first unexplained (open) finding */
+  stopOnFirst?: boolean;
   /** run --resume: the corpus files (names in dir, in order) still to run, instead of corpusDir */
   corpusResume?: { dir: string; files: string[] };
   /** each checkpoint (checkpoint.json): worker campaigns hand theirs to the main thread, which writes it */
@@ -212,7 +214,7 @@ export function campaignOptionsOf(p: RunParams, designs: readonly Design[], cwd:
     seed: p.seed, shard: p.shard, equiv: p.equiv, domain: p.domain, config: p.config,
     faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec,
     designs, designSpecs: p.designs, runs: p.runs, timeSec: p.timeSec,
-    cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus, statsIntervalMs: p.checkpointSec * 1000,
+    cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus, statsIntervalMs: p.checkpointSec * 1000, stopOnFirst: p.stopOnFirst,
     ...(p.allowedExplanations ? { allowedExplanations: p.allowedExplanations } : {}),
     ...(p.minimize ? { minimize: campaignMinimizer({ maxRuns: p.minimize.maxRuns }), minimizeTimeMs: p.minimize.timeMs } : {}),
   };
@@ -452,7 +454,7 @@ class Campaign {
   /** a new finding was recorded: write a checkpoint after this sequence, not a period later */
   private checkpointDue = false;
   private opsTotal = 0;
-  private stoppedBy: 'runs' | 'time' | 'signal' = 'runs';
+  private stoppedBy: ReportTiming['stoppedBy'] = 'runs';
   private seriesStep = 1;
   private nextSample = 0;
   private nextStats = 0;
@@ -583,6 +585,8 @@ class Campaign {
 
   private budgetLeft(): boolean {
     if (this.opts.signal?.aborted) { this.stoppedBy = 'signal'; return false; }
+    // libFuzzer's default (stop at the first crash), as an option: the first unexplained finding ends the run.
+    if (this.opts.stopOnFirst && this.findings.openCount() > 0) { this.stoppedBy = 'finding'; return false; }
     if (this.runs !== null && this.execs >= this.runs) { this.stoppedBy = 'runs'; return false; }
     if (this.timeSec !== null && this.elapsed() >= this.timeSec) { this.stoppedBy = 'time'; return false; }
     return true;
@@ -694,7 +698,7 @@ class Campaign {
     return {
       format: REPORT_FORMAT,
       toolVersion: toolVersion(),
-      verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained) },
+      verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained, this.stoppedBy) },
       scope,
       coverage: summarizeCoverage(this.coverage, p.config, p.domain),
       findings,

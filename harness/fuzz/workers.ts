@@ -161,7 +161,7 @@ function planSlots(o: WorkersOptions): Slot[] {
         seed: lane.seed, shard: lane.shard, equiv: o.equiv, domain: o.domain, config: o.config,
         faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps, hangTimeoutSec: o.hangTimeoutSec,
         designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
-        out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null, checkpointSec: o.checkpointSec,
+        out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null, checkpointSec: o.checkpointSec, stopOnFirst: o.stopOnFirst,
         ...(o.allowedExplanations ? { allowedExplanations: o.allowedExplanations } : {}),
       },
     };
@@ -379,6 +379,8 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
         if (m.type === 'status') for (const c of m.newCoverage) lost[slot.spec.index].coverage.add(c);
         const e = agg.onMessage(slot, m);
         if (e) fail(e);
+        // --stop-on-first: the first unexplained finding of any worker stops them all.
+        if (o.stopOnFirst && m.type === 'event' && m.event.type === 'new-finding' && m.event.status === 'open') handle.stop();
       });
       worker.on('error', e => fail(e instanceof Error ? e : new Error(String(e))));
       worker.on('exit', (code) => {
@@ -411,7 +413,7 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     }
   };
 
-  return {
+  const handle: CampaignHandle = {
     stop(): void {
       if (stopping) return;
       stopping = true;
@@ -422,6 +424,7 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
     },
     done,
   };
+  return handle;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -74,7 +74,8 @@ export interface ReportTiming {
   execsPerSec: number;
   opsPerSec: number;
   /** why the campaign ended: its run budget, its time budget, a signal, or the corpus alone (runs 0) */
-  stoppedBy: 'runs' | 'time' | 'signal';
+  /** finding: --stop-on-first stopped it at its first unexplained finding */
+  stoppedBy: 'runs' | 'time' | 'signal' | 'finding';
 }
 
 export interface ReportData {
@@ -107,14 +108,20 @@ export function seedPhrase(s: ReportScope): string {
   return `seed ${s.seed}${s.shard ? ` shard ${s.shard.index}/${s.shard.count}` : ''}`;
 }
 
+/** How a verdict says the run ended early (a budget-ended run says nothing). */
+const ENDED: Partial<Record<ReportTiming['stoppedBy'], string>> = {
+  signal: '; interrupted (SIGINT/SIGTERM) before its budget was spent',
+  finding: '; stopped at its first unexplained finding (--stop-on-first)',
+};
+
 /** The one-line verdict. */
-export function verdictLine(scope: ReportScope, unexplained: number, accepted: number): string {
+export function verdictLine(scope: ReportScope, unexplained: number, accepted: number, stoppedBy?: ReportTiming['stoppedBy']): string {
   const what = unexplained === 0
     ? 'no unexplained divergence in'
     : `${plural(unexplained, 'unexplained finding')} in`;
   const known = accepted ? ` (${plural(accepted, 'known finding')} marked expected)` : '';
   return `VERDICT: ${what} ${plural(scope.sequences, 'sequence')} (${plural(scope.ops, 'op')}), ${scope.domain} domain, `
-    + `${scope.equiv} equivalence, designs ${designsPhrase(scope.designs)}, ${seedPhrase(scope)}${known}`;
+    + `${scope.equiv} equivalence, designs ${designsPhrase(scope.designs)}, ${seedPhrase(scope)}${known}${(stoppedBy && ENDED[stoppedBy]) ?? ''}`;
 }
 
 export function geometryPhrase(c: VmConfig): string {

@@ -79,7 +79,7 @@ const EXPLAINED: FieldTable<ReportExplained> = {
 
 const TIMING: FieldTable<ReportTiming> = {
   startedAt: time, finishedAt: time, elapsedSec: finite(0), execsPerSec: finite(0), opsPerSec: finite(0),
-  stoppedBy: oneOf(['runs', 'time', 'signal'] as const),
+  stoppedBy: oneOf(['runs', 'time', 'signal', 'finding'] as const),
 };
 
 const REPORT: FieldTable<ReportData> = {

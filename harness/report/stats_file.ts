@@ -25,7 +25,7 @@ const STATS: FieldTable<StatsFile> = {
   format: () => STATS_FORMAT,
   toolVersion: str,
   done: bool,
-  stoppedBy: nullable(oneOf(['runs', 'time', 'signal'])),
+  stoppedBy: nullable(oneOf(['runs', 'time', 'signal', 'finding'])),
   startedAt: time,
   updatedAt: time,
   ...CAMPAIGN_FIELDS,

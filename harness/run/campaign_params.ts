@@ -57,6 +57,8 @@ export interface RunParams extends CampaignParams {
   resume: string | null;
   /** --checkpoint-every: seconds between checkpoints (checkpoint.json with stats.json), which is what a killed run resumes from */
   checkpointSec: number;
+  /** --stop-on-first: end the run at its first unexplained finding (libFuzzer's default behaviour) */
+  stopOnFirst: boolean;
   /** bisect: only these D-ids may explain (RunOptions.allowedExplanations); absent: all (never recorded in stats.json: `run` does not set it) */
   allowedExplanations?: readonly string[];
 }
@@ -88,6 +90,7 @@ export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec' | 'crashes'>> = 
   workers: null,
   resume: null,
   checkpointSec: 1,
+  stopOnFirst: false,
 };
 
 /** What a caller may leave out: any field, and any field of the VM configuration. */
@@ -148,6 +151,7 @@ export function runParams(given: GivenParams<RunParams>): RunParams {
     workers: given.workers ?? DEFAULT_PARAMS.workers,
     resume: given.resume ?? DEFAULT_PARAMS.resume,
     checkpointSec: given.checkpointSec ?? DEFAULT_PARAMS.checkpointSec,
+    stopOnFirst: given.stopOnFirst ?? DEFAULT_PARAMS.stopOnFirst,
     ...(given.allowedExplanations ? { allowedExplanations: given.allowedExplanations } : {}),
   };
 }

@@ -167,11 +167,12 @@ module.exports = { ...after, name: 'stuck' };\n`);
 
   it('SIGINT while hung stops at once (the sequence abandoned, not counted) with the report written', async () => {
     const r = await signalled('int', '30', ['SIGINT']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(130); // interrupted: 128 + SIGINT, after the report is written
     expect(r.ms).toBeLessThan(1500);
     const report = readReport(path.join(work, 'int'));
     expect(report.scope.sequences).toBe(1);
     expect(report.timing.stoppedBy).toBe('signal');
+    expect(report.verdict.line).toMatch(/; interrupted \(SIGINT\/SIGTERM\) before its budget was spent$/);
     expect(report.findings).toEqual([]);
   });
 

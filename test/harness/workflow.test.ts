@@ -1,5 +1,6 @@
-// Issue 12 item 1: campaigns keep their findings in OUT/crashes; `tdpfuzz promote` adds them to the
-// triaged regression corpus crashes/ on purpose — idempotently, keeping the triage status, all or nothing.
+// Issue 12 items 1 and 7, the libFuzzer/AFL habits: campaigns keep their findings in OUT/crashes and
+// `tdpfuzz promote` adds them to the triaged corpus crashes/ on purpose (idempotently, keeping the triage
+// status, all or nothing); --stop-on-first ends a run at its first unexplained finding.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,5 +53,22 @@ describe('findings stay with the run; promote adds them to crashes/', () => {
     const none = io(work);
     expect(await main(['promote'], none)).toBe(2);
     expect(none.stderr).toBe('tdpfuzz: promote: missing FILE (a crash file, or a directory of crash files such as out/crashes)\n');
+  });
+});
+
+describe('--stop-on-first (issue 12 item 7)', () => {
+  it('ends the run after the sequence with its first unexplained finding, and says so', async () => {
+    const work = tmpDir('stop-first');
+    const full = io(work);
+    expect(await main(['run', '--designs', DESIGNS, '--runs', '300', '--no-corpus', '--no-minimize', '--out', 'full'], full)).toBe(1);
+    const fullReport = readJson(path.join(work, 'full', 'report.json'));
+    const first = Math.min(...fullReport.findings.map((f: { firstSource: { index: number } }) => f.firstSource.index));
+    const o = io(work);
+    expect(await main(['run', '--designs', DESIGNS, '--runs', '300', '--no-corpus', '--no-minimize', '--out', 'stop', '--stop-on-first'], o)).toBe(1);
+    const r = readJson(path.join(work, 'stop', 'report.json'));
+    expect(r.scope.sequences).toBe(first + 1);
+    expect(r.timing.stoppedBy).toBe('finding');
+    expect(r.verdict.line).toMatch(/; stopped at its first unexplained finding \(--stop-on-first\)$/);
+    expect(o.stdout).toContain(r.verdict.line);
   });
 });
