@@ -219,7 +219,8 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
   const elapsedSec = opts.mode === 'sequential' ? ts.reduce((n, t) => n + t.elapsedSec, 0) : Math.max(...ts.map(t => t.elapsedSec));
   const el = Math.max(elapsedSec, 1e-9);
   const stoppedBy: ReportTiming['stoppedBy'] = opts.mode === 'sequential' ? ts[ts.length - 1].stoppedBy
-    : ts.some(t => t.stoppedBy === 'signal') ? 'signal' : ts.some(t => t.stoppedBy === 'finding') ? 'finding' : ts.some(t => t.stoppedBy === 'time') ? 'time' : 'runs';
+    // a part's first finding stops the others (--stop-on-first), which then report a stop signal
+    : ts.some(t => t.stoppedBy === 'finding') ? 'finding' : ts.some(t => t.stoppedBy === 'signal') ? 'signal' : ts.some(t => t.stoppedBy === 'time') ? 'time' : 'runs';
   const timing: ReportTiming = {
     startedAt: ts.map(t => t.startedAt).sort()[0],
     finishedAt: ts.map(t => t.finishedAt).sort().slice(-1)[0],
