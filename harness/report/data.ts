@@ -108,6 +108,22 @@ export function seedPhrase(s: ReportScope): string {
   return `seed ${s.seed}${s.shard ? ` shard ${s.shard.index}/${s.shard.count}` : ''}`;
 }
 
+/**
+ * The configuration axes this campaign did not exercise: the verdict says nothing about them
+ * (issue 12 item 4 — a verdict states its own blind spots).
+ */
+export function blindSpots(scope: Pick<ReportScope, 'config' | 'domain' | 'equiv'>): string[] {
+  const c = scope.config;
+  return [
+    c.geometry !== 'x86' ? 'the x86 geometry (4-level, 512-entry tables, 1G/2M/4K pages)' : '',
+    !c.hugePages ? 'huge pages (--huge-pages)' : '',
+    !c.proveMmu ? 'CONFIG_KVM_PROVE_MMU (--prove-mmu)' : '',
+    !c.dpamt ? 'Dynamic PAMT (--dpamt)' : '',
+    scope.domain === 'legal' ? 'misuse the kernel never does (--domain extended)' : '',
+    scope.equiv !== 'strict' ? 'SEAMCALL logs, traces and diagnostic sites (--equiv strict)' : '',
+  ].filter(Boolean);
+}
+
 /** How a verdict says the run ended early (a budget-ended run says nothing). */
 const ENDED: Partial<Record<ReportTiming['stoppedBy'], string>> = {
   signal: '; interrupted (SIGINT/SIGTERM) before its budget was spent',

@@ -1,7 +1,7 @@
 // The single-file HTML report (DESIGN §7): the same data as report.json, with the first-divergence
 // diffs coloured and a coverage-over-time chart drawn as inline SVG — no scripts, no external files,
 // so it can be attached to a bug or opened from a CI artifact as it is.
-import type { ReportData, ReportFinding } from './data';
+import { blindSpots, type ReportData, type ReportFinding } from './data';
 
 import type { SeriesPoint } from './stats';
 
@@ -75,6 +75,7 @@ table{border-collapse:collapse} td,th{border:1px solid #d0d7de;padding:.3em .5em
 <li>sequences: ${s.sequences.toLocaleString('en-US')} (${s.generated.toLocaleString('en-US')} generated from seed ${esc(String(s.seed))}${s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : ''}; ${s.corpus.files} corpus files); ops: ${s.ops.toLocaleString('en-US')}</li>
 <li>geometry ${esc(s.config.geometry)}${s.config.hugePages ? ', huge pages' : ''}${s.config.proveMmu ? ', PROVE_MMU' : ''}${s.config.dpamt ? ', DPAMT' : ''}, ${s.config.vcpus} vCPUs</li>
 <li>coverage: ${r.coverage.reached} transition classes; ${r.coverage.expectedReached} of ${r.coverage.expected} expected classes${r.coverage.neverReached.length ? `; never reached: ${r.coverage.neverReached.map(c => `<code>${esc(c)}</code>`).join(', ')}` : ''}</li>
+${blindSpots(r.scope).length ? `<li>not exercised (the verdict says nothing about these): ${blindSpots(r.scope).map(esc).join('; ')}</li>` : ''}
 </ul>
 <h2>Coverage over time</h2>
 ${coverageChart(series)}

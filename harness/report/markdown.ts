@@ -2,7 +2,7 @@
 // line first.
 import { sideBySide } from '../run/trace';
 import { FAMILY_TITLES } from '../run/coverage_classes';
-import { designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, traceColumns, type ReportData } from './data';
+import { blindSpots, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, traceColumns, type ReportData } from './data';
 
 export function renderMarkdown(r: ReportData): string {
   const s = r.scope;
@@ -35,6 +35,8 @@ export function renderMarkdown(r: ReportData): string {
     const shown = c.neverReached.slice(0, 12);
     out.push(`- never reached: ${shown.join(', ')}${c.neverReached.length > shown.length ? `, and ${c.neverReached.length - shown.length} more (report.json)` : ''}`);
   }
+  const blind = blindSpots(s);
+  if (blind.length) out.push(`- not exercised (the verdict says nothing about these): ${blind.join('; ')}`);
   out.push('');
 
   out.push(`## Findings (${r.findings.length === 0 ? 'none' : plural(r.findings.length, 'signature')})`, '');

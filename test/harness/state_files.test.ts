@@ -43,7 +43,7 @@ const CASES: Case[] = [
     'findings[0].firstDivergence.sides[1].seamcalls: expected an array of strings, got "x"'],
   ['verdict not a boolean', 'report.json', j => { j.verdict.clean = 1; }, 'verdict.clean: expected true or false, got 1'],
   ['coverage list not a list', 'report.json', j => { j.coverage.neverReached = 3; }, 'coverage.neverReached: expected an array of strings, got 3'],
-  ['unknown stop reason', 'report.json', j => { j.timing.stoppedBy = 'cosmic'; }, 'timing.stoppedBy: unknown value "cosmic" (allowed: runs, time, signal)'],
+  ['unknown stop reason', 'report.json', j => { j.timing.stoppedBy = 'cosmic'; }, 'timing.stoppedBy: unknown value "cosmic" (allowed: runs, time, signal, finding)'],
   ['timing missing', 'report.json', j => { delete j.timing; }, 'timing: missing (required)'],
   ['bad scope config', 'report.json', j => { j.scope.config.vcpus = 99; }, 'scope.config.vcpus: 99 is out of range (expected 1..8)'],
   ['unknown report format', 'report.json', j => { j.format = 'tdpfuzz-report/0'; }, 'format "tdpfuzz-report/0" is not supported (expected "tdpfuzz-report/1")'],

@@ -72,3 +72,19 @@ describe('--stop-on-first (issue 12 item 7)', () => {
     expect(o.stdout).toContain(r.verdict.line);
   });
 });
+
+describe('blind spots (issue 12 item 4)', () => {
+  it('the report names the configuration axes the campaign did not exercise, and none when all were', async () => {
+    const { blindSpots } = await import('../../harness/report/data');
+    const base = { config: { geometry: 'compact' as const, hugePages: false, vcpus: 2 }, domain: 'legal' as const, equiv: 'state' as const };
+    expect(blindSpots(base)).toEqual([
+      'the x86 geometry (4-level, 512-entry tables, 1G/2M/4K pages)', 'huge pages (--huge-pages)', 'CONFIG_KVM_PROVE_MMU (--prove-mmu)',
+      'Dynamic PAMT (--dpamt)', 'misuse the kernel never does (--domain extended)', 'SEAMCALL logs, traces and diagnostic sites (--equiv strict)',
+    ]);
+    expect(blindSpots({ config: { geometry: 'x86', hugePages: true, proveMmu: true, dpamt: true, vcpus: 2 }, domain: 'extended', equiv: 'strict' })).toEqual([]);
+    const work = tmpDir('blind');
+    await main(['run', '--runs', '5', '--no-corpus', '--huge-pages', '--equiv', 'strict'], io(work));
+    expect(fs.readFileSync(path.join(work, 'out', 'report.md'), 'utf8')).toContain(
+      '- not exercised (the verdict says nothing about these): the x86 geometry (4-level, 512-entry tables, 1G/2M/4K pages); CONFIG_KVM_PROVE_MMU (--prove-mmu); Dynamic PAMT (--dpamt); misuse the kernel never does (--domain extended)\n');
+  });
+});
