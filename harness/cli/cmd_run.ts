@@ -2,7 +2,8 @@
 // in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and OUT/crashes/*.json.
 // Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors, 130 after SIGINT.
 import * as path from 'node:path';
-import { campaignOptionsOf, startCampaign, formatStatus, type CampaignEvent, type CampaignStatus } from '../fuzz/campaign';
+import { campaignOptionsOf, startCampaign, type CampaignEvent, type CampaignStatus } from '../fuzz/campaign';
+import { formatStatus } from '../fuzz/status_line';
 import { EQUIVALENCES } from '../run/compare';
 import { DEFAULT_PARAMS, generatorOptions, runParams, type RunParams } from '../run/campaign_params';
 import { loadDesigns, splitDesignSpec } from '../run/designs';
@@ -133,7 +134,10 @@ function startLine(a: RunParams, designNames: string[], viaWorkers: boolean, res
     + `${resumedAt !== null ? `, resuming ${a.resume} at ${resumedAt} generated` : ''}\n`;
 }
 
-/** Status lines and events on stderr: one updating line on a terminal, one line each otherwise. */
+/**
+ * Status lines and events on stderr: one updating line on a terminal, fitted to its width so that
+ * `\r\x1b[K` clears it (a wrapped line would leave its first part behind); one full line each otherwise.
+ */
 class ConsoleProgress {
   private shown = false;
   readonly statusIntervalMs: number;
@@ -146,7 +150,7 @@ class ConsoleProgress {
   readonly onStatus = (s: CampaignStatus): void => {
     if (s.execs === 0 && !s.done) return;
     if (this.io.isTTY) {
-      this.io.err(`\r\x1b[K${formatStatus(s)}`);
+      this.io.err(`\r\x1b[K${formatStatus(s, this.io.columns ?? 80)}`);
       this.shown = true;
       if (s.done) { this.io.err('\n'); this.shown = false; }
     } else {

@@ -186,6 +186,8 @@ export interface Io {
   cwd: string;
   /** stderr is a terminal: a single updating status line */
   isTTY: boolean;
+  /** stderr's width in characters when it is a terminal (default 80): the status line is fitted to it */
+  columns?: number;
   env: Record<string, string | undefined>;
 }
 
@@ -194,6 +196,8 @@ export const processIo = (): Io => ({
   err: t => process.stderr.write(t),
   cwd: process.cwd(),
   isTTY: !!process.stderr.isTTY,
+  // read at each status line, so a resized terminal is followed
+  get columns() { return process.stderr.columns || 80; },
   env: process.env,
 });
 

@@ -47,13 +47,19 @@ import { campaignMinimizer, type Minimizer, type MinimizerOutput } from '../run/
 
 export type { Minimizer };
 
+/** What the status line shows (fuzz/status_line.ts formatStatus); not part of reports or stats.json. */
 export interface CampaignStatus {
   execs: number;
   ops: number;
   execsPerSec: number;
   opsPerSec: number;
   coverage: number;
-  corpus: number;
+  /** sequences the engine keeps (guided, jsfuzz); null when it keeps none (random) */
+  corpus: number | null;
+  /** corpus files (--corpus) run so far of those this campaign runs first */
+  seeds: { done: number; total: number };
+  /** the run's budget: execs stop at runs, elapsedSec at timeSec */
+  budget: { runs: number | null; timeSec: number | null };
   findings: number;
   explained: number;
   elapsedSec: number;
@@ -619,7 +625,8 @@ class Campaign {
     const el = Math.max(this.elapsed(), 1e-9);
     return {
       execs: this.execs, ops: this.opsTotal, execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, coverage: this.coverage.size,
-      corpus: this.engine.corpusSize() || this.corpus.files.length, findings: this.findings.size, explained: this.explained.size,
+      corpus: this.engine.corpusSize(), seeds: { done: this.corpusDone, total: this.corpus.files.length },
+      budget: { runs: this.runs, timeSec: this.timeSec }, findings: this.findings.size, explained: this.explained.size,
       elapsedSec: this.elapsed(), done,
     };
   }
@@ -710,10 +717,4 @@ class Campaign {
       },
     };
   }
-}
-
-/** libFuzzer-style status line: `#12345 exec/s: 1234 ops/s: 17000 cov: 159 corp: 3 findings: 0 (explained: 4) 10s`. */
-export function formatStatus(s: CampaignStatus): string {
-  return `#${s.execs} ${s.done ? 'DONE' : 'pulse'} exec/s: ${Math.round(s.execsPerSec)} ops/s: ${Math.round(s.opsPerSec)} `
-    + `cov: ${s.coverage} corp: ${s.corpus} findings: ${s.findings} (explained: ${s.explained}) ${Math.round(s.elapsedSec)}s`;
 }

@@ -105,7 +105,7 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
       }
       const before = inner.corpusSize();
       inner.feedback(item, result);
-      if (spec.count > 1 && inner.corpusSize() > before) {
+      if (spec.count > 1 && (inner.corpusSize() ?? 0) > (before ?? 0)) {
         const bytes = isByteSharing(inner) ? inner.bytesOf(item) : undefined;
         post({ type: 'share', worker: spec.index, input: { seq: item.seq, source: item.source, ...(bytes ? { bytes } : {}) } });
       }

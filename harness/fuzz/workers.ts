@@ -204,7 +204,10 @@ class WorkerAggregate {
     return {
       execs, ops, execsPerSec: execs / el, opsPerSec: ops / el,
       coverage: this.N === 1 ? (ss[0]?.coverage ?? 0) : this.coverage.size,
-      corpus: ss.reduce((n, s) => n + s.corpus, 0),
+      // Each worker's engine keeps its own corpus (a shared sequence counts in each worker that keeps it).
+      corpus: ss.some(s => s.corpus !== null) ? ss.reduce((n, s) => n + (s.corpus ?? 0), 0) : null,
+      seeds: { done: ss.reduce((n, s) => n + s.seeds.done, 0), total: ss.reduce((n, s) => n + s.seeds.total, 0) },
+      budget: { runs: this.o.runs, timeSec: timeBudget(this.o.runs, this.o.timeSec) },
       findings: Math.max(this.signatures.size, ...ss.map(s => s.findings)),
       explained: Math.max(0, ...ss.map(s => s.explained)),
       elapsedSec: this.elapsed(), done,

@@ -20,8 +20,8 @@ export interface Engine {
    * first), so coverage-guided engines can seed their corpus from it without running it again.
    */
   observe?(item: EngineSequence, result: RunResult): void;
-  /** Sequences the engine keeps (its in-memory corpus), for the status line. */
-  corpusSize(): number;
+  /** Sequences the engine keeps (its in-memory corpus), for the status line; null: it keeps none (random). */
+  corpusSize(): number | null;
 }
 
 /** What a campaign tells an engine when it creates it (the engine contract; the registry is engines/index.ts). */

@@ -11,6 +11,6 @@ export function randomEngine(seed: string | number, gen: GenerateOptions, shard:
       return { seq: generateSequence(seed, index, gen), source: { seed, index, engine: 'random' } };
     },
     feedback(): void { /* random search keeps nothing */ },
-    corpusSize: () => 0,
+    corpusSize: () => null,
   };
 }
