@@ -455,6 +455,8 @@ class Campaign {
   private t0 = 0;
   private execs = 0;
   private generated = 0;
+  /** when the coverage set last grew (timing only) */
+  private lastNewClassSec = 0;
   /** corpus files run so far (they run first, in order) */
   private corpusDone = 0;
   /** a new finding was recorded: write a checkpoint after this sequence, not a period later */
@@ -602,7 +604,9 @@ class Campaign {
   private account(r: RunResult): void {
     this.execs++;
     this.opsTotal += r.ops.length;
+    const before = this.coverage.size;
     for (const c of r.coverage) this.coverage.add(c);
+    if (this.coverage.size > before) this.lastNewClassSec = this.elapsed();
     if (r.explained.length) this.explained.add(r.explained);
   }
 
@@ -714,6 +718,7 @@ class Campaign {
       timing: {
         startedAt: this.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), elapsedSec: this.elapsed(),
         execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, stoppedBy: this.stoppedBy,
+        lastNewClassSec: Math.round(this.lastNewClassSec * 10) / 10,
       },
     };
   }

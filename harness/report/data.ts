@@ -74,6 +74,8 @@ export interface ReportTiming {
   execsPerSec: number;
   opsPerSec: number;
   /** why the campaign ended: its run budget, its time budget, a signal, or the corpus alone (runs 0) */
+  /** when the last new coverage class was reached (s since the start; a plateau says more time will not help); absent in merged and older reports */
+  lastNewClassSec?: number;
   /** finding: --stop-on-first stopped it at its first unexplained finding */
   stoppedBy: 'runs' | 'time' | 'signal' | 'finding';
 }

@@ -30,7 +30,8 @@ export function renderMarkdown(r: ReportData): string {
   out.push(`- budget: ${budget || 'none'}`);
   const c = r.coverage;
   const fams = Object.entries(c.byFamily).map(([f, n]) => `${n} ${FAMILY_TITLES[f] ?? f}`).join(', ');
-  out.push(`- coverage: ${num(c.reached)} transition classes reached (${fams}); ${c.expectedReached} of ${c.expected} expected SEAMCALL/fault/race classes`);
+  out.push(`- coverage: ${num(c.reached)} transition classes reached (${fams}); ${c.expectedReached} of ${c.expected} expected SEAMCALL/fault/race classes`
+    + (c.expectedByFamily ? ` (${Object.entries(c.expectedByFamily).map(([f, e]) => `${FAMILY_TITLES[f] ?? f} ${e.reached}/${e.expected}`).join(', ')})` : ''));
   if (c.neverReached.length) {
     const shown = c.neverReached.slice(0, 12);
     out.push(`- never reached: ${shown.join(', ')}${c.neverReached.length > shown.length ? `, and ${c.neverReached.length - shown.length} more (report.json)` : ''}`);
@@ -74,6 +75,8 @@ export function renderMarkdown(r: ReportData): string {
   const t = r.timing;
   out.push('## Throughput (timing, not deterministic)', '');
   out.push(`- ${num(Math.round(t.execsPerSec))} exec/s, ${num(Math.round(t.opsPerSec))} ops/s, elapsed ${t.elapsedSec.toFixed(1)} s (stopped by ${t.stoppedBy}); ${t.startedAt} → ${t.finishedAt}`);
+  // A plateau long before the end says more of the same budget will not reach new classes.
+  if (t.lastNewClassSec !== undefined) out.push(`- the last new coverage class was reached at ${t.lastNewClassSec.toFixed(1)} s`);
   out.push('');
   return out.join('\n');
 }

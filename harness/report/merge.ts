@@ -229,6 +229,8 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
     execsPerSec: opts.mode === 'sequential' ? scope.sequences / el : ts.reduce((n, t) => n + t.execsPerSec, 0),
     opsPerSec: opts.mode === 'sequential' ? scope.ops / el : ts.reduce((n, t) => n + t.opsPerSec, 0),
     stoppedBy,
+    // parallel parts: the latest of their last new classes (a sequential merge cannot say: the later part's classes may not be new)
+    ...(opts.mode === 'parallel' && ts.every(t => t.lastNewClassSec !== undefined) ? { lastNewClassSec: Math.max(...ts.map(t => t.lastNewClassSec!)) } : {}),
     ...opts.timing,
   };
 

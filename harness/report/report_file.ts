@@ -55,6 +55,10 @@ const SCOPE: FieldTable<ReportScope> = {
 
 const COVERAGE: FieldTable<CoverageSummary> = {
   reached: count, byFamily: counts, expected: count, expectedReached: count, neverReached: lines, classes: optional(lines),
+  expectedByFamily: optional((f, k) => {
+    const o = f.object(k);
+    return Object.fromEntries(o.keys().map(fam => [fam, readTable(o.object(fam), { reached: count, expected: count }, 'a family\'s expected coverage')]));
+  }),
 };
 
 const FINDING: FieldTable<ReportFinding> = {
@@ -80,6 +84,7 @@ const EXPLAINED: FieldTable<ReportExplained> = {
 const TIMING: FieldTable<ReportTiming> = {
   startedAt: time, finishedAt: time, elapsedSec: finite(0), execsPerSec: finite(0), opsPerSec: finite(0),
   stoppedBy: oneOf(['runs', 'time', 'signal', 'finding'] as const),
+  lastNewClassSec: optional(finite(0)),
 };
 
 const REPORT: FieldTable<ReportData> = {

@@ -82,6 +82,8 @@ export interface CoverageSummary {
   expectedReached: number;
   /** expected classes never reached, sorted */
   neverReached: string[];
+  /** per family that has expected classes (SEAMCALL results, faults, races, retries): reached of expected; absent in older reports */
+  expectedByFamily?: Record<string, { reached: number; expected: number }>;
   /** every class reached, sorted (lets `tdpfuzz merge` and workers take the exact union) */
   classes?: string[];
 }
@@ -94,8 +96,15 @@ export function summarizeCoverage(keys: Iterable<string>, config: Pick<VmConfig,
   for (const f of [...fam.keys()].sort()) byFamily[f] = fam.get(f)!;
   const expected = expectedClasses(config, domain);
   const neverReached = expected.filter(k => !set.has(k));
+  const expectedByFamily: Record<string, { reached: number; expected: number }> = {};
+  for (const k of expected) {
+    const e = expectedByFamily[familyOf(k)] ??= { reached: 0, expected: 0 };
+    e.expected++;
+    if (set.has(k)) e.reached++;
+  }
   return {
     reached: set.size, byFamily, expected: expected.length, expectedReached: expected.length - neverReached.length, neverReached,
+    expectedByFamily: Object.fromEntries(Object.keys(expectedByFamily).sort().map(f => [f, expectedByFamily[f]])),
     classes: [...set].sort(),
   };
 }

@@ -88,3 +88,20 @@ describe('blind spots (issue 12 item 4)', () => {
       '- not exercised (the verdict says nothing about these): the x86 geometry (4-level, 512-entry tables, 1G/2M/4K pages); CONFIG_KVM_PROVE_MMU (--prove-mmu); Dynamic PAMT (--dpamt); misuse the kernel never does (--domain extended)\n');
   });
 });
+
+describe('coverage with denominators (issue 12 item 4)', () => {
+  it('per family: reached of expected, adding up to the totals; and when the last new class came', async () => {
+    const work = tmpDir('denominators');
+    await main(['run', '--runs', '200', '--no-corpus', '--no-minimize'], io(work));
+    const r = readJson(path.join(work, 'out', 'report.json'));
+    const fams = Object.values(r.coverage.expectedByFamily) as { reached: number; expected: number }[];
+    expect(fams.reduce((n, e) => n + e.expected, 0)).toBe(r.coverage.expected);
+    expect(fams.reduce((n, e) => n + e.reached, 0)).toBe(r.coverage.expectedReached);
+    expect(Object.keys(r.coverage.expectedByFamily)).toEqual(['cmpxchg-fail', 'fault', 'map', 'race', 'seam']);
+    expect(r.timing.lastNewClassSec).toBeGreaterThanOrEqual(0);
+    expect(r.timing.lastNewClassSec).toBeLessThanOrEqual(r.timing.elapsedSec + 0.1);
+    const md = fs.readFileSync(path.join(work, 'out', 'report.md'), 'utf8');
+    expect(md).toMatch(/expected SEAMCALL\/fault\/race classes \(lost cmpxchg \d+\/3, injected faults \d+\/4, fault-path retries \d+\/3, race points \d+\/7, SEAMCALL\/result \d+\/31\)/);
+    expect(md).toMatch(/- the last new coverage class was reached at [\d.]+ s\n/);
+  });
+});
