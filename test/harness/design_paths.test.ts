@@ -22,7 +22,7 @@ module.exports = {
 };
 `;
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
-const RUN = ['--runs', '40', '--seed', '3', '--no-corpus', '--no-minimize'];
+const RUN = ['--runs', '40', '--seed', '3', '--no-corpus', '--no-minimize', '--crashes', 'crashes'];
 
 describe('crash files of module designs', () => {
   let a: string; // where the campaign ran
@@ -55,12 +55,15 @@ describe('crash files of module designs', () => {
     expect(o.stderr).toBe('');
   });
 
-  it('keeps the field when crash files are merged', async () => {
+  it('keeps the field when crash files are merged or promoted', async () => {
     const o = io(a);
     await main(['merge', 'out', '--out', 'merged', '--crashes', 'merged-crashes'], o);
     const merged = path.join(a, 'merged-crashes', path.basename(crashFile));
     expect(readCrashFile(crashFile).designModules).toBeDefined();
     expect(readCrashFile(merged).designModules, o.stderr).toEqual(readCrashFile(crashFile).designModules);
+    const p = io(a);
+    expect(await main(['promote', crashFile, '--to', 'promoted'], p), p.stderr).toBe(0);
+    expect(readCrashFile(path.join(a, 'promoted', path.basename(crashFile))).designModules).toEqual(readCrashFile(crashFile).designModules);
   });
 
   it('a malformed designModules field is a one-line error naming the file and field', async () => {
