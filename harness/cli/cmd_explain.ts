@@ -132,7 +132,7 @@ export const explainCommand: Command = {
       designs: flags.designs ?? null,
       equiv: flags.equiv ?? null,
       domain: flags.domain ?? null,
-    }, io.cwd);
+    }, io.cwd, line => io.err(`${line}\n`));
     const { text, exitCode } = explainText(item, { ...settings, hangMs: flags['hang-timeout'] * 1000 });
     io.out(text);
     return exitCode;

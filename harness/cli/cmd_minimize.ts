@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { Op } from '../../impls/api';
 import { flagTable, HANG_TIMEOUT_FLAG, parseFlags, UsageError, type Command, type Io } from './flags';
 import { EQUIVALENCES } from '../run/compare';
-import { serializeCrash, updateCrashFile, validateCrash, type CrashFile, type CrashFinding } from '../store/crash_store';
+import { recordedDesigns, serializeCrash, updateCrashFile, validateCrash, type CrashFile, type CrashFinding } from '../store/crash_store';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, writeFileAtomic } from '../store/fsutil';
 import { checkOutputFile } from '../store/output_place';
@@ -154,10 +154,13 @@ function minimizeCrashFile(item: InputFile, settings: RunSettings, o: Options, i
     io.out(kept ? `kept ${item.shown}: it now holds a smaller reproducer (${written.ops.length} ops)\n` : `updated ${item.shown}\n`);
   } else {
     const shownOut = displayPath(outAbs, io.cwd);
+    // Designs given with --designs are recorded like a campaign records them (module paths absolute).
+    const designs = settings.designSpecs.join(',') === crash.designs.join(',')
+      ? { designs: crash.designs, designModules: crash.designModules } : recordedDesigns(settings.designSpecs, io.cwd);
     const base: CrashFile = signature === crash.signature
-      ? { ...crash, designs: settings.designSpecs, equiv: settings.equiv, domain: settings.domain }
+      ? { ...crash, ...designs, equiv: settings.equiv, domain: settings.domain }
       // A new signature starts a new history: no hits and no merge record carried over.
-      : { ...crash, signature, status: 'open', hits: 1, mergedFrom: undefined, designs: settings.designSpecs, equiv: settings.equiv, domain: settings.domain };
+      : { ...crash, signature, status: 'open', hits: 1, mergedFrom: undefined, ...designs, equiv: settings.equiv, domain: settings.domain };
     written = validateCrash(JSON.parse(serializeCrash({ ...update(base), replay: `npx tdpfuzz replay ${shownOut}` })), shownOut);
     fs.mkdirSync(path.dirname(outAbs), { recursive: true });
     writeFileAtomic(outAbs, serializeCrash(written));
@@ -221,7 +224,7 @@ export const minimizeCommand: Command = {
       equiv: flags.equiv ?? null,
       domain: flags.domain ?? null,
     };
-    const settings = { ...settingsFor(item, overrides, io.cwd), hangMs: flags['hang-timeout'] * 1000 };
+    const settings = { ...settingsFor(item, overrides, io.cwd, line => io.err(`${line}\n`)), hangMs: flags['hang-timeout'] * 1000 };
     const o: Options = {
       out: flags.out,
       signature: flags.signature,

@@ -80,7 +80,7 @@ export async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
   // (replayed too, or in the same directory); that is known behaviour, not a new finding.
   const acceptedSigs = acceptedSignatures(items.map(it => it.crash), files.filter((_, k) => items[k].crash));
   for (const it of items) {
-    const settings = { ...settingsFor(it, a, io.cwd), hangMs: a.hangMs };
+    const settings = { ...settingsFor(it, a, io.cwd, line => io.err(`${line}\n`)), hangMs: a.hangMs };
     const r = runBoundedSequence(it.seq, settings);
     const j = judge(it, r, settings, acceptedSigs);
     counts[j.verdict]++;

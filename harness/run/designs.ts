@@ -155,6 +155,23 @@ function loadDesign(item: string, cwd: string = process.cwd(), flag = '--designs
 }
 
 /**
+ * The file a --designs item loads when it is a module path (absolute, as require() resolves it, e.g.
+ * "./variant" -> "/abs/variant.js"), or undefined for a name (built-in, mutant:, alt:, <series>:<step>).
+ * Crash files record this path, so that their designs load from any working directory.
+ */
+export function designModuleFile(item: string, cwd: string = process.cwd()): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(BUILTIN_DESIGNS, item)) return undefined;
+  if (resolvers.some(r => r.resolve(item) !== undefined)) return undefined;
+  if (!looksLikePath(item)) return undefined;
+  const file = path.resolve(cwd, item);
+  try {
+    return require.resolve(file);
+  } catch {
+    return file;
+  }
+}
+
+/**
  * Load a comma-separated design list (names or module paths, relative paths from cwd). At least two
  * designs are needed; the same design twice ("before,before") is a self-check run.
  */

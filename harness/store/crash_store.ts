@@ -4,17 +4,22 @@
 //
 //   {"format": "tdpfuzz-crash/1", "toolVersion", "signature", "status", "config", "designs", "equiv",
 //    "domain", "source", "ops", "originalOps", "finding", "firstDivergence", "replay", "hits",
-//    "firstSeen", "lastSeen", "minimization"?, "mergedFrom"?}
+//    "firstSeen", "lastSeen", "minimization"?, "mergedFrom"?, "designModules"?}
 //
 // `ops` is the reproducer (the minimizer replaces it, keeping `originalOps`); a later finding with the
 // same signature adds its hits and replaces the reproducer only when it has fewer ops. `status` is
 // the triage state: "open" (new), or "explained"/"expected" when a developer has accepted it; the
 // store never changes a status it finds in a file.
+//
+// A design given as a module path is recorded by its absolute path (a relative one would resolve
+// against whatever directory the crash file is replayed from), and `designModules` keeps the
+// module file's SHA-256 at record time, so a replay can say when the module changed since.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Op, VmConfig } from '../../impls/api';
 import { EQUIVALENCES, type Equivalence } from '../run/compare';
+import { designModuleFile } from '../run/designs';
 import type { DesignTrace, Finding, FindingKind, FirstDivergence } from '../run/findings';
 import { displayPath, removeStaleTemps, toolVersion, withFileLock, writeFileAtomic, type LockOptions } from './fsutil';
 import { DOMAINS, type Domain } from '../seq/domain';
@@ -43,7 +48,7 @@ export interface CrashFile {
   signature: string;
   status: CrashStatus;
   config: VmConfig;
-  /** design names or module paths, as given on the command line */
+  /** design names, or module paths made absolute (as given on the command line in older files) */
   designs: string[];
   equiv: Equivalence;
   domain: Domain;
@@ -67,12 +72,16 @@ export interface CrashFile {
    * it again adds only the hits it gained since (store/crash_merge.ts).
    */
   mergedFrom?: Record<string, MergedSource>;
+  /** the designs given as module paths: as given, the absolute path in `designs`, and its content's sha256 */
+  designModules?: DesignModule[];
 }
 
 export interface MergedSource { hits: number; firstSeen: string }
 
+export interface DesignModule { spec: string; path: string; sha256: string }
+
 const TOP_FIELDS = ['format', 'toolVersion', 'signature', 'status', 'config', 'designs', 'equiv', 'domain', 'source',
-  'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization', 'mergedFrom'] as const;
+  'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization', 'mergedFrom', 'designModules'] as const;
 
 // ------------------------------------------------------------------------------------------------
 // File names
@@ -211,6 +220,51 @@ function readMergedFrom(r: Fields): Record<string, MergedSource> | undefined {
   return out;
 }
 
+function readDesignModules(r: Fields, designs: readonly string[]): DesignModule[] | undefined {
+  if (!r.has('designModules')) return undefined;
+  const v = r.raw('designModules');
+  if (!Array.isArray(v) || v.length === 0) r.fail('designModules', `expected a non-empty array of {spec, path, sha256}, got ${show(v)}`);
+  return (v as unknown[]).map((x, i) => {
+    if (!isObject(x)) r.fail(`designModules[${i}]`, `expected an object {spec, path, sha256}, got ${show(x)}`);
+    const e: Fields = new Fields(r.fileName, `designModules[${i}]`, x);
+    e.onlyKnown(['spec', 'path', 'sha256'], 'a design module');
+    const m: DesignModule = { spec: e.str('spec'), path: e.str('path'), sha256: e.str('sha256') };
+    if (m.spec === '') e.fail('spec', 'expected a non-empty string');
+    if (!path.isAbsolute(m.path)) e.fail('path', `expected an absolute path, got ${show(m.path)}`);
+    if (!designs.includes(m.path)) e.fail('path', `${show(m.path)} is not one of designs`);
+    if (!/^[0-9a-f]{64}$/.test(m.sha256)) e.fail('sha256', `expected 64 lowercase hex digits, got ${show(m.sha256)}`);
+    return m;
+  });
+}
+
+/** The SHA-256 of a file's content (hex), or null when it cannot be read. */
+export function fileSha256(file: string): string | null {
+  try {
+    return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
+/** A design spec's module (absolute path and content hash), or null for a name or an unreadable file. */
+function designModuleOf(spec: string, cwd: string): DesignModule | null {
+  const file = designModuleFile(spec, cwd);
+  const sha256 = file === undefined ? null : fileSha256(file);
+  return file !== undefined && sha256 !== null ? { spec, path: file, sha256 } : null;
+}
+
+/**
+ * The `designs` (module paths made absolute) and `designModules` fields a crash file records for
+ * design specs given relative to `cwd`; no designModules when no spec is a module path, so crash
+ * files of named designs stay as they were.
+ */
+export function recordedDesigns(specs: readonly string[], cwd: string, lookup = (spec: string) => designModuleOf(spec, cwd)):
+  Pick<CrashFile, 'designs' | 'designModules'> {
+  const modules = specs.map(lookup);
+  if (!modules.some(m => m)) return { designs: [...specs], designModules: undefined };
+  return { designs: specs.map((spec, k) => modules[k]?.path ?? spec), designModules: modules.filter((m): m is DesignModule => !!m) };
+}
+
 /** Validate ops against a config with the sequence validator; errors name `field` (ops/originalOps). */
 function readOps(file: string, config: unknown, ops: unknown, field: string): { config: VmConfig; ops: Op[] } {
   try {
@@ -264,6 +318,8 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
   if (minimization) out.minimization = minimization;
   const mergedFrom = readMergedFrom(r);
   if (mergedFrom) out.mergedFrom = mergedFrom;
+  const designModules = readDesignModules(r, out.designs);
+  if (designModules) out.designModules = designModules;
   return out;
 }
 
@@ -333,6 +389,8 @@ export class CrashStore {
   private readonly now: () => Date;
   private readonly cwd: string;
   private readonly replayCommand: (shown: string) => string;
+  /** module-path designs resolved once per store: the module as the run loaded it, not as edited since */
+  private readonly modules = new Map<string, DesignModule | null>();
 
   constructor(dir: string, private readonly opts: CrashStoreOptions = {}) {
     this.cwd = opts.cwd ?? process.cwd();
@@ -426,6 +484,16 @@ export class CrashStore {
     }, this.opts.lock);
   }
 
+  /** A design spec's module (absolute path and content hash), or null for a name or an unreadable file. */
+  private designModule(spec: string): DesignModule | null {
+    let m = this.modules.get(spec);
+    if (m === undefined) {
+      m = designModuleOf(spec, this.cwd);
+      this.modules.set(spec, m);
+    }
+    return m;
+  }
+
   private build(rec: CrashRecord, shown: string, time: string): CrashFile {
     const f = rec.finding;
     const finding: CrashFinding = {
@@ -452,6 +520,7 @@ export class CrashStore {
       lastSeen: time,
     };
     if (rec.minimization) crash.minimization = rec.minimization;
+    Object.assign(crash, recordedDesigns(rec.designs, this.cwd, spec => this.designModule(spec)));
     // Validate what we write, so that a file the store wrote always reads back.
     return validateCrash(JSON.parse(serializeCrash(crash)), shown);
   }

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Design } from '../../impls/api';
 import type { Equivalence } from '../run/compare';
-import { CRASH_FORMAT, readCrashFile, validateCrash, type CrashFile } from './crash_store';
+import { CRASH_FORMAT, fileSha256, readCrashFile, validateCrash, type CrashFile } from './crash_store';
 import { loadDesigns } from '../run/designs';
 import { displayPath } from './fsutil';
 import type { Domain } from '../seq/domain';
@@ -82,8 +82,13 @@ export interface RunSettings extends RunOptions {
 /** Overrides from the command line; null = what the file records (or the sequence-file default). */
 export interface SettingsFlags { designs: string | null; equiv: Equivalence | null; domain: Domain | null }
 
-/** The run settings for a file: flags first, then the crash file's record, then before,after/state/legal. */
-export function settingsFor(item: InputFile, flags: SettingsFlags, cwd: string): RunSettings {
+/**
+ * The run settings for a file: flags first, then the crash file's record, then before,after/state/legal.
+ * When the recorded designs are used, `warn` gets one line per recorded design module whose content
+ * changed since the crash was recorded (the replay still runs: the change may be the fix).
+ */
+export function settingsFor(item: InputFile, flags: SettingsFlags, cwd: string, warn: (line: string) => void = () => {}): RunSettings {
+  if (flags.designs === null) for (const line of changedModules(item)) warn(line);
   const spec = flags.designs ?? (item.crash?.designs ?? ['before', 'after']).join(',');
   const designs: Design[] = loadDesigns(spec, cwd, flags.designs !== null ? '--designs' : item.crash ? `${item.shown}: designs` : '--designs');
   return {
@@ -92,6 +97,19 @@ export function settingsFor(item: InputFile, flags: SettingsFlags, cwd: string):
     equiv: flags.equiv ?? item.crash?.equiv ?? 'state',
     domain: flags.domain ?? item.crash?.domain ?? 'legal',
   };
+}
+
+/** A WARNING line for each design module of a crash file whose current content hash differs from the recorded one. */
+function changedModules(item: InputFile): string[] {
+  const out: string[] = [];
+  for (const m of item.crash?.designModules ?? []) {
+    const now = fileSha256(m.path);
+    // An unreadable module is not a warning: loading it fails with its own one-line error.
+    if (now !== null && now !== m.sha256) {
+      out.push(`WARNING: ${item.shown}: design module ${m.path} changed since the crash was recorded (sha256 ${m.sha256.slice(0, 12)}…→${now.slice(0, 12)}…)`);
+    }
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ export function transpileTree(entry: string, outDir: string): string {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, js);
     for (const m of src.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
-      queue.push(path.resolve(path.dirname(file), `${m[1]}.ts`));
+      const base = path.resolve(path.dirname(file), m[1]);
+      queue.push(fs.existsSync(`${base}.ts`) ? `${base}.ts` : path.join(base, 'index.ts')); // a directory import means its index
     }
   }
   // toolVersion() looks for package.json above the module.
