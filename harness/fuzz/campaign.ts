@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import type { Design, Op } from '../../impls/api';
 import { campaignParams, generatorOptions, timeBudget, type CampaignParams, type GivenParams, type RunParams } from '../run/campaign_params';
 import { summarizeCoverage } from '../run/coverage_classes';
-import { CrashStore, type CrashSource, type CrashStatus } from '../store/crash_store';
+import { CrashStore, recordedDesigns, type CrashSource, type CrashStatus } from '../store/crash_store';
 import { UNOBSERVABLE } from '../run/explained';
 import { describeOp, type Finding } from '../run/findings';
 import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
@@ -443,6 +443,8 @@ class Campaign {
   private readonly runs: number | null;
   private readonly timeSec: number | null;
   private readonly designSpecs: string[];
+  /** designSpecs with module paths made absolute (reports, stats) */
+  private readonly recordedSpecs: string[];
   private readonly runOpts: RunOptions;
   private readonly engine: Engine;
   private readonly outDir: string | null;
@@ -477,6 +479,9 @@ class Campaign {
     this.runs = opts.runs ?? null;
     this.timeSec = timeBudget(this.runs, opts.timeSec);
     this.designSpecs = opts.designSpecs ?? opts.designs.map(d => d.name);
+    // Reports and stats name a module design by its absolute path (as crash files do), so that their
+    // replay and resume commands work from any directory.
+    this.recordedSpecs = recordedDesigns(this.designSpecs, this.cwd).designs;
     this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000,
       ...(opts.allowedExplanations ? { allowedExplanations: opts.allowedExplanations } : {}) };
     const genOpts = generatorOptions(this.p);
@@ -669,7 +674,7 @@ class Campaign {
     const s = this.status(done);
     return buildStats({
       done, stoppedBy: done ? this.stoppedBy : null, startedAt: this.startedAt.toISOString(), updatedAt: this.now().toISOString(),
-      params: this.p, designs: this.designSpecs, engine: this.engine.name,
+      params: this.p, designs: this.recordedSpecs, engine: this.engine.name,
       totals: {
         elapsedSec: s.elapsedSec, execs: this.execs, generated: this.generated, corpus: this.corpus.counted, ops: this.opsTotal,
         execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec, coverage: this.coverage.size,
@@ -700,7 +705,7 @@ class Campaign {
     const findings = this.findings.reportFindings(p.seed);
     const unexplained = findings.filter(f => f.status === 'open').length;
     const scope: ReportScope = {
-      designs: designLabels(this.opts.designs), designSpecs: this.designSpecs, seed: p.seed, shard: p.shard,
+      designs: designLabels(this.opts.designs), designSpecs: this.recordedSpecs, seed: p.seed, shard: p.shard,
       sequences: this.execs, generated: this.generated,
       corpus: { dir: this.corpus.dir, files: this.corpus.counted, skipped: this.corpus.skipped }, ops: this.opsTotal,
       equiv: p.equiv, domain: p.domain, config: p.config,

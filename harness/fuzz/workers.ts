@@ -31,6 +31,7 @@ import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsF
 import { readStatsFile } from '../report/stats_file';
 import { readReportFile } from '../report/report_file';
 import { writeFileAtomic } from '../store/fsutil';
+import { recordedDesigns } from '../store/crash_store';
 import { writeReports } from '../report/index';
 import { type ReportData } from '../report/data';
 import { InputError } from '../seq/sequence';
@@ -185,10 +186,13 @@ class WorkerAggregate {
   private readonly coverage = new Set<string>();
   private readonly signatures = new Set<string>();
   private readonly series: SeriesPoint[] = [];
+  /** --designs with module paths made absolute (stats.json, as crash files record them) */
+  private readonly recordedSpecs: string[];
   readonly statsPath: string | null;
   readonly outDir: string | null;
 
   constructor(private readonly o: WorkersOptions, readonly slots: Slot[]) {
+    this.recordedSpecs = recordedDesigns(o.designs, o.cwd).designs;
     this.outDir = o.out === null ? null : path.resolve(o.cwd, o.out);
     this.statsPath = this.outDir ? path.join(this.outDir, 'stats.json') : null;
   }
@@ -296,7 +300,7 @@ class WorkerAggregate {
       ...buildStats({
         done, stoppedBy: done ? r.timing.stoppedBy : null,
         startedAt: p?.startedAt ?? this.startedAt.toISOString(), updatedAt: new Date().toISOString(),
-        params: o, designs: o.designs, engine: o.engine,
+        params: o, designs: this.recordedSpecs, engine: o.engine,
         totals: {
           elapsedSec: r.timing.elapsedSec, execs: r.scope.sequences, generated: r.scope.generated, corpus: r.scope.corpus.files,
           ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
