@@ -4,13 +4,15 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTree, removeTree } from '../build_helper';
 import { main } from '../../harness/cli/main';
 import { readCrashFile } from '../../harness/store/crash_store';
-import { ROOT, tmpDir, captureIo as io } from './helpers';
+import { tmpDir, captureIo as io } from './helpers';
 
 // `after` with a wrong gracePeriod result: a divergence most random sequences reach.
-const VARIANT = `const { after } = require(${JSON.stringify(path.join(ROOT, 'dist/impls/designs.js'))});
+// (It loads the models from a transpiled tree: a fresh clone has no dist/ when npm test runs.)
+const variantOf = (tree: string): string => `const { after } = require(${JSON.stringify(path.join(tree, 'impls/designs.js'))});
 module.exports = {
   name: 'variant', description: 'after with a wrong gracePeriod result (test design)',
   create(config) {
@@ -21,8 +23,12 @@ module.exports = {
   },
 };
 `;
+let VARIANT = '';
+let tree = '';
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 const RUN = ['--runs', '40', '--seed', '3', '--no-corpus', '--no-minimize', '--crashes', 'crashes'];
+
+afterAll(() => { if (tree) removeTree(tree); });
 
 describe('crash files of module designs', () => {
   let a: string; // where the campaign ran
@@ -31,6 +37,8 @@ describe('crash files of module designs', () => {
   let module: string;
 
   beforeAll(async () => {
+    tree = buildTree('dpaths');
+    VARIANT = variantOf(tree);
     a = tmpDir('dpaths-a');
     b = tmpDir('dpaths-b');
     module = path.join(a, 'variant.js');
