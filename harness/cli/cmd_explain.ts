@@ -11,12 +11,14 @@ import { designsPhrase, geometryPhrase } from '../report/data';
 import { acceptedSignatures, judge, loadInputFile, settingsFor, type InputFile, type RunSettings } from '../store/inputs';
 import { runBoundedSequence, type RunResult } from '../run/runner';
 import { boundedTraceText } from '../run/trace';
+import { findingLines, wrap } from '../report/text';
 
 const FLAGS = flagTable([
   { name: 'designs', kind: { type: 'string', what: 'a comma-separated list of design names or module paths' }, metavar: 'A,B', help: 'designs (default: recorded in a crash file; before,after for a sequence file)' },
   { name: 'equiv', kind: { type: 'enum', values: EQUIVALENCES }, metavar: 'E', help: 'equivalence (default: recorded; state for a sequence file)' },
   { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for a sequence file)' },
   { ...HANG_TIMEOUT_FLAG, default: 10 },
+  { name: 'format', kind: { type: 'enum', values: ['text', 'mail'] as const }, metavar: 'F', help: 'text (default: the full reviewer view) or mail (80 columns, stacked traces, TDH.* names: paste into a reply)' },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
@@ -33,6 +35,7 @@ flags:
   --equiv E      equivalence (default: recorded; state for a sequence file)
   --domain D     domain (default: recorded; legal for a sequence file)
   --hang-timeout S  a run making no progress for S seconds is a hang (default 10)
+  --format F     text (default: the full reviewer view) or mail (80 columns, stacked traces, TDH.* names: paste into a reply)
 
 example: tdpfuzz explain crashes/divergence-fault-ledger-0123456789ab.json`;
 
@@ -118,6 +121,34 @@ function explainText(item: InputFile, settings: RunSettings): { text: string; ex
   return { text: `${out.join('\n')}\n`, exitCode: j.verdict === 'FAIL' ? 1 : 0 };
 }
 
+/** `explain --format mail`: the finding as report.txt prints one, for a reply on the list. */
+function explainMail(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
+  const r = runBoundedSequence(item.seq, settings);
+  const accepted = acceptedSignatures([item.crash], item.crash ? [item.file] : []);
+  const j = judge(item, r, settings, accepted);
+  const out = [
+    ...wrap(`${item.shown}: ${item.kind === 'crash' ? `crash file [${item.crash!.status}]` : 'sequence file'}; designs ${designsPhrase(settings.designSpecs)}; ${settings.equiv} equivalence; ${settings.domain} domain`, '  ', ''),
+    ...wrap(`config: ${configPhrase(item)}`, '  ', ''),
+    '',
+  ];
+  const seen = item.crash ? [...r.findings, ...r.explained].find(f => f.signature === item.crash!.signature) : r.findings[0];
+  const shown = divergenceToShow(item, r);
+  if (seen || item.crash) {
+    const c = item.crash;
+    out.push(...findingLines({
+      signature: seen?.signature ?? c!.signature, kind: seen?.kind ?? c!.finding.kind, designs: seen?.designs ?? [], opKind: seen?.opKind ?? '',
+      component: seen?.component ?? '', message: seen?.message ?? `${c!.finding.message} (NOT reproduced)`, hits: 1,
+      firstSource: c?.source ?? { file: item.shown }, status: c?.status ?? 'open', crashFile: c ? item.shown : null,
+      reproducer: item.seq.ops.map(describeOp), originalOpCount: c?.originalOps.length ?? item.seq.ops.length, minimized: !!c?.minimization,
+      opIndex: seen?.opIndex ?? -1, firstDivergence: shown?.d ?? null, replay: `npx tdpfuzz replay ${item.shown}`,
+    }, 1));
+  } else {
+    out.push('No unexplained finding.', '', ...wrap(`replay: npx tdpfuzz replay ${item.shown}`, '    ', '  '));
+  }
+  out.push('', ...wrap(j.line));
+  return { text: `${out.join('\n')}\n`, exitCode: j.verdict === 'FAIL' ? 1 : 0 };
+}
+
 export const explainCommand: Command = {
   name: 'explain',
   summary: 'print a sequence or crash file as readable ops, side-by-side traces and the first-divergence diff',
@@ -133,7 +164,8 @@ export const explainCommand: Command = {
       equiv: flags.equiv ?? null,
       domain: flags.domain ?? null,
     }, io.cwd, line => io.err(`${line}\n`));
-    const { text, exitCode } = explainText(item, { ...settings, hangMs: flags['hang-timeout'] * 1000 });
+    const run = { ...settings, hangMs: flags['hang-timeout'] * 1000 };
+    const { text, exitCode } = flags.format === 'mail' ? explainMail(item, run) : explainText(item, run);
     io.out(text);
     return exitCode;
   },

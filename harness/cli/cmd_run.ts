@@ -219,7 +219,7 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   try {
     const result = await handle.done;
     progress.clear();
-    if (result.reportPaths) io.out(`report: ${displayPath(result.reportPaths.markdown, io.cwd)} (also report.json, report.junit.xml, report.html)\n`);
+    if (result.reportPaths) io.out(`report: ${displayPath(result.reportPaths.markdown, io.cwd)} (also report.json, report.junit.xml, report.html, report.txt)\n`);
     io.out(`${result.report.verdict.line}\n`);
     // SIGINT: 130 (128 + 2), as an interrupted shell command, after the reports are written. SIGTERM
     // (a scheduler's or CI's time limit) keeps the verdict's exit code: the run ends as if its budget ran out.

@@ -7,12 +7,13 @@ import { renderHtml } from './html';
 import { renderJson } from './json';
 import { renderJunit } from './junit';
 import { renderMarkdown } from './markdown';
+import { renderText } from './text';
 import type { SeriesPoint } from './stats';
 
-export interface ReportPaths { markdown: string; json: string; junit: string; html: string }
+export interface ReportPaths { markdown: string; json: string; junit: string; html: string; text: string }
 
 /**
- * Write report.md, report.json, report.junit.xml and report.html into outDir (atomically). `series`
+ * Write report.md, report.json, report.junit.xml, report.html and report.txt (mail-ready) into outDir (atomically). `series`
  * (the campaign's stats time series) feeds the HTML coverage-over-time chart.
  */
 export function writeReports(outDir: string, r: ReportData, series: readonly SeriesPoint[] = []): ReportPaths {
@@ -22,10 +23,12 @@ export function writeReports(outDir: string, r: ReportData, series: readonly Ser
     json: path.join(outDir, 'report.json'),
     junit: path.join(outDir, 'report.junit.xml'),
     html: path.join(outDir, 'report.html'),
+    text: path.join(outDir, 'report.txt'),
   };
   writeFileAtomic(paths.markdown, renderMarkdown(r));
   writeFileAtomic(paths.json, renderJson(r));
   writeFileAtomic(paths.junit, renderJunit(r));
   writeFileAtomic(paths.html, renderHtml(r, series));
+  writeFileAtomic(paths.text, renderText(r));
   return paths;
 }

@@ -42,7 +42,7 @@ describe('runCampaign', () => {
     expect(f.reproducer).toHaveLength(crash.ops.length);
     expect(fs.readFileSync(path.join(a, f.crashFile!), 'utf8')).toBe(fs.readFileSync(path.join(b, f.crashFile!), 'utf8'));
     // Every output exists; no temp files are left behind.
-    expect(fs.readdirSync(path.join(a, 'out')).sort()).toEqual(['checkpoint.json', 'report.html', 'report.json', 'report.junit.xml', 'report.md', 'stats.json']);
+    expect(fs.readdirSync(path.join(a, 'out')).sort()).toEqual(['checkpoint.json', 'report.html', 'report.json', 'report.junit.xml', 'report.md', 'report.txt', 'stats.json']);
     expect(fs.readdirSync(path.join(a, 'crashes'))).toEqual([path.basename(f.crashFile!)]);
     const md = fs.readFileSync(path.join(a, 'out', 'report.md'), 'utf8');
     expect(md).toContain(ja.verdict.line);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   // The previous run whose outputs must survive, with a crash file (a self-check against a mutant).
   const o = io(work);
   expect(await main(['run', '--runs', '20', '--seed', '3', '--no-corpus', '--no-minimize', '--designs', 'after,mutant:keeps-external-pointer', '--crashes', 'crashes'], o), o.stderr).toBe(1);
-  expect(fs.readdirSync(at('out')).sort()).toEqual(['checkpoint.json', 'report.html', 'report.json', 'report.junit.xml', 'report.md', 'stats.json']);
+  expect(fs.readdirSync(at('out')).sort()).toEqual(['checkpoint.json', 'report.html', 'report.json', 'report.junit.xml', 'report.md', 'report.txt', 'stats.json']);
   expect(fs.readdirSync(at('crashes')).length).toBeGreaterThan(0);
 });
 
