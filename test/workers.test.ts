@@ -201,4 +201,13 @@ describe('workers, shards, merge, resume', () => {
     expect(await jsMain(['run', '--resume', 'nothing-here', '--runs', '1'], bad2)).toBe(2);
     expect(bad2.stderr).toMatch(/^tdpfuzz: --resume: nothing-here\/stats.json: no such file/);
   });
+
+  it('a time budget counts from the start of the run, worker start-up (istanbul for jsfuzz) included (issue 12 item 6)', async () => {
+    const o = io(work);
+    const t0 = Date.now();
+    expect(await jsMain(['run', '--engine', 'jsfuzz', '--time', '2', '--no-corpus', '--no-minimize', '--out', 'budget', '--crashes', 'budget/c'], o)).toBe(0);
+    const wall = (Date.now() - t0) / 1000;
+    expect(wall).toBeLessThan(2 + 2.5); // the report and the worker's exit; it was 2 + start-up (~6 s for --time 5)
+    expect(readReport(path.join(work, 'budget')).scope.budget).toEqual({ runs: null, timeSec: 2 });
+  }, 30_000);
 });

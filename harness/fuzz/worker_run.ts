@@ -27,6 +27,8 @@ export interface WorkerSpec {
   count: number;
   /** this worker's campaign: its lane's seed, shard and engine, its share of the run budget, no output directory */
   params: RunParams;
+  /** Date.now() when the run started on the main thread (the time budget counts from there) */
+  startedAtMs: number;
   /** the engine's first index (run --resume: where the previous run stopped) */
   startIndex: number;
   /** run --resume: the lane's corpus files (names in dir) and how many of them already ran */
@@ -56,7 +58,10 @@ function isByteSharing(e: Engine): e is Engine & ByteSharingEngine {
 
 export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<void> {
   const post = (m: ToMain): void => port.postMessage(m);
-  const p = spec.params;
+  // A time budget counts from when the run started on the main thread, not from when this worker got
+  // going: loading (and, for jsfuzz, instrumenting impls/ with istanbul) takes seconds of it.
+  const p = spec.params.timeSec === null ? spec.params
+    : { ...spec.params, timeSec: Math.max(0.001, spec.params.timeSec - (Date.now() - spec.startedAtMs) / 1000) };
   const designs = loadDesigns(p.designs.join(','), spec.cwd);
   const factory = ENGINES.get(p.engine);
   if (!factory) throw new Error(`--engine: unknown engine ${JSON.stringify(p.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);

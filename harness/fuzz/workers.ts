@@ -136,6 +136,7 @@ interface Slot {
  * engine) or derives seeds (others); a resumed one continues the recorded lanes without the corpus.
  */
 function planSlots(o: WorkersOptions): Slot[] {
+  const startedAtMs = Date.now();
   const resume = o.resumeState ?? null;
   const lanes: Lane[] = resume ? lanesOf(resume.stats) : [];
   const N = resume ? lanes.length : o.workers ?? 1;
@@ -154,7 +155,7 @@ function planSlots(o: WorkersOptions): Slot[] {
     };
     const rest = resume?.corpus?.[w];
     const spec: WorkerSpec = {
-      index: w, count: N, startIndex: lane.generated, cwd: o.cwd,
+      index: w, count: N, startIndex: lane.generated, cwd: o.cwd, startedAtMs,
       ...(rest && resume?.corpusDir ? { corpusResume: { dir: resume.corpusDir, files: rest.files, done: rest.done } } : {}),
       istanbul: o.istanbul ?? lane.engine === 'jsfuzz',
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
@@ -282,6 +283,8 @@ class WorkerAggregate {
       },
     });
     if (this.N === 1 && !this.slots[0].terminated) delete report.scope.merged; // one worker: the same report as an in-process run
+    // the workers ran with what was left of the time budget when they started; the run had all of it
+    report.scope.budget.timeSec = timeBudget(o.runs, o.timeSec);
     const resume = o.resumeState;
     if (resume?.report) {
       report = mergeReports([{ from: resume.from, report: resume.report }, { from: 'resumed', report }], { mode: 'sequential', seed: o.seed, shard: o.shard });
