@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../harness/cli/main';
 import { readCrashFile } from '../harness/store/crash_store';
 import { jsfuzzEngine } from '../harness/fuzz/engines/jsfuzz';
-import { FuzzFinding, makeFuzzTarget, targetOptionsFromEnv } from '../harness/fuzz/fuzz_bytes';
+import { FuzzFinding, makeFuzzTarget, resolveTargetOptions, targetOptionsFromEnv } from '../harness/fuzz/fuzz_bytes';
+import { targetConfigOf, writeTargetConfig } from '../harness/fuzz/jsfuzz_config';
 import type { ReportData } from '../harness/report/data';
 import { runSequence } from '../harness/run/runner';
 import { InputError } from '../harness/seq/sequence';
@@ -101,7 +102,26 @@ describe('tdpfuzz import', () => {
     // Unreadable files: one line each, exit 2 when nothing was recorded.
     const o3 = io(dir);
     expect(await main(['import', 'missing', '--crashes', 'none'], o3)).toBe(2);
-    expect(o3.stderr.trim().split('\n')).toEqual(['tdpfuzz: missing: cannot read (no such file or directory)']);
+    expect(o3.stderr.trim().split('\n').filter(l => !l.startsWith('WARNING: no tdpfuzz-target.json'))).toEqual(['tdpfuzz: missing: cannot read (no such file or directory)']);
+    // without the fuzzer's recorded configuration the import says what it decodes with
+    expect(o2.stderr).toContain('WARNING: no tdpfuzz-target.json next to the inputs: decoding with the flags and TDPFUZZ_* environment');
+  });
+
+  it('reads the configuration the fuzzer recorded next to its crash files; a contradicting flag is an error (issue 12 item 6)', async () => {
+    const dir = tmpDir('import-config');
+    const { buf, error } = crashingInput();
+    fs.mkdirSync(path.join(dir, 'crashes-jsfuzz'));
+    fs.writeFileSync(path.join(dir, 'crashes-jsfuzz', 'crash-abc'), buf);
+    // what the target writes when jsfuzz loads it (fuzz_target.ts)
+    writeTargetConfig(path.join(dir, 'crashes-jsfuzz'), targetConfigOf(resolveTargetOptions({ designs: `after,${MUTANT}` }), dir));
+    // no TDPFUZZ_DESIGNS in this shell: the recorded designs are used, the finding reproduces
+    const o = io(dir, {});
+    expect(await main(['import', 'crashes-jsfuzz/', '--crashes', 'found'], o)).toBe(1);
+    expect(fs.readdirSync(path.join(dir, 'found')).filter(f => f.endsWith('.json'))).toHaveLength(error.signatures.length);
+    const clash = io(dir, {});
+    expect(await main(['import', 'crashes-jsfuzz/', '--designs', 'before,after', '--crashes', 'none'], clash)).toBe(2);
+    expect(clash.stderr.trim()).toBe(`tdpfuzz: --designs: "before,after" differs from what tdpfuzz-target.json records for these crash files ("after,${MUTANT}")`);
+    expect(fs.existsSync(path.join(dir, 'none'))).toBe(false);
   });
 });
 

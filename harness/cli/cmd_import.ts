@@ -18,7 +18,8 @@ import { resolveTargetOptions, runBytes, targetOptionsFromEnv } from '../fuzz/fu
 import { InputError, MAX_VCPUS } from '../seq/sequence';
 import { readInputFile } from '../store/input_file';
 import { checkOutputDir } from '../store/output_place';
-import { probeDesigns } from '../run/designs';
+import { designModuleFile, probeDesigns } from '../run/designs';
+import { readTargetConfig, TARGET_CONFIG_FILE } from '../fuzz/jsfuzz_config';
 
 const FLAGS = flagTable([
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },
@@ -77,7 +78,30 @@ function expand(args: readonly string[], cwd: string, errors: string[]): string[
 async function runImport(argv: readonly string[], io: Io): Promise<number> {
   const { flags, given, positional } = parseFlags('import', FLAGS, argv);
   if (positional.length === 0) throw new UsageError('import: missing FILE (a jsfuzz crash file, or a directory of crash-* files)');
-  const env = targetOptionsFromEnv(io.env);
+  // The configuration the fuzzer ran with, recorded next to its crash files: it wins over the
+  // environment; a flag that contradicts it is an error (the bytes would decode into other sequences).
+  const dirs = [...new Set(positional.map(a => { const abs = path.resolve(io.cwd, a); return fs.existsSync(abs) && fs.statSync(abs).isDirectory() ? abs : path.dirname(abs); }))];
+  const targetConfig = dirs.map(d => readTargetConfig(d, displayPath(d, io.cwd))).find(c => c !== null) ?? null;
+  const envAll = targetOptionsFromEnv(io.env);
+  const env = targetConfig ? { ...envAll, designs: targetConfig.designs.join(','), domain: targetConfig.domain as typeof envAll.domain, equiv: targetConfig.equiv as typeof envAll.equiv, config: targetConfig.config, cwd: io.cwd } : envAll;
+  if (targetConfig) {
+    const clash = (flag: string, given: unknown, rec: unknown): void => {
+      if (given !== undefined && JSON.stringify(given) !== JSON.stringify(rec)) {
+        throw new UsageError(`--${flag}: ${JSON.stringify(given)} differs from what ${TARGET_CONFIG_FILE} records for these crash files (${JSON.stringify(rec)})`);
+      }
+    };
+    clash('domain', flags.domain, targetConfig.domain);
+    clash('equiv', flags.equiv, targetConfig.equiv);
+    clash('geometry', flags.geometry, targetConfig.config.geometry);
+    clash('huge-pages', flags['huge-pages'], targetConfig.config.hugePages);
+    clash('vcpus', flags.vcpus, targetConfig.config.vcpus);
+    if (flags.designs !== undefined) {
+      const abs = flags.designs.split(',').map(s => designModuleFile(s.trim(), io.cwd) ?? s.trim());
+      clash('designs', abs.join(','), targetConfig.designs.join(','));
+    }
+  } else if (positional.length) {
+    io.err(`WARNING: no ${TARGET_CONFIG_FILE} next to the inputs: decoding with the flags and TDPFUZZ_* environment (a fuzzer run of this version writes it)\n`);
+  }
   const opts = resolveTargetOptions({
     designs: flags.designs ?? env.designs,
     domain: flags.domain ?? env.domain,
@@ -91,7 +115,7 @@ async function runImport(argv: readonly string[], io: Io): Promise<number> {
       ...(flags.vcpus !== undefined ? { vcpus: flags.vcpus } : {}),
     },
     // Design module paths are relative to where tdpfuzz runs (the flag) or npm started (the env).
-    cwd: given.has('designs') ? io.cwd : env.cwd,
+    cwd: given.has('designs') || targetConfig ? io.cwd : env.cwd,
   });
   // Before anything is recorded: the designs run with this configuration, the crash store is writable.
   probeDesigns(opts.designs, opts.config, opts.designSpecs);

@@ -42,7 +42,7 @@ export class FuzzFinding extends Error {
   constructor(findings: Finding[], seq: Sequence) {
     super(`tdpfuzz: ${findings.length} unexplained finding${findings.length === 1 ? '' : 's'}: ${findings.map(f => f.signature).join(' ; ')}\n`
       + findings.map(f => `  ${f.signature}: ${f.message}`).join('\n')
-      + '\n  (convert the crash file with: npx tdpfuzz import <crash file> --designs ... --domain ... --geometry ...)');
+      + '\n  (convert it with: npx tdpfuzz import crashes-jsfuzz/ — the configuration is read from crashes-jsfuzz/tdpfuzz-target.json)');
     this.name = 'FuzzFinding';
     // Not enumerable: jsfuzz console.log()s the error, and the message already says it all.
     Object.defineProperty(this, 'findings', { value: findings, enumerable: false });

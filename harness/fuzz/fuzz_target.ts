@@ -16,7 +16,8 @@
 // The module reads the environment when it loads; everything else lives in fuzz_bytes.ts (which
 // `tdpfuzz import` uses without this load-time side effect). Its imports are lean: nothing from
 // node_modules (see fuzz_bytes.ts).
-import { makeFuzzTarget, targetOptionsFromEnv } from './fuzz_bytes';
+import { makeFuzzTarget, resolveTargetOptions, targetOptionsFromEnv } from './fuzz_bytes';
+import { targetConfigOf, writeTargetConfig } from './jsfuzz_config';
 
 export { FuzzFinding, makeFuzzTarget, targetOptionsFromEnv } from './fuzz_bytes';
 
@@ -30,7 +31,10 @@ function underJsfuzzWorker(): boolean {
 let envTarget: ((buf: Uint8Array) => void) | null = null;
 let envError: unknown = null;
 try {
-  envTarget = makeFuzzTarget(targetOptionsFromEnv());
+  const opts = targetOptionsFromEnv();
+  envTarget = makeFuzzTarget(opts);
+  // jsfuzz writes its crash files into its cwd: the configuration goes next to them, for import.
+  if (underJsfuzzWorker()) writeTargetConfig(process.cwd(), targetConfigOf(resolveTargetOptions(opts), opts.cwd ?? process.cwd()));
 } catch (e) {
   if (underJsfuzzWorker()) {
     process.stderr.write(`tdpfuzz fuzz target: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
