@@ -12,6 +12,7 @@ import { readCrashFile } from '../store/crash_store';
 import { planCrashMerge, writeCrashMerge, type CrashInput } from '../store/crash_merge';
 import { displayPath } from '../store/fsutil';
 import { checkOutputDir } from '../store/output_place';
+import { expandInputs } from '../store/inputs';
 
 const FLAGS = flagTable([
   { name: 'to', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'the triaged crash corpus to add to (default crashes)' },
@@ -32,21 +33,13 @@ ${flagHelp(FLAGS, 12)}
 example: tdpfuzz run --designs before,./my-variant.js --time 300 --out out
          tdpfuzz promote out/crashes/divergence-fault-result-1a2b3c4d5e6f.json`;
 
-/** FILE|DIR arguments → crash files (a directory: its *.json files that are not dotfiles, sorted). */
+/** FILE|DIR arguments → crash files (expandInputs; a directory without any is refused, naming it). */
 function crashFiles(args: readonly string[], cwd: string): string[] {
-  const out: string[] = [];
-  for (const a of args) {
-    const abs = path.resolve(cwd, a);
-    if (!fs.existsSync(abs)) throw new UsageError(`${a}: no such file or directory`);
-    if (fs.statSync(abs).isDirectory()) {
-      const names = fs.readdirSync(abs).filter(n => n.endsWith('.json') && !n.startsWith('.')).sort();
-      if (!names.length) throw new UsageError(`${a}: no crash files (*.json) in this directory`);
-      out.push(...names.map(n => path.join(abs, n)));
-    } else {
-      out.push(abs);
-    }
-  }
-  return out;
+  return args.flatMap((a) => {
+    const files = expandInputs([a], cwd);
+    if (!files.length) throw new UsageError(`${a}: no crash files (*.json) in this directory`);
+    return files;
+  });
 }
 
 async function runPromote(argv: readonly string[], io: Io): Promise<number> {
