@@ -19,7 +19,8 @@ import { InputError, MAX_VCPUS } from '../seq/sequence';
 import { readInputFile } from '../store/input_file';
 import { checkOutputDir } from '../store/output_place';
 import { designModuleFile, probeDesigns } from '../run/designs';
-import { readTargetConfig, TARGET_CONFIG_FILE } from '../fuzz/jsfuzz_config';
+import { TARGET_CONFIG_FILE } from '../fuzz/jsfuzz_config';
+import { readTargetConfig } from '../fuzz/jsfuzz_config_reader';
 
 const FLAGS = flagTable([
   { name: 'crashes', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'crash store to record findings in (default crashes)' },
@@ -83,7 +84,7 @@ async function runImport(argv: readonly string[], io: Io): Promise<number> {
   const dirs = [...new Set(positional.map(a => { const abs = path.resolve(io.cwd, a); return fs.existsSync(abs) && fs.statSync(abs).isDirectory() ? abs : path.dirname(abs); }))];
   const targetConfig = dirs.map(d => readTargetConfig(d, displayPath(d, io.cwd))).find(c => c !== null) ?? null;
   const envAll = targetOptionsFromEnv(io.env);
-  const env = targetConfig ? { ...envAll, designs: targetConfig.designs.join(','), domain: targetConfig.domain as typeof envAll.domain, equiv: targetConfig.equiv as typeof envAll.equiv, config: targetConfig.config, cwd: io.cwd } : envAll;
+  const env = targetConfig ? { ...envAll, designs: targetConfig.designs.join(','), domain: targetConfig.domain, equiv: targetConfig.equiv, config: targetConfig.config, cwd: io.cwd } : envAll;
   if (targetConfig) {
     const clash = (flag: string, given: unknown, rec: unknown): void => {
       if (given !== undefined && JSON.stringify(given) !== JSON.stringify(rec)) {
