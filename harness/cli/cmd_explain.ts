@@ -64,11 +64,15 @@ function divergenceToShow(item: InputFile, r: RunResult): { d: FirstDivergence; 
   return { d: first.divergence!, label: first.explained ? ` (explained: ${first.explained.id} ${first.explained.title})` : '' };
 }
 
-function explainText(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
+/** Run the file once and judge it as replay does (findings with an accepted crash file next to this one are known behaviour). */
+function runAndJudge(item: InputFile, settings: RunSettings) {
   const r = runBoundedSequence(item.seq, settings);
-  // Findings with an accepted crash file next to this one are known behaviour (as in replay).
   const accepted = acceptedSignatures([item.crash], item.crash ? [item.file] : []);
-  const j = judge(item, r, settings, accepted);
+  return { r, accepted, j: judge(item, r, settings, accepted) };
+}
+
+function explainText(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
+  const { r, accepted, j } = runAndJudge(item, settings);
   const out: string[] = [];
   out.push(`${item.shown}: ${item.kind === 'crash' ? `crash file [${item.crash!.status}]` : 'sequence file'}; designs ${designsPhrase(settings.designSpecs)}; `
     + `${settings.equiv} equivalence; ${settings.domain} domain`);
@@ -123,9 +127,7 @@ function explainText(item: InputFile, settings: RunSettings): { text: string; ex
 
 /** `explain --format mail`: the finding as report.txt prints one, for a reply on the list. */
 function explainMail(item: InputFile, settings: RunSettings): { text: string; exitCode: number } {
-  const r = runBoundedSequence(item.seq, settings);
-  const accepted = acceptedSignatures([item.crash], item.crash ? [item.file] : []);
-  const j = judge(item, r, settings, accepted);
+  const { r, j } = runAndJudge(item, settings);
   const out = [
     ...wrap(`${item.shown}: ${item.kind === 'crash' ? `crash file [${item.crash!.status}]` : 'sequence file'}; designs ${designsPhrase(settings.designSpecs)}; ${settings.equiv} equivalence; ${settings.domain} domain`, '  ', ''),
     ...wrap(`config: ${configPhrase(item)}`, '  ', ''),

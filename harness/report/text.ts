@@ -37,9 +37,8 @@ export function wrap(text: string, indent = '', first = indent): string[] {
   let cur = first;
   let empty = true;
   for (const word of text.split(/\s+/).filter(Boolean)) {
-    const lead = lines.length === 0 ? first : indent;
     if (!empty && cur.length + 1 + word.length > TEXT_WIDTH) { lines.push(cur); cur = indent; empty = true; }
-    const room = TEXT_WIDTH - (empty ? (lines.length === 0 ? lead.length : indent.length) : cur.length + 1);
+    const room = TEXT_WIDTH - cur.length - (empty ? 0 : 1);
     const parts = word.length > room ? breakToken(word, Math.max(room, 20)) : [word];
     parts.forEach((p, k) => {
       if (k > 0) { lines.push(cur); cur = indent; empty = true; }
