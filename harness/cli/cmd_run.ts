@@ -106,7 +106,8 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     maxOps: flags['max-ops'],
     hangTimeoutSec: flags['hang-timeout'],
     shard: flags.shard,
-    out: flags.out,
+    // a resumed run writes into the directory it continues (so its crash store defaults to OUT/crashes)
+    out: flags.out ?? flags.resume,
     crashes: flags.crashes,
     corpus: flags['no-corpus'] ? null : flags.corpus,
     minimize: flags['no-minimize'] ? null : { maxRuns: flags['minimize-runs'] ?? dflt.maxRuns, timeMs: (flags['minimize-time'] ?? dflt.timeMs / 1000) * 1000 },
@@ -119,8 +120,6 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
   });
   // --resume without --runs or --time: the rest of the interrupted run's budget (resumeRunParams).
   if (flags.resume !== undefined && flags.runs === undefined && flags.time === undefined) params.timeSec = null;
-  // --resume OUT without --crashes: the crash store of the run it continues, OUT/crashes.
-  if (flags.resume !== undefined && flags.crashes === undefined) params.crashes = path.join(flags.resume, 'crashes');
   return params;
 }
 
@@ -185,7 +184,7 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   io.err(startLine(a, designs.map(d => d.name), viaWorkers, resumed ? resumed.state.stats.generated : null));
 
   // Temp files of a writer that was killed (SIGKILL) before it could rename them (the crash store cleans its own).
-  for (const d of [a.out, a.corpusOut ?? (a.out !== null ? path.join(a.out, 'corpus') : null)]) if (d !== null) removeStaleTemps(path.resolve(io.cwd, d));
+  for (const d of [a.out === null ? null : path.resolve(io.cwd, a.out), corpusOut]) if (d !== null) removeStaleTemps(d);
   const progress = new ConsoleProgress(io);
   const callbacks = { onStatus: progress.onStatus, statusIntervalMs: progress.statusIntervalMs, onEvent: progress.onEvent };
   const handle = viaWorkers

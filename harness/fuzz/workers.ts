@@ -273,13 +273,14 @@ class WorkerAggregate {
   private mergedReport(parts: { from: string; report: ReportData }[], done: boolean): ReportData {
     const o = this.o;
     const el = Math.max(this.elapsed(), 1e-9);
-    const execs = parts.reduce((n, p) => n + p.report.scope.sequences, 0);
-    const ops = parts.reduce((n, p) => n + p.report.scope.ops, 0);
+    // rates: of the workers' final counts when done, of the checkpoints' otherwise
+    const { execs, ops } = done ? this.status(true)
+      : { execs: parts.reduce((n, p) => n + p.report.scope.sequences, 0), ops: parts.reduce((n, p) => n + p.report.scope.ops, 0) };
     let report = mergeReports(parts, {
       mode: 'parallel', seed: o.seed, shard: o.shard,
       timing: {
         startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), elapsedSec: el,
-        execsPerSec: (done ? this.status(true).execs : execs) / el, opsPerSec: (done ? this.status(true).ops : ops) / el,
+        execsPerSec: execs / el, opsPerSec: ops / el,
       },
     });
     if (this.N === 1 && !this.slots[0].terminated) delete report.scope.merged; // one worker: the same report as an in-process run
@@ -299,23 +300,21 @@ class WorkerAggregate {
     const r = report;
     const resume = o.resumeState;
     const p = resume?.stats;
-    return {
-      ...buildStats({
-        done, stoppedBy: done ? r.timing.stoppedBy : null,
-        startedAt: p?.startedAt ?? this.startedAt.toISOString(), updatedAt: new Date().toISOString(),
-        params: o, designs: this.recordedSpecs, engine: o.engine,
-        totals: {
-          elapsedSec: r.timing.elapsedSec, execs: r.scope.sequences, generated: r.scope.generated, corpus: r.scope.corpus.files,
-          ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
-          findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
-        },
-        series: p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series],
-        workers: {
-          workers: this.N, lanes,
-          engineCoverage: this.slots.some(x => x.engineCoverage) ? this.slots.map(x => x.engineCoverage) : null,
-        },
-      }),
-    };
+    return buildStats({
+      done, stoppedBy: done ? r.timing.stoppedBy : null,
+      startedAt: p?.startedAt ?? this.startedAt.toISOString(), updatedAt: new Date().toISOString(),
+      params: o, designs: this.recordedSpecs, engine: o.engine,
+      totals: {
+        elapsedSec: r.timing.elapsedSec, execs: r.scope.sequences, generated: r.scope.generated, corpus: r.scope.corpus.files,
+        ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
+        findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
+      },
+      series: p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series],
+      workers: {
+        workers: this.N, lanes,
+        engineCoverage: this.slots.some(x => x.engineCoverage) ? this.slots.map(x => x.engineCoverage) : null,
+      },
+    });
   }
 
   /**
@@ -333,7 +332,6 @@ class WorkerAggregate {
       format: CHECKPOINT_FORMAT, corpusDir: got.find(c => c.corpusDir !== null)?.corpusDir ?? null,
       corpus: got.map(c => c.corpus), stats, report,
     });
-    fs.mkdirSync(this.outDir, { recursive: true });
     writeFileAtomic(this.statsPath, `${JSON.stringify(stats)}\n`);
   }
 
