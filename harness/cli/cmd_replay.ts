@@ -2,7 +2,12 @@
 // judged by store/inputs.ts judge(), the one regression verdict that explain, the vitest regression
 // suite and CI share. Exit 0 when nothing is found (accepted crash files that reproduce are XFAIL),
 // 1 when a finding reproduces, 2 on bad input.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { renderReplayJunit, type ReplayCase } from '../report/junit_replay';
 import { CRASH_FORMAT } from '../store/crash_store';
+import { displayPath, toolVersion, writeFileAtomic } from '../store/fsutil';
+import { checkOutputFile } from '../store/output_place';
 import { EQUIVALENCES } from '../run/compare';
 import { DOMAINS, type Domain } from '../seq/domain';
 import type { Equivalence } from '../run/compare';
@@ -18,6 +23,7 @@ const REPLAY_FLAGS = flagTable([
   { name: 'domain', kind: { type: 'enum', values: DOMAINS }, metavar: 'D', help: 'domain (default: recorded; legal for sequence files)' },
   { name: 'trace', kind: { type: 'bool' }, default: false, help: "print every op with each design's result, SEAMCALLs and diagnostics side by side" },
   { ...HANG_TIMEOUT_FLAG, default: 10 },
+  { name: 'junit', kind: { type: 'string', what: 'a file path' }, metavar: 'FILE', help: 'also write a JUnit XML file: one testcase per replayed file (FAIL fails, XFAIL is skipped)' },
   { name: 'help', kind: { type: 'bool' }, default: false, help: 'show this help' },
 ]);
 
@@ -34,7 +40,7 @@ bad input.
 flags:
 ${flagHelp(REPLAY_FLAGS)}
 
-example: tdpfuzz replay crashes/            (regression mode)`;
+example: tdpfuzz replay crashes/ corpus/ --junit out/regression.junit.xml   (regression mode in CI)`;
 
 export interface ReplayArgs {
   files: string[];
@@ -43,6 +49,8 @@ export interface ReplayArgs {
   domain: Domain | null;
   trace: boolean;
   hangMs: number;
+  /** --junit FILE */
+  junit: string | null;
 }
 
 /** `tdpfuzz replay` flags; null for --help. */
@@ -50,7 +58,7 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs | null {
   const { flags, positional } = parseFlags('replay', REPLAY_FLAGS, argv);
   if (flags.help) return null;
   if (positional.length === 0) throw new UsageError('replay: missing FILE (a sequence file, a crash file or a directory of them)');
-  return { files: positional, designs: flags.designs ?? null, equiv: flags.equiv ?? null, domain: flags.domain ?? null, trace: flags.trace, hangMs: flags['hang-timeout'] * 1000 };
+  return { files: positional, designs: flags.designs ?? null, equiv: flags.equiv ?? null, domain: flags.domain ?? null, trace: flags.trace, hangMs: flags['hang-timeout'] * 1000, junit: flags.junit ?? null };
 }
 
 /** Load every file first: a typo in one file should not cost a long replay of the others. */
@@ -75,18 +83,30 @@ export async function cmdReplay(a: ReplayArgs, io: Io): Promise<number> {
   if (files.length === 0) throw new InputError(`${a.files.join(' ')}: no .json files to replay`);
   const items = loadAll(files, io);
   if (!items) return 2;
+  const junitFile = a.junit === null ? null : path.resolve(io.cwd, a.junit);
+  if (junitFile) checkOutputFile(junitFile, '--junit', io.cwd);
+  const cases: ReplayCase[] = [];
+  const startedAt = new Date().toISOString();
   const counts = { PASS: 0, FAIL: 0, XFAIL: 0 };
   // Regression mode: a reproducer may also show a sibling finding that has its own accepted crash file
   // (replayed too, or in the same directory); that is known behaviour, not a new finding.
   const acceptedSigs = acceptedSignatures(items.map(it => it.crash), files.filter((_, k) => items[k].crash));
   for (const it of items) {
     const settings = { ...settingsFor(it, a, io.cwd, line => io.err(`${line}\n`)), hangMs: a.hangMs };
+    const t0 = performance.now();
     const r = runBoundedSequence(it.seq, settings);
     const j = judge(it, r, settings, acceptedSigs);
+    cases.push({ file: it.shown, kind: it.crash ? 'crash' : 'sequence', verdict: j.verdict, line: j.line,
+      findings: r.findings.map(f => `${f.signature}: ${f.message}`), seconds: (performance.now() - t0) / 1000 });
     counts[j.verdict]++;
     io.out(`${j.line}\n`);
     for (const f of r.findings) io.out(`     ${f.signature}: ${f.message}\n`);
     if (a.trace) io.out(`\n${boundedTraceText(it.seq, settings.designs, a.hangMs)}\n`);
+  }
+  if (junitFile) {
+    fs.mkdirSync(path.dirname(junitFile), { recursive: true });
+    writeFileAtomic(junitFile, renderReplayJunit(cases, startedAt, toolVersion()));
+    io.out(`junit: ${displayPath(junitFile, io.cwd)}\n`);
   }
   io.out(`replayed ${items.length} file${items.length === 1 ? '' : 's'}: ${counts.PASS} pass, ${counts.FAIL} fail${counts.XFAIL ? `, ${counts.XFAIL} xfail` : ''}\n`);
   return counts.FAIL ? 1 : 0;

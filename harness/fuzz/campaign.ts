@@ -37,7 +37,7 @@ import type { Engine } from './engines/engine';
 import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
 import { CHECKPOINT_FORMAT, writeCheckpoint } from '../report/checkpoint';
 import { randomEngine } from './engines/random';
-import { REPORT_FORMAT, verdictLine, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from '../report/data';
+import { judgeFindings, REPORT_FORMAT, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from '../report/data';
 import { writeReports, type ReportPaths } from '../report/index';
 import { designLabels, hangResult, runBoundedSequence, runSequence, WALL_CLOCK, type RunOptions, type RunResult } from '../run/runner';
 import { runBounded } from '../run/watchdog';
@@ -260,6 +260,8 @@ interface Tracked {
   reproducerFinding: Finding;
   status: CrashStatus;
   crashFile: string | null;
+  /** clock() when it was first seen (before its minimization): JUnit's time for its bug */
+  foundAtMs: number;
 }
 
 interface FindingTrackerContext {
@@ -287,11 +289,12 @@ class FindingTracker {
   async onFinding(seq: Sequence, source: CrashSource, f: Finding, execs: number): Promise<void> {
     if (this.tracked.has(f.signature)) { this.onHit(seq, source, f); return; }
     const { store } = this.c;
+    const foundAtMs = this.c.clock();
     const min = await this.minimizeNew(seq, f);
     const entry: Tracked = {
       finding: f, firstSource: source, hits: 1, pendingHits: 0, candidate: null,
       reproducer: min?.ops ?? seq.ops, originalOps: seq.ops.length, minimized: !!min,
-      reproducerFinding: min?.finding ?? f, status: 'open', crashFile: null,
+      reproducerFinding: min?.finding ?? f, status: 'open', crashFile: null, foundAtMs,
     };
     this.tracked.set(f.signature, entry);
     if (store) {
@@ -377,6 +380,11 @@ class FindingTracker {
       return null;
     }
     return { ops: again.ops.slice(0, res.ops.length), finding: same, stats: { ...res.stats, originalOps: seq.ops.length, minimizedOps: res.ops.length, ms: Math.round(clock() - m0) } };
+  }
+
+  /** Seconds from t0 (the campaign's start on the same clock) to each signature's first sighting. */
+  foundAtSec(t0: number): Record<string, number> {
+    return Object.fromEntries([...this.tracked.values()].map(t => [t.finding.signature, Math.round(t.foundAtMs - t0) / 1000]));
   }
 
   /** The findings as the report lists them. */
@@ -703,7 +711,6 @@ class Campaign {
     const el = Math.max(this.elapsed(), 1e-9);
     const p = this.p;
     const findings = this.findings.reportFindings(p.seed);
-    const unexplained = findings.filter(f => f.status === 'open').length;
     const scope: ReportScope = {
       designs: designLabels(this.opts.designs), designSpecs: this.recordedSpecs, seed: p.seed, shard: p.shard,
       sequences: this.execs, generated: this.generated,
@@ -714,7 +721,7 @@ class Campaign {
     return {
       format: REPORT_FORMAT,
       toolVersion: toolVersion(),
-      verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained, this.stoppedBy) },
+      ...judgeFindings(scope, findings, this.stoppedBy),
       scope,
       coverage: summarizeCoverage(this.coverage, p.config, p.domain),
       findings,
@@ -724,6 +731,7 @@ class Campaign {
         startedAt: this.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), elapsedSec: this.elapsed(),
         execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, stoppedBy: this.stoppedBy,
         lastNewClassSec: Math.round(this.lastNewClassSec * 10) / 10,
+        foundAtSec: this.findings.foundAtSec(this.t0),
       },
     };
   }

@@ -8,7 +8,7 @@ import { UNOBSERVABLE } from '../run/explained';
 import { describeOp } from '../run/findings';
 import { readCrashFile } from '../store/crash_store';
 import { toolVersion } from '../store/fsutil';
-import { REPORT_FORMAT, verdictLine, type ReportData, type ReportFinding, type ReportScope } from '../report/data';
+import { judgeFindings, REPORT_FORMAT, type ReportData, type ReportFinding, type ReportScope } from '../report/data';
 import type { CampaignStatus } from './campaign';
 import type { WorkerSpec } from './worker_run';
 
@@ -45,7 +45,6 @@ function findingsOf(w: LostWorker): ReportFinding[] {
 export function lostWorkerReport(w: LostWorker): ReportData {
   const p = w.spec.params;
   const findings = findingsOf(w);
-  const unexplained = findings.filter(f => f.status === 'open').length;
   const scope: ReportScope = {
     designs: w.labels, designSpecs: p.designs, seed: p.seed, shard: p.shard,
     sequences: w.status?.execs ?? 0, generated: w.generated - w.startGenerated,
@@ -56,7 +55,7 @@ export function lostWorkerReport(w: LostWorker): ReportData {
   const now = new Date().toISOString();
   return {
     format: REPORT_FORMAT, toolVersion: toolVersion(),
-    verdict: { clean: unexplained === 0, unexplained, accepted: findings.length - unexplained, line: verdictLine(scope, unexplained, findings.length - unexplained) },
+    ...judgeFindings(scope, findings),
     scope, coverage: summarizeCoverage(w.coverage, p.config, p.domain), findings, explained: [], unobservable: [...UNOBSERVABLE],
     timing: { startedAt: now, finishedAt: now, elapsedSec: w.status?.elapsedSec ?? 0, execsPerSec: 0, opsPerSec: 0, stoppedBy: 'signal' },
   };

@@ -307,7 +307,7 @@ class WorkerAggregate {
       totals: {
         elapsedSec: r.timing.elapsedSec, execs: r.scope.sequences, generated: r.scope.generated, corpus: r.scope.corpus.files,
         ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
-        findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
+        findings: r.findings.length, openFindings: r.verdict.unexplainedSignatures, explained: r.explained.length,
       },
       series: p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series],
       workers: {

@@ -10,6 +10,7 @@ import type { CoverageSummary } from '../run/coverage_classes';
 import type { CrashSource, CrashStatus } from '../store/crash_store';
 import type { Explanation, FirstDivergence } from '../run/findings';
 import { GEOMETRY_FANOUT, LEVELS } from '../seq/sequence';
+import { bucketFindings, type ReportBucket } from './buckets';
 
 export const REPORT_FORMAT = 'tdpfuzz-report/1';
 
@@ -76,17 +77,36 @@ export interface ReportTiming {
   /** why the campaign ended: its run budget, its time budget, a signal, or the corpus alone (runs 0) */
   /** when the last new coverage class was reached (s since the start; a plateau says more time will not help); absent in merged and older reports */
   lastNewClassSec?: number;
+  /**
+   * per signature, when it was first seen (s since the start; before its minimization): the time of
+   * its bug's JUnit case. Parallel merges take the earliest, sequential ones offset each part by the
+   * parts before it; absent in older reports.
+   */
+  foundAtSec?: Record<string, number>;
   /** finding: --stop-on-first stopped it at its first unexplained finding */
   stoppedBy: 'runs' | 'time' | 'signal' | 'finding';
+}
+
+export interface ReportVerdict {
+  clean: boolean;
+  /** open bugs: buckets with an open member (what the verdict counts) */
+  unexplained: number;
+  /** open signatures (findings whose crash status is "open") */
+  unexplainedSignatures: number;
+  /** signatures marked expected/explained in their crash files */
+  accepted: number;
+  line: string;
 }
 
 export interface ReportData {
   format: typeof REPORT_FORMAT;
   toolVersion: string;
-  verdict: { clean: boolean; unexplained: number; accepted: number; line: string };
+  verdict: ReportVerdict;
   scope: ReportScope;
   coverage: CoverageSummary;
   findings: ReportFinding[];
+  /** the findings grouped into bugs (report/buckets.ts), in the order of their first member */
+  buckets: ReportBucket[];
   explained: ReportExplained[];
   unobservable: Explanation[];
   timing: ReportTiming;
@@ -132,14 +152,28 @@ const ENDED: Partial<Record<ReportTiming['stoppedBy'], string>> = {
   finding: '; stopped at its first unexplained finding (--stop-on-first)',
 };
 
-/** The one-line verdict. */
-export function verdictLine(scope: ReportScope, unexplained: number, accepted: number, stoppedBy?: ReportTiming['stoppedBy']): string {
-  const what = unexplained === 0
+/** The one-line verdict: bugs (buckets) first, the signatures they are made of in parentheses. */
+export function verdictLine(scope: ReportScope, v: Pick<ReportVerdict, 'unexplained' | 'unexplainedSignatures' | 'accepted'>, stoppedBy?: ReportTiming['stoppedBy']): string {
+  const what = v.unexplained === 0
     ? 'no unexplained divergence in'
-    : `${plural(unexplained, 'unexplained finding')} in`;
-  const known = accepted ? ` (${plural(accepted, 'known finding')} marked expected)` : '';
+    : `${plural(v.unexplained, 'unexplained bug')} (${plural(v.unexplainedSignatures, 'signature')}) in`;
+  const known = v.accepted ? ` (${plural(v.accepted, 'known finding')} marked expected)` : '';
   return `VERDICT: ${what} ${plural(scope.sequences, 'sequence')} (${plural(scope.ops, 'op')}), ${scope.domain} domain, `
     + `${scope.equiv} equivalence, designs ${designsPhrase(scope.designs)}, ${seedPhrase(scope)}${known}${(stoppedBy && ENDED[stoppedBy]) ?? ''}`;
+}
+
+/** The verdict and the buckets of a report's findings: every report (campaign, worker, merge) is judged here. */
+export function judgeFindings(scope: ReportScope, findings: readonly ReportFinding[], stoppedBy?: ReportTiming['stoppedBy']): { verdict: ReportVerdict; buckets: ReportBucket[] } {
+  const buckets = bucketFindings(findings);
+  const unexplainedSignatures = findings.filter(f => f.status === 'open').length;
+  const counts = { unexplained: buckets.filter(b => b.status === 'open').length, unexplainedSignatures, accepted: findings.length - unexplainedSignatures };
+  return { verdict: { clean: counts.unexplained === 0, ...counts, line: verdictLine(scope, counts, stoppedBy) }, buckets };
+}
+
+/** "none", or "6 bugs (10 signatures)": how the reports head their findings. */
+export function findingsPhrase(r: Pick<ReportData, 'findings' | 'buckets'>): string {
+  if (!r.findings.length) return 'none';
+  return `${plural(r.buckets.length, 'bug')}, ${plural(r.findings.length, 'signature')}`;
 }
 
 export function geometryPhrase(c: VmConfig): string {

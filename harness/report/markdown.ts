@@ -2,7 +2,25 @@
 // line first.
 import { sideBySide } from '../run/trace';
 import { FAMILY_TITLES } from '../run/coverage_classes';
-import { blindSpots, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, traceColumns, type ReportData } from './data';
+import { blindSpots, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, findingsPhrase, traceColumns, type ReportData, type ReportFinding } from './data';
+
+/** One finding's message, provenance, reproducer and first divergence. */
+function findingBody(out: string[], f: ReportFinding): void {
+  out.push(f.message, '');
+  out.push(`- first seen: ${sourcePhrase(f.firstSource)}`);
+  if (f.crashFile) out.push(`- crash file: ${f.crashFile}`);
+  out.push(`- replay: \`${f.replay}\``, '');
+  out.push(`Reproducer (${plural(f.reproducer.length, 'op')}${f.minimized ? `, minimized from ${f.originalOpCount}` : ''}):`, '');
+  out.push('```', ...reproducerLines(f), '```', '');
+  const d = f.firstDivergence;
+  if (d) {
+    out.push(`First divergence at op ${d.opIndex} (${d.op}), in ${d.component}:`, '');
+    out.push('```', sideBySide(traceColumns(d)), '```', '');
+    if (d.stateDiff.split('\n').some(l => /^[-+][^-+]/.test(l))) {
+      out.push('State after the op:', '', '```diff', d.stateDiff.trimEnd(), '```', '');
+    }
+  }
+}
 
 export function renderMarkdown(r: ReportData): string {
   const s = r.scope;
@@ -40,23 +58,24 @@ export function renderMarkdown(r: ReportData): string {
   if (blind.length) out.push(`- not exercised (the verdict says nothing about these): ${blind.join('; ')}`);
   out.push('');
 
-  out.push(`## Findings (${r.findings.length === 0 ? 'none' : plural(r.findings.length, 'signature')})`, '');
-  r.findings.forEach((f, i) => {
-    out.push(`### ${i + 1}. \`${f.signature}\` — ${plural(f.hits, 'hit')}${f.status !== 'open' ? ` [${f.status}]` : ''}`, '');
-    out.push(f.message, '');
-    out.push(`- first seen: ${sourcePhrase(f.firstSource)}`);
-    if (f.crashFile) out.push(`- crash file: ${f.crashFile}`);
-    out.push(`- replay: \`${f.replay}\``, '');
-    out.push(`Reproducer (${plural(f.reproducer.length, 'op')}${f.minimized ? `, minimized from ${f.originalOpCount}` : ''}):`, '');
-    out.push('```', ...reproducerLines(f), '```', '');
-    const d = f.firstDivergence;
-    if (d) {
-      out.push(`First divergence at op ${d.opIndex} (${d.op}), in ${d.component}:`, '');
-      out.push('```', sideBySide(traceColumns(d)), '```', '');
-      if (d.stateDiff.split('\n').some(l => /^[-+][^-+]/.test(l))) {
-        out.push('State after the op:', '', '```diff', d.stateDiff.trimEnd(), '```', '');
-      }
+  out.push(`## Findings (${findingsPhrase(r)})`, '');
+  const bySig = new Map(r.findings.map(f => [f.signature, f]));
+  const mark = (f: ReportFinding): string => `${plural(f.hits, 'hit')}${f.status !== 'open' ? ` [${f.status}]` : ''}`;
+  r.buckets.forEach((b, i) => {
+    const members = b.signatures.map(sig => bySig.get(sig)!);
+    if (members.length === 1) {
+      out.push(`### Bug ${i + 1}: \`${b.id}\` — ${mark(members[0])}`, '');
+      findingBody(out, members[0]);
+      return;
     }
+    out.push(`### Bug ${i + 1}: \`${b.id}\` and ${plural(members.length - 1, 'related signature')}${b.status !== 'open' ? ' [accepted]' : ''}`, '');
+    out.push(`One root cause (${b.groupedBy.join('; ')}):`, '');
+    members.forEach((f, k) => out.push(`- ${i + 1}.${k + 1} \`${f.signature}\` — ${mark(f)}`));
+    out.push('');
+    members.forEach((f, k) => {
+      out.push(`#### ${i + 1}.${k + 1} \`${f.signature}\` — ${mark(f)}`, '');
+      findingBody(out, f);
+    });
   });
 
   out.push(`## Explained differences (${r.explained.length === 0 ? 'none seen' : plural(r.explained.length, 'kind')})`, '');

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { summarizeCoverage, type CoverageSummary } from '../run/coverage_classes';
 import type { CrashSource, CrashStatus } from '../store/crash_store';
 import { displayPath, toolVersion } from '../store/fsutil';
-import { REPORT_FORMAT, verdictLine, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from './data';
+import { judgeFindings, REPORT_FORMAT, type MergedPart, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from './data';
 import { InputError } from '../seq/sequence';
 import { readReportFile } from './report_file';
 import { readStatsFile } from './stats_file';
@@ -231,15 +231,14 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
     stoppedBy,
     // parallel parts: the latest of their last new classes (a sequential merge cannot say: the later part's classes may not be new)
     ...(opts.mode === 'parallel' && ts.every(t => t.lastNewClassSec !== undefined) ? { lastNewClassSec: Math.max(...ts.map(t => t.lastNewClassSec!)) } : {}),
+    ...mergeFoundAt(ts, opts.mode),
     ...opts.timing,
   };
 
-  const unexplained = findingList.filter(f => f.status === 'open').length;
-  const accepted = findingList.length - unexplained;
   return {
     format: REPORT_FORMAT,
     toolVersion: toolVersion(),
-    verdict: { clean: unexplained === 0, unexplained, accepted, line: verdictLine(scope, unexplained, accepted, timing.stoppedBy) },
+    ...judgeFindings(scope, findingList, timing.stoppedBy),
     scope,
     coverage: mergeCoverage(reports),
     findings: findingList,
@@ -247,6 +246,21 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
     unobservable: reports[0].unobservable,
     timing,
   };
+}
+
+/** timing.foundAtSec of merged parts: the earliest sighting, on the merged report's time axis. */
+function mergeFoundAt(ts: readonly ReportTiming[], mode: 'parallel' | 'sequential'): Pick<ReportTiming, 'foundAtSec'> {
+  if (!ts.some(t => t.foundAtSec)) return {};
+  const out: Record<string, number> = {};
+  let offset = 0;
+  for (const t of ts) {
+    for (const [sig, sec] of Object.entries(t.foundAtSec ?? {})) {
+      const at = Math.round((offset + sec) * 1000) / 1000;
+      if (!(sig in out) || at < out[sig]) out[sig] = at;
+    }
+    if (mode === 'sequential') offset += t.elapsedSec;
+  }
+  return { foundAtSec: out };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -320,7 +334,7 @@ export function mergeStats(parts: readonly { from: string; stats: StatsFile }[],
     opsPerSec: report.timing.opsPerSec,
     coverage: report.coverage.reached,
     findings: report.findings.length,
-    openFindings: report.verdict.unexplained,
+    openFindings: report.verdict.unexplainedSignatures,
     explained: report.explained.length,
     series: mergeSeries(ss.map(s => s.series ?? []), mode, ss.map(s => s.elapsedSec)),
     engine: engines.length === 1 ? engines[0] : engines.join(','),
@@ -356,7 +370,7 @@ export function statsFromReport(r: ReportData): StatsFile {
     equiv: s.equiv, domain: s.domain, config: s.config, faultRate: s.faultRate, raceRate: s.raceRate, maxOps: s.maxOps,
     elapsedSec: r.timing.elapsedSec, execs: s.sequences,
     generated: s.generated, corpus: s.corpus.files, ops: s.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec,
-    coverage: r.coverage.reached, findings: r.findings.length, openFindings: r.verdict.unexplained, explained: r.explained.length,
+    coverage: r.coverage.reached, findings: r.findings.length, openFindings: r.verdict.unexplainedSignatures, explained: r.explained.length,
     series: [],
   };
 }

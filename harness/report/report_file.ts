@@ -8,7 +8,7 @@ import { EQUIVALENCES } from '../run/compare';
 import type { Explanation } from '../run/findings';
 import { DOMAINS } from '../seq/domain';
 import {
-  atLeast, bool, count, counts, finite, lines, list, nullable, object, oneOf, optional, readTable, seed, shard, str, strings, time,
+  array, atLeast, bool, count, counts, finite, lines, list, nullable, object, oneOf, optional, readTable, seed, shard, str, strings, time,
   type FieldRead, type FieldTable,
 } from '../seq/field_table';
 import { readConfig } from '../seq/sequence';
@@ -16,9 +16,10 @@ import { Fields, InputError, isObject, parseJsonInput, show } from '../seq/stric
 import { readInputFile } from '../store/input_file';
 import { CRASH_STATUSES, readDivergence, readSource } from '../store/crash_store';
 import {
-  REPORT_FORMAT, type MergedPart, type ReportData, type ReportExplained, type ReportExplainedSignature, type ReportFinding,
-  type ReportScope, type ReportTiming,
+  judgeFindings, REPORT_FORMAT, type MergedPart, type ReportData, type ReportExplained, type ReportExplainedSignature, type ReportFinding,
+  type ReportScope, type ReportTiming, type ReportVerdict,
 } from './data';
+import type { BucketRule, ReportBucket } from './buckets';
 
 /** The campaign parameters every stats file and report scope records (run/campaign_params.ts). */
 export const CAMPAIGN_FIELDS = {
@@ -85,12 +86,28 @@ const TIMING: FieldTable<ReportTiming> = {
   startedAt: time, finishedAt: time, elapsedSec: finite(0), execsPerSec: finite(0), opsPerSec: finite(0),
   stoppedBy: oneOf(['runs', 'time', 'signal', 'finding'] as const),
   lastNewClassSec: optional(finite(0)),
+  foundAtSec: optional((f, k) => {
+    const o = f.object(k);
+    return Object.fromEntries(o.keys().map(sig => [sig, finite(0)(o, sig)]));
+  }),
+};
+
+const BUCKET_RULES: readonly BucketRule[] = ['same minimized reproducer', 'same first diverging op and component'];
+const BUCKET: FieldTable<ReportBucket> = {
+  id: str, status: oneOf(['open', 'accepted'] as const), signatures: strings(1), groupedBy: array(oneOf(BUCKET_RULES)), hits: count,
+};
+
+/** A report written before bug buckets (issue 12 item 3) has neither `buckets` nor this field; validateReport judges it again. */
+const OLDER = -1;
+const VERDICT: FieldTable<ReportVerdict> = {
+  clean: bool, unexplained: count, unexplainedSignatures: (f, k) => (f.raw(k) === undefined ? OLDER : count(f, k)), accepted: count, line: str,
 };
 
 const REPORT: FieldTable<ReportData> = {
   format: () => REPORT_FORMAT,
   toolVersion: str,
-  verdict: object({ clean: bool, unexplained: count, accepted: count, line: str }, 'the verdict'),
+  verdict: object(VERDICT, 'the verdict'),
+  buckets: (f, k) => (f.raw(k) === undefined ? [] : list(BUCKET, 'a bug bucket')(f, k)),
   scope: object(SCOPE, 'the scope'),
   coverage: object(COVERAGE, 'coverage'),
   findings: list(FINDING, 'a finding'),
@@ -109,7 +126,11 @@ export function checkFormat(obj: unknown, file: string, format: string): Record<
 
 /** Strictly validate a parsed report.json. Throws InputError with a one-line message naming `file` and the field. */
 export function validateReport(obj: unknown, file: string): ReportData {
-  return readTable(new Fields(file, '', checkFormat(obj, file, REPORT_FORMAT)), REPORT, 'a report');
+  const raw = checkFormat(obj, file, REPORT_FORMAT);
+  const r = readTable(new Fields(file, '', raw), REPORT, 'a report');
+  // Older reports counted signatures as the verdict's unexplained: judge their findings again.
+  if (raw.buckets === undefined || r.verdict.unexplainedSignatures === OLDER) Object.assign(r, judgeFindings(r.scope, r.findings, r.timing.stoppedBy));
+  return r;
 }
 
 /** Read and validate a report.json; `shown` names it in messages. */

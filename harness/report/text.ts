@@ -4,7 +4,7 @@
 // the first divergence stacked (not side by side) with the SEAMCALLs under their TDX module names
 // (TDH.MEM.PAGE.REMOVE …), and the replay command.
 import type { FirstDivergence } from '../run/findings';
-import { blindSpots, designsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
+import { blindSpots, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
 
 export const TEXT_WIDTH = 80;
 
@@ -64,7 +64,7 @@ function sideLines(d: FirstDivergence, indent: string): string[] {
 }
 
 /** One finding as mail-ready lines (numbered n), as report.txt and `explain --format mail` print it. */
-export function findingLines(f: ReportFinding, n: number): string[] {
+export function findingLines(f: ReportFinding, n: number | string): string[] {
   const out: string[] = [];
   out.push(...wrap(`${n}. ${f.signature} (${plural(f.hits, 'hit')})${f.status !== 'open' ? ` [${f.status}]` : ''}`, '      ', '   '));
   out.push(...wrap(f.message, '   ', '   '));
@@ -98,8 +98,14 @@ export function renderText(r: ReportData): string {
   const blind = blindSpots(s);
   if (blind.length) out.push(...wrap(`not exercised: ${blind.join('; ')}`, '    ', '  '));
   out.push('');
-  out.push(`Findings (${r.findings.length ? plural(r.findings.length, 'signature') : 'none'})`);
-  r.findings.forEach((f, i) => { out.push(''); out.push(...findingLines(f, i + 1)); });
+  out.push(`Findings (${findingsPhrase(r)})`);
+  const bySig = new Map(r.findings.map(f => [f.signature, f]));
+  r.buckets.forEach((b, i) => {
+    const members = b.signatures.map(sig => bySig.get(sig)!);
+    if (members.length === 1) { out.push('', ...findingLines(members[0], `Bug ${i + 1}`)); return; }
+    out.push('', ...wrap(`Bug ${i + 1}: ${plural(members.length, 'signature')}, one root cause (${b.groupedBy.join('; ')})${b.status !== 'open' ? ' [accepted]' : ''}:`, '   ', ''));
+    members.forEach((f, k) => { out.push(''); out.push(...findingLines(f, `${i + 1}.${k + 1}`)); });
+  });
   if (r.explained.length) {
     out.push('', 'By-design differences seen (kernel-model §3.1)');
     for (const e of r.explained) out.push(...wrap(`${e.id} ${e.title}: ${plural(e.sequences, 'sequence')}`, '      ', '  '));

@@ -42,7 +42,7 @@ describe('parseArgs', () => {
     expect(parseArgs(['run', '--help'])).toMatchObject({ command: 'help' });
     expect(parseArgs(['replay', '-h'])).toMatchObject({ command: 'help' });
     expect(parseArgs(['replay', 'a.json', '--trace', 'b'])).toEqual({
-      command: 'replay', args: { files: ['a.json', 'b'], designs: null, equiv: null, domain: null, trace: true, hangMs: 10_000 },
+      command: 'replay', args: { files: ['a.json', 'b'], designs: null, equiv: null, domain: null, trace: true, hangMs: 10_000, junit: null },
     });
   });
 
@@ -89,7 +89,7 @@ describe('main', () => {
     try {
       const o = io(dir);
       expect(await main(['run', '--designs', 'before,broken', '--runs', '40', '--seed', '3'], o)).toBe(1);
-      expect(o.stdout).toMatch(/^report: out\/report\.md \(also report\.json, report\.junit\.xml, report\.html, report\.txt\)\nVERDICT: 1 unexplained finding in 40 sequences/);
+      expect(o.stdout).toMatch(/^report: out\/report\.md \(also report\.json, report\.junit\.xml, report\.html, report\.txt\)\nVERDICT: 1 unexplained bug \(1 signature\) in 40 sequences/);
       expect(o.stderr).toMatch(/NEW divergence\|before\+broken\|gracePeriod\|result -> out\/crashes\/divergence-graceperiod-result-/);
       const clean = io(dir);
       expect(await main(['run', '--runs', '20', '--out', 'o2', '--crashes', 'c2'], clean)).toBe(0);

@@ -29,7 +29,7 @@ describe('mail-ready text', () => {
     expect(await main(['run', '--designs', 'after,mutant:keeps-external-pointer', '--runs', '100', '--no-corpus', '--equiv', 'strict'], io(work))).toBe(1);
     const text = fs.readFileSync(path.join(work, 'out', 'report.txt'), 'utf8');
     expectMailReady(text, work);
-    expect(text).toMatch(/^VERDICT: \d+ unexplained findings? in 100 sequences/m);
+    expect(text).toMatch(/^VERDICT: \d+ unexplained bugs? \(\d+ signatures?\) in 100 sequences/m);
     expect(text).toMatch(/^ {3}reproducer \(\d+ ops?, minimized from \d+; the teardown follows\):\n(>>>| {3}) {4}1\. /m);
     expect(text).toContain('TDH.MEM.PAGE.REMOVE(');
     // the replay command (a long path goes on its own line, broken after '/' or '-' only beyond 80 columns)
