@@ -48,7 +48,7 @@ describe('validateSequence: one-line errors naming file, op index and field', ()
   it('rejects a non-object top level and unknown top-level fields', () => {
     expect(errorOf('[1]')).toBe('seq.json: expected a JSON object at the top level, got [1]');
     expect(errorOf(file([], compact, { seed: 3 })))
-      .toBe('seq.json: seed: unknown field for a sequence (fields: format, config, ops, meta)');
+      .toBe('seq.json: seed: unknown field for a sequence (fields: $schema, format, config, ops, meta)');
     expect(errorOf(file([{ kind: 'finalize', 'a\nb': 1 }])))
       .toBe('seq.json: ops[0]."a\\nb": unknown field for a finalize op (fields: kind, fail, race)');
     expect(errorOf(JSON.stringify({ format: SEQUENCE_FORMAT, config: compact }))).toBe('seq.json: ops: missing (required)');
@@ -206,15 +206,17 @@ describe('defaults, serialization and hashing', () => {
     const text = serializeSequence(sample);
     const lines = text.split('\n');
     expect(lines[0]).toBe('{');
-    expect(lines[1]).toBe('  "format": "tdpfuzz-seq/1",');
-    expect(lines[2]).toBe('  "config": {"geometry": "x86", "hugePages": true, "vcpus": 3},');
-    expect(lines[3]).toBe('  "ops": [');
-    expect(lines[4]).toBe('    {"kind": "finalize"},');
+    // `$schema` first (editors, schemas/): without a destination, the form of the committed corpus/.
+    expect(lines[1]).toBe('  "$schema": "../schemas/tdpfuzz-seq-1.schema.json",');
+    expect(lines[2]).toBe('  "format": "tdpfuzz-seq/1",');
+    expect(lines[3]).toBe('  "config": {"geometry": "x86", "hugePages": true, "vcpus": 3},');
+    expect(lines[4]).toBe('  "ops": [');
+    expect(lines[5]).toBe('    {"kind": "finalize"},');
     expect(lines.filter((l) => l.startsWith('    {"kind"'))).toHaveLength(4);
-    expect(lines[7]).toBe('    {"kind": "destroy", "fail": [{"at": "reclaim", "nth": 3}]}');
+    expect(lines[8]).toBe('    {"kind": "destroy", "fail": [{"at": "reclaim", "nth": 3}]}');
     expect(text.endsWith('}\n')).toBe(true);
     const empty = serializeSequence(makeSequence(compact, []));
-    expect(empty).toBe('{\n  "format": "tdpfuzz-seq/1",\n  "config": {"geometry": "compact", "hugePages": false, "vcpus": 2},\n  "ops": []\n}\n');
+    expect(empty).toBe('{\n  "$schema": "../schemas/tdpfuzz-seq-1.schema.json",\n  "format": "tdpfuzz-seq/1",\n  "config": {"geometry": "compact", "hugePages": false, "vcpus": 2},\n  "ops": []\n}\n');
     expect(parseSequence(empty, 'e.json').ops).toEqual([]);
   });
 

@@ -163,7 +163,7 @@ function minimizeCrashFile(item: InputFile, settings: RunSettings, o: Options, i
       : { ...crash, signature, status: 'open', hits: 1, mergedFrom: undefined, ...designs, equiv: settings.equiv, domain: settings.domain };
     written = validateCrash(JSON.parse(serializeCrash({ ...update(base), replay: `npx tdpfuzz replay ${shownOut}` })), shownOut);
     fs.mkdirSync(path.dirname(outAbs), { recursive: true });
-    writeFileAtomic(outAbs, serializeCrash(written));
+    writeFileAtomic(outAbs, serializeCrash(written, outAbs));
     io.out(`wrote ${shownOut}\n`);
   }
   const shown = inPlace ? item.shown : displayPath(outAbs, io.cwd);
@@ -202,7 +202,7 @@ function minimizeSequenceFile(item: InputFile, settings: RunSettings, o: Options
   };
   const shownOut = displayPath(outAbs, io.cwd);
   fs.mkdirSync(path.dirname(outAbs), { recursive: true });
-  writeFileAtomic(outAbs, serializeSequence(makeSequence(item.seq.config, res.ops, meta)));
+  writeFileAtomic(outAbs, serializeSequence(makeSequence(item.seq.config, res.ops, meta), outAbs));
   const flags = designFlags(settings);
   io.out(`${summary(item.seq.ops.length, res)}\nwrote ${shownOut}\n${opLines(res.ops).join('\n')}\n`
     + `replay: npx tdpfuzz replay ${shownOut}${flags}\nexplain: npx tdpfuzz explain ${shownOut}${flags}\n`);

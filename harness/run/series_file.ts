@@ -14,8 +14,9 @@ import type { Design } from '../../impls/api';
 import { EXPLAINED, UNOBSERVABLE } from './explained';
 import { Fields, InputError, isObject, parseJsonInput, show } from '../seq/strict_json';
 import { optional, readTable, type FieldRead, type FieldTable } from '../seq/field_table';
+import { checkSchemaRef } from '../seq/schema_ref';
 
-const SERIES_FORMAT = 'tdpfuzz-series/1';
+export const SERIES_FORMAT = 'tdpfuzz-series/1';
 
 /** A design of a series: as given (a name, or a module path made absolute), where it was given, or the design itself. */
 export interface SeriesDesignRef {
@@ -50,7 +51,7 @@ export const KNOWN_DIFFERENCES: readonly string[] = [...EXPLAINED, ...UNOBSERVAB
   .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
 
 /** A step id: used in file names of the outputs, so a plain word. */
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SERIES_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const nonEmpty: FieldRead<string> = (f, k) => {
   const v = f.str(k);
@@ -61,7 +62,7 @@ const nonEmpty: FieldRead<string> = (f, k) => {
 /** A plain word (a step id, the series name): used in output file names and JUnit class names. */
 const word = (what: string): FieldRead<string> => (f, k) => {
   const v = f.str(k);
-  if (!ID.test(v)) f.fail(k, `${show(v)} is not a ${what} (letters, digits, . _ -; at most 64, starting with a letter or digit)`);
+  if (!SERIES_ID.test(v)) f.fail(k, `${show(v)} is not a ${what} (letters, digits, . _ -; at most 64, starting with a letter or digit)`);
   return v;
 };
 
@@ -77,9 +78,9 @@ const differences: FieldRead<string[]> = (f, k) => {
 };
 
 interface StepFields { id: string; title: string; design: string; differences: string[]; note?: string }
-const STEP: FieldTable<StepFields> = { id: word('step id'), title: nonEmpty, design: nonEmpty, differences, note: optional((f, k) => f.str(k)) };
+export const SERIES_STEP: FieldTable<StepFields> = { id: word('step id'), title: nonEmpty, design: nonEmpty, differences, note: optional((f, k) => f.str(k)) };
 
-interface TopFields { format: string; name: string; description?: string; base: string; steps: StepFields[] }
+interface TopFields { $schema?: string; format: string; name: string; description?: string; base: string; steps: StepFields[] }
 
 const steps: FieldRead<StepFields[]> = (f, k) => {
   const v = f.raw(k);
@@ -89,7 +90,7 @@ const steps: FieldRead<StepFields[]> = (f, k) => {
   const out = v.map((x, i) => {
     const at = `${k}[${i}]`;
     if (!isObject(x)) return f.fail(at, `expected an object, got ${show(x)}`);
-    return readTable(new Fields(f.fileName, f.path ? `${f.path}.${at}` : at, x), STEP, 'a series step');
+    return readTable(new Fields(f.fileName, f.path ? `${f.path}.${at}` : at, x), SERIES_STEP, 'a series step');
   });
   out.forEach((s, i) => {
     const j = out.findIndex(o => o.id === s.id);
@@ -98,7 +99,9 @@ const steps: FieldRead<StepFields[]> = (f, k) => {
   return out;
 };
 
-const TOP: FieldTable<TopFields> = {
+/** The series file's fields (`$schema`: for editors, schemas/; read as a string and dropped). */
+export const SERIES_TOP: FieldTable<TopFields> = {
+  $schema: optional((f, k) => { checkSchemaRef(f); return f.str(k); }),
   format: (f, k) => f.str(k), name: word('series name'), description: optional((f, k) => f.str(k)), base: nonEmpty, steps,
 };
 
@@ -122,7 +125,7 @@ export function parseSeries(text: string, file: string, absFile: string): Series
   if (!isObject(obj)) throw new InputError(`${file}: expected a JSON object (a ${SERIES_FORMAT} file), got ${show(obj)}`);
   if (obj.format === undefined) throw new InputError(`${file}: format: missing (expected "${SERIES_FORMAT}")`);
   if (obj.format !== SERIES_FORMAT) throw new InputError(`${file}: format ${show(obj.format)} is not supported (expected "${SERIES_FORMAT}")`);
-  const t = readTable(new Fields(file, '', obj), TOP, 'a series');
+  const t = readTable(new Fields(file, '', obj), SERIES_TOP, 'a series');
   return {
     name: t.name, description: t.description ?? '', source: file,
     base: designRef(t.base, `${file}: base`, absFile),

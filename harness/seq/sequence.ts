@@ -19,6 +19,7 @@ import {
 import { GEOMETRY_FANOUT, LEVELS, MAX_NTH, MAX_VCPUS } from './fields';
 import { type Field, Fields, InputError, isObject, parseJsonInput, show } from './strict_json';
 import { OP_KIND_SPECS } from './op_kinds';
+import { checkSchemaRef, schemaRef } from './schema_ref';
 
 // The field reader and the limits of field values live in fields.ts, each op kind's fields in
 // op_kinds.ts; re-exported so sequence.ts is the one import for everything about a sequence's content.
@@ -38,9 +39,15 @@ export interface Sequence {
 /** A field reader of the op-kind table, for any kind. */
 type FieldReader = (v: Field, config: VmConfig, sofar: object) => unknown;
 
-const COMMON_FIELDS = ['fail', 'race'] as const;
-const TOP_FIELDS = ['format', 'config', 'ops', 'meta'] as const;
-const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu', 'dpamt'] as const;
+/** The fields of a sequence file, of its config and of fail and race entries (the schema generator lists them too). */
+export const TOP_FIELDS = ['$schema', 'format', 'config', 'ops', 'meta'] as const;
+export const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu', 'dpamt'] as const;
+export const FAIL_FIELDS = ['at', 'nth', 'call', 'error'] as const;
+export const RACE_FIELDS = ['at', 'level', 'nth', 'op'] as const;
+/** The errors a seamcall fail entry can inject. */
+export const FAIL_ERRORS = ['BUSY', 'ERROR'] as const;
+/** The fields any op may carry besides its kind's. */
+export const COMMON_FIELDS = ['fail', 'race'] as const;
 
 // ------------------------------------------------------------------------------------------------
 // Ops
@@ -48,7 +55,7 @@ const CONFIG_FIELDS = ['geometry', 'hugePages', 'vcpus', 'proveMmu', 'dpamt'] as
 function readFailEntry(file: string, path: string, raw: unknown): FaultEntry {
   if (!isObject(raw)) throw new InputError(`${file}: ${path}: expected an object, got ${show(raw)}`);
   const f: Fields = new Fields(file, path, raw);
-  f.onlyKnown(['at', 'nth', 'call', 'error'], 'a fail entry');
+  f.onlyKnown(FAIL_FIELDS, 'a fail entry');
   const at = f.oneOf('at', FAULT_POINTS, undefined, 'fault point');
   const nth = f.int('nth', 1, MAX_NTH, 1);
   if (at !== 'seamcall') {
@@ -58,14 +65,14 @@ function readFailEntry(file: string, path: string, raw: unknown): FaultEntry {
   }
   if (!f.has('call')) f.fail('call', 'missing (required with at "seamcall")');
   const call = f.oneOf('call', SEAMCALL_NAMES, undefined, 'SEAMCALL');
-  const error = f.oneOf('error', ['BUSY', 'ERROR'] as const, 'BUSY', 'error');
+  const error = f.oneOf('error', FAIL_ERRORS, 'BUSY', 'error');
   return { at, nth, call, error };
 }
 
 function readRace(file: string, path: string, raw: unknown, config: VmConfig): Race {
   if (!isObject(raw)) throw new InputError(`${file}: ${path}: expected an object, got ${show(raw)}`);
   const f: Fields = new Fields(file, path, raw);
-  f.onlyKnown(['at', 'level', 'nth', 'op'], 'a race');
+  f.onlyKnown(RACE_FIELDS, 'a race');
   const at = f.oneOf('at', RACE_POINTS, undefined, 'race point');
   const level = f.has('level') ? f.int('level', 1, LEVELS) : undefined;
   const nth = f.int('nth', 1, MAX_NTH, 1);
@@ -139,7 +146,10 @@ export function validateSequence(obj: unknown, file: string): Sequence {
   if (obj.format !== SEQUENCE_FORMAT) {
     throw new InputError(`${file}: format ${show(obj.format)} is not supported (expected "${SEQUENCE_FORMAT}")`);
   }
-  new Fields(file, '', obj).onlyKnown(TOP_FIELDS, 'a sequence');
+  const top = new Fields(file, '', obj);
+  top.onlyKnown(TOP_FIELDS, 'a sequence');
+  // `$schema` is for editors (schemas/): accepted, not kept; the writer puts its own.
+  checkSchemaRef(top);
   if (obj.config === undefined) throw new InputError(`${file}: config: missing (required)`);
   const config = readConfig(file, obj.config);
   if (obj.ops === undefined) throw new InputError(`${file}: ops: missing (required)`);
@@ -191,10 +201,11 @@ function oneLine(v: unknown): string {
 /**
  * Stable text form: 2-space indented, one op per line. The sequence is re-validated first, so the
  * output is always complete (defaults explicit) and always parses back to an equal sequence.
+ * `file` is where the text will be written: its `$schema` is the path from there (schema_ref.ts).
  */
-export function serializeSequence(seq: Sequence): string {
+export function serializeSequence(seq: Sequence, file?: string): string {
   const s = validateSequence(seq, '<sequence>');
-  const lines = ['{', `  "format": ${JSON.stringify(s.format)},`, `  "config": ${oneLine(s.config)},`];
+  const lines = ['{', `  "$schema": ${JSON.stringify(schemaRef(SEQUENCE_FORMAT, file))},`, `  "format": ${JSON.stringify(s.format)},`, `  "config": ${oneLine(s.config)},`];
   const tail = s.meta !== undefined ? ',' : '';
   if (s.ops.length === 0) {
     lines.push(`  "ops": []${tail}`);

@@ -112,7 +112,7 @@ export function planCrashMerge(inputs: readonly CrashInput[], dest: string, cwd:
   for (const t of targets) {
     if (!t.sources.length) continue;
     const next = fold(existing(t, opts.rebuild), t.sources, dest, t.shown)!;
-    if (serializeCrash(next) !== textOf(t.file)) t.next = next;
+    if (serializeCrash(next, t.file) !== textOf(t.file)) t.next = next;
     bySignature.set(t.signature, { file: t.shown, status: next.status });
   }
   const wanted = new Set(targets.map(t => path.basename(t.file)));
@@ -136,7 +136,7 @@ export function writeCrashMerge(plan: CrashMergePlan): void {
     for (const t of todo) {
       withFileLock(`${t.file}.lock`, () => {
         const next = plan.rebuild ? t.next! : fold(existing(t, false), t.sources, plan.dest, t.shown)!;
-        const text = serializeCrash(next);
+        const text = serializeCrash(next, t.file);
         if (text !== textOf(t.file)) writeFileAtomic(t.file, text);
       });
       done++;

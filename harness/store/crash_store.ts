@@ -2,7 +2,7 @@
 // crashes/), written atomically, updated under a lock file so that several processes (workers,
 // shards on one machine) can record the same signature without losing hits.
 //
-//   {"format": "tdpfuzz-crash/1", "toolVersion", "signature", "status", "config", "designs", "equiv",
+//   {"$schema", "format": "tdpfuzz-crash/1", "toolVersion", "signature", "status", "config", "designs", "equiv",
 //    "domain", "source", "ops", "originalOps", "finding", "firstDivergence", "replay", "hits",
 //    "firstSeen", "lastSeen", "minimization"?, "mergedFrom"?, "designModules"?}
 //
@@ -26,6 +26,7 @@ import { DOMAINS, type Domain } from '../seq/domain';
 import { InputError, SEQUENCE_FORMAT, parseJsonInput, validateSequence } from '../seq/sequence';
 import { readInputFile } from './input_file';
 import { Fields, isObject, show } from '../seq/strict_json';
+import { checkSchemaRef, schemaRef } from '../seq/schema_ref';
 
 export const CRASH_FORMAT = 'tdpfuzz-crash/1';
 export type CrashStatus = 'open' | 'explained' | 'expected';
@@ -80,7 +81,8 @@ export interface MergedSource { hits: number; firstSeen: string }
 
 export interface DesignModule { spec: string; path: string; sha256: string }
 
-const TOP_FIELDS = ['format', 'toolVersion', 'signature', 'status', 'config', 'designs', 'equiv', 'domain', 'source',
+/** The top-level fields in file order (`$schema` is the writer's, not part of CrashFile: schema_ref.ts). */
+export const CRASH_FIELDS = ['$schema', 'format', 'toolVersion', 'signature', 'status', 'config', 'designs', 'equiv', 'domain', 'source',
   'ops', 'originalOps', 'finding', 'firstDivergence', 'replay', 'hits', 'firstSeen', 'lastSeen', 'minimization', 'mergedFrom', 'designModules'] as const;
 
 // ------------------------------------------------------------------------------------------------
@@ -125,9 +127,11 @@ function prettyJson(v: unknown, indent: string): string {
   return JSON.stringify(v);
 }
 
-export function serializeCrash(c: CrashFile): string {
+/** The file's text; `file` is where it will be written (its `$schema` is the path from there). */
+export function serializeCrash(c: CrashFile, file?: string): string {
   const lines: string[] = ['{'];
-  const entries = TOP_FIELDS.filter(k => c[k] !== undefined).map(k => [k, c[k]] as const);
+  const withRef = { ...c, $schema: schemaRef(CRASH_FORMAT, file) };
+  const entries = CRASH_FIELDS.filter(k => withRef[k] !== undefined).map(k => [k, withRef[k]] as const);
   entries.forEach(([k, v], i) => {
     const comma = i < entries.length - 1 ? ',' : '';
     let text: string;
@@ -147,14 +151,27 @@ export function serializeCrash(c: CrashFile): string {
 // ------------------------------------------------------------------------------------------------
 // Strict reading
 
+/** The fields of the nested objects, as the readers below accept them (the schema generator lists them too). */
+export const CRASH_OBJECT_FIELDS = {
+  fileSource: ['file', 'engine'],
+  generatedSource: ['seed', 'index', 'engine'],
+  finding: ['kind', 'designs', 'opIndex', 'opKind', 'component', 'message', 'explained'],
+  explanation: ['id', 'title', 'reason'],
+  divergence: ['opIndex', 'op', 'prefix', 'component', 'sides', 'stateDiff', 'traceDiff'],
+  designTrace: ['design', 'result', 'seamcalls', 'diagnostics', 'trace'],
+  mergedSource: ['hits', 'firstSeen'],
+  designModule: ['spec', 'path', 'sha256'],
+} as const;
+const F = CRASH_OBJECT_FIELDS;
+
 /** A crash source at `key` (report.json's findings read their firstSource with it too). */
 export function readSource(r: Fields, key = 'source'): CrashSource {
   const s: Fields = r.object(key);
   if (s.raw('file') !== undefined) {
-    s.onlyKnown(['file', 'engine'], 'a file source');
+    s.onlyKnown(F.fileSource, 'a file source');
     return s.raw('engine') === undefined ? { file: s.str('file') } : { file: s.str('file'), engine: s.str('engine') };
   }
-  s.onlyKnown(['seed', 'index', 'engine'], 'a generated source');
+  s.onlyKnown(F.generatedSource, 'a generated source');
   const seed = s.raw('seed');
   if (seed === undefined) s.fail('seed', 'missing (required unless source.file is given)');
   if (typeof seed !== 'string' && !(typeof seed === 'number' && Number.isFinite(seed))) s.fail('seed', `expected a number or string, got ${show(seed)}`);
@@ -163,7 +180,7 @@ export function readSource(r: Fields, key = 'source'): CrashSource {
 
 function readFinding(r: Fields): CrashFinding {
   const f: Fields = r.object('finding');
-  f.onlyKnown(['kind', 'designs', 'opIndex', 'opKind', 'component', 'message', 'explained'], 'a finding');
+  f.onlyKnown(F.finding, 'a finding');
   const out: CrashFinding = {
     kind: f.str('kind') as FindingKind,
     designs: f.strings('designs', 1),
@@ -174,7 +191,7 @@ function readFinding(r: Fields): CrashFinding {
   };
   if (f.raw('explained') !== undefined) {
     const e: Fields = f.object('explained');
-    e.onlyKnown(['id', 'title', 'reason'], 'an explanation');
+    e.onlyKnown(F.explanation, 'an explanation');
     out.explained = { id: e.str('id'), title: e.str('title'), reason: e.str('reason') };
   }
   return out;
@@ -184,13 +201,13 @@ function readFinding(r: Fields): CrashFinding {
 export function readDivergence(r: Fields, key = 'firstDivergence'): FirstDivergence | null {
   if (r.raw(key) === null || r.raw(key) === undefined) return null;
   const d: Fields = r.object(key);
-  d.onlyKnown(['opIndex', 'op', 'prefix', 'component', 'sides', 'stateDiff', 'traceDiff'], 'a first divergence');
+  d.onlyKnown(F.divergence, 'a first divergence');
   const sidesRaw = d.raw('sides');
   if (!Array.isArray(sidesRaw)) d.fail('sides', `expected an array, got ${show(sidesRaw)}`);
   const sides = (sidesRaw as unknown[]).map((s, i) => {
     if (!isObject(s)) d.fail(`sides[${i}]`, `expected an object, got ${show(s)}`);
     const t: Fields = new Fields(d.fileName, `${d.path}.sides[${i}]`, s);
-    t.onlyKnown(['design', 'result', 'seamcalls', 'diagnostics', 'trace'], 'a design trace');
+    t.onlyKnown(F.designTrace, 'a design trace');
     const list = (k: string): string[] => {
       const v = t.raw(k);
       if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) t.fail(k, `expected an array of strings, got ${show(v)}`);
@@ -214,7 +231,7 @@ function readMergedFrom(r: Fields): Record<string, MergedSource> | undefined {
   const out: Record<string, MergedSource> = {};
   for (const key of m.keys()) {
     const e: Fields = m.object(key);
-    e.onlyKnown(['hits', 'firstSeen'], 'a merged source');
+    e.onlyKnown(F.mergedSource, 'a merged source');
     out[key] = { hits: e.atLeast('hits', 0), firstSeen: e.time('firstSeen') };
   }
   return out;
@@ -227,7 +244,7 @@ function readDesignModules(r: Fields, designs: readonly string[]): DesignModule[
   return (v as unknown[]).map((x, i) => {
     if (!isObject(x)) r.fail(`designModules[${i}]`, `expected an object {spec, path, sha256}, got ${show(x)}`);
     const e: Fields = new Fields(r.fileName, `designModules[${i}]`, x);
-    e.onlyKnown(['spec', 'path', 'sha256'], 'a design module');
+    e.onlyKnown(F.designModule, 'a design module');
     const m: DesignModule = { spec: e.str('spec'), path: e.str('path'), sha256: e.str('sha256') };
     if (m.spec === '') e.fail('spec', 'expected a non-empty string');
     if (!path.isAbsolute(m.path)) e.fail('path', `expected an absolute path, got ${show(m.path)}`);
@@ -285,7 +302,8 @@ export function validateCrash(obj: unknown, file: string): CrashFile {
   if (obj.format === undefined) throw new InputError(`${file}: format: missing (expected "${CRASH_FORMAT}")`);
   if (obj.format !== CRASH_FORMAT) throw new InputError(`${file}: format ${show(obj.format)} is not supported (expected "${CRASH_FORMAT}")`);
   const r: Fields = new Fields(file, '', obj);
-  r.onlyKnown(TOP_FIELDS, 'a crash file');
+  r.onlyKnown(CRASH_FIELDS, 'a crash file');
+  checkSchemaRef(r);
   if (obj.config === undefined) r.fail('config', 'missing (required)');
   if (obj.ops === undefined) r.fail('ops', 'missing (required)');
   const { config, ops } = readOps(file, obj.config, obj.ops, 'ops');
@@ -347,7 +365,7 @@ export function updateCrashFile(file: string, update: (c: CrashFile) => CrashFil
     const next = update(old);
     if (!next) return old;
     const checked = validateCrash(JSON.parse(serializeCrash(next)), shown);
-    writeFileAtomic(file, serializeCrash(checked));
+    writeFileAtomic(file, serializeCrash(checked, file));
     return checked;
   }, opts.lock);
 }
@@ -466,7 +484,7 @@ export class CrashStore {
         crash = { ...old, hits: old.hits + hits, lastSeen: time, replay: this.replayCommand(shown) };
         replaced = false;
       }
-      writeFileAtomic(file, serializeCrash(crash));
+      writeFileAtomic(file, serializeCrash(crash, file));
       return { file, created: !old, reproducerReplaced: replaced, crash };
     }, this.opts.lock);
   }
@@ -479,7 +497,7 @@ export class CrashStore {
     return withFileLock(`${file}.lock`, () => {
       const old = readCrashFile(file, shown);
       const crash = { ...old, hits: old.hits + hits, lastSeen: this.now().toISOString() };
-      writeFileAtomic(file, serializeCrash(crash));
+      writeFileAtomic(file, serializeCrash(crash, file));
       return crash;
     }, this.opts.lock);
   }

@@ -46,7 +46,7 @@ describe('tdpfuzz-series/1 files', () => {
     [[], 's.json: expected a JSON object (a tdpfuzz-series/1 file), got []'],
     [{ ...good, format: undefined }, 's.json: format: missing (expected "tdpfuzz-series/1")'],
     [{ ...good, format: 'tdpfuzz-series/2' }, 's.json: format "tdpfuzz-series/2" is not supported (expected "tdpfuzz-series/1")'],
-    [{ ...good, bases: 'x' }, 's.json: bases: unknown field for a series (fields: format, name, description, base, steps)'],
+    [{ ...good, bases: 'x' }, 's.json: bases: unknown field for a series (fields: $schema, format, name, description, base, steps)'],
     [{ ...good, name: undefined }, 's.json: name: missing (required)'],
     [{ ...good, name: 'my series' }, 's.json: name: "my series" is not a series name (letters, digits, . _ -; at most 64, starting with a letter or digit)'],
     [{ ...good, base: '' }, 's.json: base: expected a non-empty string'],

@@ -62,7 +62,7 @@ describe('CrashStore', () => {
     expect(c.toolVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(c.minimization).toEqual({ steps: 3 });
     // The serialization is stable: re-serializing what was read gives the same bytes.
-    expect(serializeCrash(c)).toBe(fs.readFileSync(r.file, 'utf8'));
+    expect(serializeCrash(c, r.file)).toBe(fs.readFileSync(r.file, 'utf8'));
   });
 
   it('same signature: counts hits, updates lastSeen, keeps the smaller reproducer and the triage status', () => {

@@ -23,6 +23,6 @@ export class KeptCorpusWriter {
     if (!this.ready) { fs.mkdirSync(this.dir, { recursive: true }); this.ready = true; }
     const file = path.join(this.dir, `${hash}.json`);
     if (fs.existsSync(file)) return;
-    writeFileAtomic(file, serializeSequence({ ...seq, meta }));
+    writeFileAtomic(file, serializeSequence({ ...seq, meta }, file));
   }
 }
