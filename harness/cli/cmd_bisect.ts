@@ -39,19 +39,21 @@ const BISECT_FLAGS = flagTable([
 
 const BISECT_HELP = `usage: tdpfuzz bisect --series NAME|FILE [flags]
 
-Runs each adjacent pair of a series (base vs step 1, step 1 vs step 2, ...) as one campaign per mode
-(default {state, strict} x {legal, extended}), with the same seed, engine and budget. Only the
-differences a step declares may explain a divergence between it and the step before. Per step:
-pure refactor (verified), behaviour change matched by declared differences, declared but not seen
-(a warning), or unexplained divergence (with its minimized first-divergence reproducer and crash
-file); the first diverging step is named. Writes OUT/bisect.md, bisect.json, bisect.junit.xml (one
-testcase per step), bisect.html. Exit 0 when no step diverges unexplained, 1 otherwise, 2 on usage
+Runs each adjacent pair of a series (base vs step 1, step 1 vs step 2, ...) as
+one campaign per mode (default {state, strict} x {legal, extended}), with the
+same seed, engine and budget. Only the differences a step declares may explain a
+divergence between it and the step before. Per step: pure refactor (verified),
+behaviour change matched by declared differences, declared but not seen (a
+warning), or unexplained divergence (with its minimized first-divergence
+reproducer and crash file); the first diverging step is named. Writes
+OUT/bisect.md, bisect.json, bisect.junit.xml (one testcase per step),
+bisect.html. Exit 0 when no step diverges unexplained, 1 otherwise, 2 on usage
 errors or a bad series.
 
 flags:
 ${flagHelp(BISECT_FLAGS)}
 
-example: tdpfuzz bisect --series examples/series.json --runs 500 --out out/bisect`;
+example: tdpfuzz bisect --series examples/series.json --runs 500 --out out/mine`;
 
 function listOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[], dflt: readonly T[]): T[] {
   if (v === undefined) return [...dflt];

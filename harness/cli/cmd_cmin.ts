@@ -26,16 +26,18 @@ const FLAGS = flagTable([
 
 const HELP = `usage: tdpfuzz cmin [flags] FILE|DIR... --out DIR
 
-Corpus minimization: runs every sequence or crash file (a DIR means its *.json) once, then keeps,
-smallest first, each input that reaches a coverage class (op, SPTE transition, level, lock mode,
-SEAMCALL and result, injected fault) that the inputs kept before it do not. The kept inputs reach
-every class the whole set reaches. They are copied unchanged into --out, which must be new or empty.
-Exit 0, or 2 on bad input (one line, nothing written).
+Corpus minimization: runs every sequence or crash file (a DIR means its *.json)
+once, then keeps, smallest first, each input that reaches a coverage class (op,
+SPTE transition, level, lock mode, SEAMCALL and result, injected fault) that the
+inputs kept before it do not. The kept inputs reach every class the whole set
+reaches. They are copied unchanged into --out, which must be new or empty. Exit
+0, or 2 on bad input (one line, nothing written).
 
 flags:
 ${flagHelp(FLAGS, 16)}
 
-example: tdpfuzz run --engine guided --time 600 --out out && tdpfuzz cmin out/corpus corpus --out corpus-min`;
+example: tdpfuzz run --engine guided --time 600 --out out
+         tdpfuzz cmin out/corpus corpus --out corpus-min`;
 
 interface Measured { input: InputFile; classes: string[] }
 

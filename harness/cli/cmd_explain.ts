@@ -24,18 +24,22 @@ const FLAGS = flagTable([
 
 const HELP = `usage: tdpfuzz explain [flags] FILE
 
-Prints a sequence file or crash file for a reviewer: the ops as a numbered list, the finding, each
-op with every design's result, SEAMCALLs and diagnostics side by side (!= marks differing results),
-and at the first divergence between the designs the trace diff and the unified diff of their state.
-Exit codes as replay: 0 nothing found (or an "expected"/"explained" crash file reproduced), 1 a
-finding reproduced, 2 bad input.
+Prints a sequence file or crash file for a reviewer: the ops as a numbered list,
+the finding, each op with every design's result, SEAMCALLs and diagnostics side
+by side (!= marks differing results), and at the first divergence between the
+designs the trace diff and the unified diff of their state. Exit codes as
+replay: 0 nothing found (or an "expected"/"explained" crash file reproduced), 1
+a finding reproduced, 2 bad input.
 
 flags:
-  --designs A,B  designs (default: recorded in a crash file; before,after for a sequence file)
+  --designs A,B  designs (default: recorded in a crash file; before,after for a
+                 sequence file)
   --equiv E      equivalence (default: recorded; state for a sequence file)
   --domain D     domain (default: recorded; legal for a sequence file)
-  --hang-timeout S  a run making no progress for S seconds is a hang (default 10)
-  --format F     text (default: the full reviewer view) or mail (80 columns, stacked traces, TDH.* names: paste into a reply)
+  --hang-timeout S  a run making no progress for S seconds is a hang (default
+                    10)
+  --format F     text (default: the full reviewer view) or mail (80 columns,
+                 stacked traces, TDH.* names: paste into a reply)
 
 example: tdpfuzz explain crashes/divergence-fault-ledger-0123456789ab.json`;
 

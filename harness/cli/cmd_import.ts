@@ -37,21 +37,24 @@ const FLAGS = flagTable([
 
 const HELP = `usage: tdpfuzz import [flags] FILE|DIR...
 
-Converts jsfuzz crash files (raw input bytes, e.g. crashes-jsfuzz/crash-<sha256> from
-\`npm run fuzz:jsfuzz\`) into tdpfuzz crash files. Each input is decoded exactly as the fuzz target
-decodes it (dist/harness/fuzz_target.js: same decoder; configuration from the same TDPFUZZ_*
-environment variables, which the flags override), run through the designs in lockstep, and each
-unexplained finding is recorded in the crash store with source {file, engine: "jsfuzz"}. A directory
-means the files named crash-* in it. Decode with the configuration the fuzzer ran with, or the
-input means something else.
+Converts jsfuzz crash files (raw input bytes, e.g. crashes-jsfuzz/crash-<sha256>
+from \`npm run fuzz:jsfuzz\`) into tdpfuzz crash files. Each input is decoded
+exactly as the fuzz target decodes it (dist/harness/fuzz/fuzz_target.js: same
+decoder; configuration from the same TDPFUZZ_* environment variables, which the
+flags override), run through the designs in lockstep, and each unexplained
+finding is recorded in the crash store with source {file, engine: "jsfuzz"}. A
+directory means the files named crash-* in it. Decode with the configuration the
+fuzzer ran with, or the input means something else.
 
-Exit 0 when nothing reproduces, 1 when a finding was recorded, 2 on bad input (one line per file).
+Exit 0 when nothing reproduces, 1 when a finding was recorded, 2 on bad input
+(one line per file).
 
 flags:
 ${flagHelp(FLAGS, 16)}
 
-example: TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation npm run fuzz:jsfuzz
-         TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation npx tdpfuzz import crashes-jsfuzz/`;
+example: export TDPFUZZ_DESIGNS=after,mutant:misses-leaf-zap-propagation
+         npm run fuzz:jsfuzz
+         npx tdpfuzz import crashes-jsfuzz/`;
 
 /** FILE|DIR arguments → input files (a directory: its crash-* files, sorted). */
 function expand(args: readonly string[], cwd: string, errors: string[]): string[] {

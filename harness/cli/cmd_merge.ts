@@ -26,24 +26,28 @@ const FLAGS = flagTable([
 
 const HELP = `usage: tdpfuzz merge DIR... --out DIR [--crashes DIR]
 
-Merges campaign output directories (report.json, stats.json, crash files) into one report, as if one
-campaign had run them all: sequence, op and hit counts add up, findings are grouped by signature
-(smallest reproducer, earliest source, triage status kept), explained differences and coverage are
-combined (coverage is the exact union of transition classes), shards recombine (0/2 + 1/2 = the
-whole space), and crash files of the same signature are combined like the crash store does. All
-inputs must have compared the same designs under the same configuration.
+Merges campaign output directories (report.json, stats.json, crash files) into
+one report, as if one campaign had run them all: sequence, op and hit counts add
+up, findings are grouped by signature (smallest reproducer, earliest source,
+triage status kept), explained differences and coverage are combined (coverage
+is the exact union of transition classes), shards recombine (0/2 + 1/2 = the
+whole space), and crash files of the same signature are combined like the crash
+store does. All inputs must have compared the same designs under the same
+configuration.
 
-Crash files are taken from DIR/crashes/ and from the paths each report names. Merged ones go to
-OUT/crashes/ (rebuilt on every merge; a directory of crash files no merge wrote, or an
-input's, is never emptied: the merge is refused), or into --crashes DIR (added to: each crash file
-records what was merged into it, so merging the same inputs again adds nothing, and a shard's crash
-file that gained hits since adds only those). Nothing is written unless every input is valid.
+Crash files are taken from DIR/crashes/ and from the paths each report names.
+Merged ones go to OUT/crashes/ (rebuilt on every merge; a directory of crash
+files no merge wrote, or an input's, is never emptied: the merge is refused), or
+into --crashes DIR (added to: each crash file records what was merged into it,
+so merging the same inputs again adds nothing, and a shard's crash file that
+gained hits since adds only those). Nothing is written unless every input is
+valid.
 
 flags:
 ${flagHelp(FLAGS, 14)}
 
-example: tdpfuzz run --shard 0/2 --time 3600 --out m0 --crashes m0/crashes     (machine 0)
-         tdpfuzz run --shard 1/2 --time 3600 --out m1 --crashes m1/crashes     (machine 1)
+example: tdpfuzz run --shard 0/2 --time 3600 --out m0     # machine 0
+         tdpfuzz run --shard 1/2 --time 3600 --out m1     # machine 1
          tdpfuzz merge m0 m1 --out merged`;
 
 /** Marks OUT/crashes as a merge's own output, which the next merge into the same --out may rebuild. */

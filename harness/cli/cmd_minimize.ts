@@ -41,29 +41,34 @@ const FLAGS = flagTable([
 
 const HELP = `usage: tdpfuzz minimize [flags] FILE
 
-Reduces the reproducer in FILE by delta debugging to a 1-minimal op list, then simplifies each op
-(drops races and injected faults, inlines racing ops, lowers gfns, ranges, levels, counters, vCPU and
-walker ids). A reduction is kept only if the run still reports the SAME signature. In the legal
-domain, candidates outside it are never tried.
+Reduces the reproducer in FILE by delta debugging to a 1-minimal op list, then
+simplifies each op (drops races and injected faults, inlines racing ops, lowers
+gfns, ranges, levels, counters, vCPU and walker ids). A reduction is kept only
+if the run still reports the SAME signature. In the legal domain, candidates
+outside it are never tried.
 
-  crash file     minimized for its recorded signature, designs, equivalence and domain; the file is
-                 updated in place (atomically, under the crash store's lock; originalOps is kept and
-                 the statistics go to "minimization"), or written to --out
-  sequence file  minimized for its first unexplained finding (or --signature); the result is written
-                 to --out (default: x.json -> x.min.json); the input file is never overwritten
+  crash file     minimized for its recorded signature, designs, equivalence and
+                 domain; the file is updated in place (atomically, under the
+                 crash store's lock; originalOps is kept and the statistics go
+                 to "minimization"), or written to --out
+  sequence file  minimized for its first unexplained finding (or --signature);
+                 the result is written to --out (default: x.json -> x.min.json);
+                 the input file is never overwritten
 
-Prints "N ops -> M ops in R runs (T ms)". Exit 0 done, 1 nothing to minimize (no finding, or the
-signature does not reproduce), 2 bad input.
+Prints "N ops -> M ops in R runs (T ms)". Exit 0 done, 1 nothing to minimize (no
+finding, or the signature does not reproduce), 2 bad input.
 
 flags:
   --out FILE      where to write the result
-  --designs A,B   designs (default: recorded in a crash file; before,after for a sequence file)
+  --designs A,B   designs (default: recorded in a crash file; before,after for a
+                  sequence file)
   --equiv E       equivalence (default: recorded; state)
   --domain D      domain (default: recorded; legal)
   --signature SIG the finding to keep
   --max-runs N    most predicate runs (default ${DEFAULT_MAX_RUNS}; the deterministic bound)
   --time S        wall-clock safety net in seconds (default ${DEFAULT_TIME_SEC})
-  --hang-timeout S  a probe making no progress for S seconds shows the hang signature (default 10)
+  --hang-timeout S  a probe making no progress for S seconds shows the hang
+                    signature (default 10)
 
 example: tdpfuzz minimize crashes/divergence-fault-ledger-0123456789ab.json`;
 

@@ -21,11 +21,13 @@ const FLAGS = flagTable([
 
 const HELP = `usage: tdpfuzz promote [flags] FILE|DIR...
 
-Adds crash files (a DIR means its *.json crash files, e.g. out/crashes) to the triaged regression
-corpus, crashes/ unless --to DIR. A signature already in the corpus is combined with it: hits are
-added, the smaller reproducer is kept, and so is the triage status (set "status" to "expected" or
-"explained" in the corpus file once triaged). Promoting the same file twice adds nothing. Every input
-is validated before anything is written. Exit 0, or 2 on bad input (one line, nothing written).
+Adds crash files (a DIR means its *.json crash files, e.g. out/crashes) to the
+triaged regression corpus, crashes/ unless --to DIR. A signature already in the
+corpus is combined with it: hits are added, the smaller reproducer is kept, and
+so is the triage status (set "status" to "expected" or "explained" in the corpus
+file once triaged). Promoting the same file twice adds nothing. Every input is
+validated before anything is written. Exit 0, or 2 on bad input (one line,
+nothing written).
 
 flags:
 ${flagHelp(FLAGS, 12)}

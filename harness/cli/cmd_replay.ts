@@ -29,13 +29,14 @@ const REPLAY_FLAGS = flagTable([
 
 export const REPLAY_HELP = `usage: tdpfuzz replay [flags] FILE|DIR...
 
-Replays sequence files (${SEQUENCE_FORMAT}) and crash files (${CRASH_FORMAT}); a directory means
-its *.json files. Crash files replay with the designs, equivalence and domain they record and
-report whether their recorded signature reproduced. A sequence file with meta.expect.explained (the
-corpus scenarios) must show exactly those by-design differences when replayed as before,after in the
-state equivalence and the legal domain. Exit 0 when nothing is found (crash files marked "expected"
-or "explained" that reproduce count as XFAIL, not as failures), 1 when a finding reproduces, 2 on
-bad input.
+Replays sequence files (${SEQUENCE_FORMAT}) and crash files (${CRASH_FORMAT}); a
+directory means its *.json files. Crash files replay with the designs,
+equivalence and domain they record and report whether their recorded signature
+reproduced. A sequence file with meta.expect.explained (the corpus scenarios)
+must show exactly those by-design differences when replayed as before,after in
+the state equivalence and the legal domain. Exit 0 when nothing is found (crash
+files marked "expected" or "explained" that reproduce count as XFAIL, not as
+failures), 1 when a finding reproduces, 2 on bad input.
 
 flags:
 ${flagHelp(REPLAY_FLAGS)}

@@ -53,22 +53,25 @@ const RUN_FLAGS = flagTable([
 
 export const RUN_HELP = `usage: tdpfuzz run [flags]
 
-Runs corpus sequences, then generated sequences (seed, 0), (seed, 1), ... through all designs in
-lockstep until the budget is spent or SIGINT/SIGTERM (SIGTERM lets the current sequence finish,
-SIGINT abandons it; everything is written). A sequence making no progress for --hang-timeout seconds
-is stopped and stored as a hang finding (not minimized). Writes OUT/report.md, OUT/report.json,
-OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one crash file per finding signature in
-OUT/crashes (crashes/ is the triaged regression corpus: tdpfuzz promote adds to it), its reproducer minimized when it is first seen (at most --minimize-runs
-predicate runs per finding, so fuzzing is not starved). Exit 0 when no unexplained finding, 1
-otherwise, 2 on usage errors, 130 after a SIGINT (the reports are written and the verdict says
-"interrupted"; SIGTERM keeps the verdict's code). --stop-on-first ends the run at its first
-unexplained finding.
+Runs corpus sequences, then generated sequences (seed, 0), (seed, 1), ...
+through all designs in lockstep until the budget is spent or SIGINT/SIGTERM
+(SIGTERM lets the current sequence finish, SIGINT abandons it; everything is
+written). A sequence making no progress for --hang-timeout seconds is stopped
+and stored as a hang finding (not minimized). Writes OUT/report.md,
+OUT/report.json, OUT/report.junit.xml, OUT/report.html, OUT/stats.json and one
+crash file per finding signature in OUT/crashes (crashes/ is the triaged
+regression corpus: tdpfuzz promote adds to it), its reproducer minimized when it
+is first seen (at most --minimize-runs predicate runs per finding, so fuzzing is
+not starved). Exit 0 when no unexplained finding, 1 otherwise, 2 on usage
+errors, 130 after a SIGINT (the reports are written and the verdict says
+"interrupted"; SIGTERM keeps the verdict's code). --stop-on-first ends the run
+at its first unexplained finding.
 
 flags:
 ${flagHelp(RUN_FLAGS)}
 
 example: tdpfuzz run --designs before,after --seed 7 --runs 100000 --huge-pages
-         tdpfuzz run --engine guided --time 600 --out out   (kept sequences in out/corpus/)`;
+         tdpfuzz run --engine guided --time 600 --out out  # kept: out/corpus/`;
 
 /** `tdpfuzz run` flags → the run's parameters (defaults from run/campaign_params.ts); null for --help. */
 export function parseRunArgs(argv: readonly string[]): RunParams | null {

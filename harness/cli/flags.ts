@@ -6,6 +6,7 @@
 //   const { flags, given, positional } = parseFlags('mutants', FLAGS, argv);
 //   flags.seeds   // number (it has a default); a flag without one is `T | undefined`
 //   given.has('seeds')  // was it on the command line (for "cannot be combined" checks)
+import { wrap } from '../report/text';
 import { InputError } from '../seq/sequence';
 
 /** A command-line mistake: one line naming the flag and what is wrong. */
@@ -161,11 +162,14 @@ export function parseFlags<const T extends readonly FlagSpec[]>(command: string,
   return { flags: flags as FlagValues<T>, given: new Set(values.keys()) as ReadonlySet<T[number]['name']>, positional };
 }
 
-/** The `flags:` rows of a command's help: `  --name METAVAR  help`, aligned (to `width`, default the longest). */
+/**
+ * The `flags:` rows of a command's help: `  --name METAVAR  help`, aligned (to `width`, default the
+ * longest), the help wrapped under itself so that every line fits 80 columns (issue 12 item 12).
+ */
 export function flagHelp(specs: readonly FlagSpec[], width?: number): string {
   const rows = specs.map(s => [`--${s.name}${s.metavar ? ` ${s.metavar}` : ''}`, s.help]);
   const w = width ?? Math.max(...rows.map(r => r[0].length));
-  return rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join('\n');
+  return rows.map(([a, b]) => wrap(b, ' '.repeat(w + 4), `  ${a.padEnd(w)}  `).join('\n')).join('\n');
 }
 
 /** A comma-separated flag value as a list (no empty items). */

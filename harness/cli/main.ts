@@ -6,6 +6,9 @@
 //   tdpfuzz replay  sequence files, crash files or directories of them (regression mode)
 // Exit codes: 0 nothing found, 1 an unexplained finding (run) / a finding reproduced (replay),
 // 2 usage or input error (one line, no stack trace; TDPFUZZ_DEBUG=1 shows the stack).
+// `tdpfuzz` alone prints the list of commands (what `tdpfuzz --help` prints) on stderr and exits 2:
+// a missing command is a usage error (a script that lost its arguments fails), but the answer to it
+// is the list, not one line. Every help text fits 80 columns (test/cli_help.test.ts).
 import type { RunParams } from '../run/campaign_params';
 import { toolVersion } from '../store/fsutil';
 import { InputError } from '../seq/sequence';
@@ -14,31 +17,39 @@ import { COMMANDS } from './commands';
 import { cmdRun, parseRunArgs, RUN_HELP } from './cmd_run';
 import { cmdReplay, parseReplayArgs, REPLAY_HELP, type ReplayArgs } from './cmd_replay';
 import { processIo, UsageError, type Command, type Io } from './flags';
+import { wrap } from '../report/text';
 
 export { UsageError, type Io };
 
 export type ParsedArgs =
   | { command: 'help'; text: string }
+  | { command: 'usage'; text: string }
   | { command: 'version' }
   | { command: 'run'; args: RunParams }
   | { command: 'replay'; args: ReplayArgs }
   | { command: 'command'; cmd: Command; argv: readonly string[] };
 
-export const mainHelp = (): string => `tdpfuzz ${toolVersion()}: differential fuzzing of the KVM TDP MMU mirror/S-EPT refactor (before vs after)
+/** One row per command: its name, then its summary wrapped under itself (80 columns). */
+function commandRows(): string {
+  const w = Math.max(...[...COMMANDS.keys()].map(n => n.length));
+  return [...COMMANDS.values()].map(c => wrap(c.summary, ' '.repeat(w + 4), `  ${c.name.padEnd(w)}  `).join('\n')).join('\n');
+}
 
-usage: tdpfuzz <command> [flags]
+export const mainHelp = (): string => `${wrap(`tdpfuzz ${toolVersion()}: differential fuzzing of the KVM TDP MMU mirror/S-EPT refactor (before vs after)`).join('\n')}
+
+usage: tdpfuzz <command> [flags]      (tdpfuzz <command> --help: its flags)
 
 commands:
-${[...COMMANDS.values()].map(c => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
+${commandRows()}
 
-exit codes: 0 nothing found, 1 unexplained finding / finding reproduced, 2 usage or input error
-set TDPFUZZ_DEBUG=1 to see stack traces of internal errors.`;
+exit codes: 0 nothing found, 1 unexplained finding / finding reproduced, 2 usage
+or input error. Set TDPFUZZ_DEBUG=1 to see stack traces of internal errors.`;
 
 const commandList = (): string => [...COMMANDS.keys()].join(', ');
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError('missing command (expected run or replay; see tdpfuzz --help)');
+  if (command === undefined) return { command: 'usage', text: mainHelp() };
   if (command === '--help' || command === '-h' || command === 'help') {
     const topic = rest[0];
     const cmd = topic !== undefined ? COMMANDS.get(topic) : undefined;
@@ -69,6 +80,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     const p = parseArgs(argv);
     switch (p.command) {
       case 'help': io.out(`${p.text}\n`); return 0;
+      case 'usage': io.err(`${p.text}\n`); return 2;
       case 'version': io.out(`${toolVersion()}\n`); return 0;
       case 'run': return await cmdRun(p.args, io);
       case 'replay': return await cmdReplay(p.args, io);

@@ -47,7 +47,7 @@ describe('parseArgs', () => {
   });
 
   it('rejects bad input with one line naming the flag', () => {
-    expect(usage([])).toBe('missing command (expected run or replay; see tdpfuzz --help)');
+    // no command at all: the command list, exit 2 (test/cli_help.test.ts)
     expect(usage(['fuzz'])).toMatch(/^unknown command "fuzz" \(expected run, replay(, [a-z]+)*; see tdpfuzz --help\)$/);
     expect(usage(['run', '--sed', '1'])).toBe('--sed: unknown flag for "run" (see tdpfuzz run --help)');
     expect(usage(['run', '--seed'])).toBe('--seed: missing value (expected a non-negative integer)');
