@@ -41,7 +41,7 @@ flags:
   --format F     text (default: the full reviewer view) or mail (80 columns,
                  stacked traces, TDH.* names: paste into a reply)
 
-example: tdpfuzz explain crashes/divergence-fault-ledger-0123456789ab.json`;
+example: tdpfuzz explain crashes/divergence-fault-stats-cebf2928cf9d.json`;
 
 function configPhrase(item: InputFile): string {
   const c = item.seq.config;

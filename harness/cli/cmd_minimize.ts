@@ -70,7 +70,7 @@ flags:
   --hang-timeout S  a probe making no progress for S seconds shows the hang
                     signature (default 10)
 
-example: tdpfuzz minimize crashes/divergence-fault-ledger-0123456789ab.json`;
+example: tdpfuzz minimize crashes/divergence-fault-stats-cebf2928cf9d.json`;
 
 interface Options {
   out: string | undefined;

@@ -16,16 +16,16 @@ import { InputError } from '../seq/sequence';
 
 const HELP = `usage: tdpfuzz mutants [flags]
 
-Oracle power (DESIGN §8): for each mutant of the catalogue × engine × seed 1..K,
-runs the engine's sequences on [base design, mutant] (compact geometry, legal
-domain, state equivalence, the configuration the mutant needs) until the first
-unexplained finding or the time budget. Prints one row per mutant and engine:
-seeds that found it, median time and executions to the first finding (over all
-seeds, "not found" counting as infinitely late), the signature found; then each
-engine's mutation score (mutants found / total). Nothing is written unless --out
-is given. The engines run in this thread: jsfuzz is then guided by the models'
-coverage classes, not by istanbul counters (for the jsfuzz CLI itself, see
-bench/jsfuzz_workers.sh).
+Oracle power (docs/DESIGN.md §8): for each mutant of the catalogue × engine ×
+seed 1..K, runs the engine's sequences on [base design, mutant] (compact
+geometry, legal domain, state equivalence, the configuration the mutant needs)
+until the first unexplained finding or the time budget. Prints one row per
+mutant and engine: seeds that found it, median time and executions to the first
+finding (over all seeds, "not found" counting as infinitely late), the signature
+found; then each engine's mutation score (mutants found / total). Nothing is
+written unless --out is given. The engines run in this thread: jsfuzz is then
+guided by the models' coverage classes, not by istanbul counters (for the jsfuzz
+CLI itself, see bench/jsfuzz_workers.sh).
 
 flags:
   --list          print the catalogue (id, base, expected finding kind, source,

@@ -1,4 +1,4 @@
-// `tdpfuzz run`: a campaign (DESIGN §6): corpus sequences, then generated ones, through all designs
+// `tdpfuzz run`: a campaign (docs/DESIGN.md §6): corpus sequences, then generated ones, through all designs
 // in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and OUT/crashes/*.json.
 // Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors, 130 after SIGINT.
 import * as path from 'node:path';
@@ -28,7 +28,7 @@ const RUN_FLAGS = flagTable([
   { name: 'geometry', kind: { type: 'enum', values: GEOMETRIES }, metavar: 'G', help: 'compact (default, 8 entries per table) or x86 (512)' },
   { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages (2M private leaves, DEMOTE)' },
   { name: 'prove-mmu', kind: { type: 'bool' }, help: 'model CONFIG_KVM_PROVE_MMU (root zaps recurse through handle_removed_pt)' },
-  { name: 'dpamt', kind: { type: 'bool' }, help: 'model Dynamic PAMT (per-2M PAMT refcounts, pamt_lock not softirq-safe; tdx-module.md §3)' },
+  { name: 'dpamt', kind: { type: 'bool' }, help: 'model Dynamic PAMT (per-2M PAMT refcounts, pamt_lock not softirq-safe; docs/reference/tdx-module.md §3)' },
   { name: 'vcpus', kind: { type: 'int', min: 1, max: MAX_VCPUS }, metavar: 'N', help: 'vCPUs per VM (default 2)' },
   { name: 'fault-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a fault-plan entry per op (default ${DEFAULT_PARAMS.faultRate})` },
   { name: 'race-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a race per op (default ${DEFAULT_PARAMS.raceRate})` },
