@@ -154,21 +154,41 @@ describe('real files validate and reference their schema', () => {
     expect(resolvedRef(file)).toBe(path.join(ROOT, 'schemas', SCHEMA_FILES[format as SchemaFormat]));
   });
 
-  it('files the CLI writes (OUT/crashes, the guided corpus, minimize) validate, and their $schema resolves from where they are', async () => {
+  it('files the CLI writes (OUT/crashes, the guided corpus, minimize) validate; inside the repository their $schema resolves from where they are', async () => {
+    // out/ is the repository's own (ignored) output directory: where an editor opens a campaign's files.
+    fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
+    const work = fs.mkdtempSync(path.join(ROOT, 'out', '.schema-test-'));
+    try {
+      const io = { out: () => undefined, err: () => undefined, cwd: work, isTTY: false, env: {} };
+      const code = await main(['run', '--designs', 'after,mutant:stats-before-hook', '--runs', '30', '--engine', 'guided', '--no-corpus',
+        '--minimize-runs', '200', '--out', 'o'], io);
+      expect(code).toBe(1);
+      const list = (dir: string): string[] => fs.readdirSync(dir).filter(n => n.endsWith('.json')).map(n => path.join(dir, n));
+      const crashes = list(path.join(work, 'o', 'crashes'));
+      const corpus = list(path.join(work, 'o', 'corpus'));
+      expect(crashes.length).toBeGreaterThan(0);
+      expect(corpus.length).toBeGreaterThan(0);
+      expect(await main(['minimize', crashes[0], '--out', 'min/seq.json'], io)).toBe(0);
+      const min = path.join(work, 'min', 'seq.json');
+      const written = [...crashes.map(f => ['tdpfuzz-crash/1', f] as const), ...corpus.map(f => ['tdpfuzz-seq/1', f] as const), ['tdpfuzz-crash/1', min] as const];
+      for (const [format, file] of written) {
+        expect(valid(format, JSON.parse(fs.readFileSync(file, 'utf8'))), file).toEqual([]);
+        expect(resolvedRef(file), file).toBe(path.join(ROOT, 'schemas', SCHEMA_FILES[format]));
+      }
+      // A crash file is `$schema` and then the bytes it had before `$schema` existed.
+      expect(fs.readFileSync(crashes[0], 'utf8')).toMatch(/^\{\n {2}"\$schema": "(\.\.\/){4}schemas\/tdpfuzz-crash-1\.schema\.json",\n {2}"format": "tdpfuzz-crash\/1",\n/);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('outside the repository the reference is the fixed form of the committed directories (the same in every checkout)', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tdpfuzz-schema-'));
     const io = { out: () => undefined, err: () => undefined, cwd: work, isTTY: false, env: {} };
-    const code = await main(['run', '--designs', 'after,mutant:stats-before-hook', '--runs', '30', '--engine', 'guided', '--no-corpus',
-      '--minimize-runs', '200', '--out', 'o'], io);
-    expect(code).toBe(1);
-    const crashes = fs.readdirSync(path.join(work, 'o', 'crashes')).filter(n => n.endsWith('.json')).map(n => path.join(work, 'o', 'crashes', n));
-    const corpus = fs.readdirSync(path.join(work, 'o', 'corpus')).filter(n => n.endsWith('.json')).map(n => path.join(work, 'o', 'corpus', n));
-    expect(crashes.length).toBeGreaterThan(0);
-    expect(corpus.length).toBeGreaterThan(0);
-    expect(await main(['minimize', crashes[0], '--out', 'min/seq.json'], io)).toBe(0);
-    const min = path.join(work, 'min', 'seq.json');
-    for (const [format, file] of [...crashes.map(f => ['tdpfuzz-crash/1', f] as const), ...corpus.map(f => ['tdpfuzz-seq/1', f] as const), ['tdpfuzz-crash/1', min] as const]) {
-      expect(valid(format, JSON.parse(fs.readFileSync(file, 'utf8'))), file).toEqual([]);
-      expect(resolvedRef(file), file).toBe(path.join(ROOT, 'schemas', SCHEMA_FILES[format]));
+    expect(await main(['run', '--designs', 'after,mutant:stats-before-hook', '--runs', '10', '--no-corpus', '--no-minimize', '--out', 'o'], io)).toBe(1);
+    const dir = path.join(work, 'o', 'crashes');
+    for (const n of fs.readdirSync(dir).filter(x => x.endsWith('.json'))) {
+      expect(JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')).$schema).toBe('../schemas/tdpfuzz-crash-1.schema.json');
     }
   });
 

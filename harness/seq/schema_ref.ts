@@ -2,14 +2,15 @@
 // schemas/ describes a format, and the reference a written file carries so that an editor completes
 // and checks its fields.
 //
-// The reference is the path from the written file's directory to the schema file of the tdpfuzz that
-// writes it (found from this module's own location: the repository, or the installed package). Why a
-// relative path and not one fixed string: editors (VS Code, JetBrains, yaml/json language servers)
-// resolve a relative `$schema` against the file, so it works wherever the file was written on this
-// machine — `../schemas/...` for crashes/, corpus/ and examples/, `../../schemas/...` for
-// out/crashes/ — while a fixed repository-relative string would be wrong from OUT, and the project
-// has no published URL an https reference could point at. Files written without a destination (text
-// only validated, never stored) get the form of the committed directories, `../schemas/<file>`.
+// Inside the repository (or package) of the tdpfuzz that writes it, the reference is the path from
+// the written file's directory to the schema file: editors (VS Code, JetBrains, the JSON language
+// servers) resolve a relative `$schema` against the file, so it works wherever in the repository the
+// file was written — `../schemas/...` from crashes/, corpus/ and examples/, `../../schemas/...` from
+// out/crashes/ — where a fixed repository-relative string would be wrong from OUT, and the project
+// has no published URL an https reference could point at. Outside it (a campaign in /tmp), and for
+// text with no destination, the reference is the fixed form of the committed directories,
+// `../schemas/<file>`: an absolute or machine-relative path would make the same campaign's files
+// differ between two checkouts (bench/snapshot.sh compares those byte for byte).
 // Readers accept any string there and ignore it: a file stays valid when moved.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -41,8 +42,13 @@ let dirCache: string | null | undefined;
 export function schemaRef(format: SchemaFormat, file?: string): string {
   const name = SCHEMA_FILES[format];
   if (dirCache === undefined) dirCache = schemaDir();
-  if (file === undefined || dirCache === null) return `../schemas/${name}`;
-  const rel = path.relative(path.dirname(path.resolve(file)), path.join(dirCache, name)).split(path.sep).join('/');
+  const fixed = `../schemas/${name}`;
+  if (file === undefined || dirCache === null) return fixed;
+  const from = path.dirname(path.resolve(file));
+  const root = path.dirname(dirCache);
+  const inside = path.relative(root, from);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) return fixed;
+  const rel = path.relative(from, path.join(dirCache, name)).split(path.sep).join('/');
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
