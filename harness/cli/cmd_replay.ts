@@ -41,7 +41,7 @@ failures), 1 when a finding reproduces, 2 on bad input.
 flags:
 ${flagHelp(REPLAY_FLAGS)}
 
-example: tdpfuzz replay crashes/ corpus/ --junit out/regression.junit.xml   (regression mode in CI)`;
+example: tdpfuzz replay crashes/ corpus/ --junit out/regression.junit.xml  # CI`;
 
 export interface ReplayArgs {
   files: string[];
