@@ -39,8 +39,8 @@ describe('tdpfuzz with no arguments', () => {
 
 describe('help texts fit 80 columns', () => {
   const names = [...COMMANDS.keys()];
-  it('the registry has the ten commands', () => {
-    expect(names).toEqual(['run', 'replay', 'mutants', 'minimize', 'explain', 'import', 'merge', 'bisect', 'promote', 'cmin']);
+  it('the registry has the eleven commands', () => {
+    expect(names).toEqual(['run', 'replay', 'mutants', 'minimize', 'explain', 'import', 'merge', 'bisect', 'promote', 'cmin', 'status']);
   });
   it.each(names)('tdpfuzz %s --help', async (name) => {
     const r = await cli([name, '--help']);

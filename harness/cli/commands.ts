@@ -12,7 +12,8 @@ import { mergeCommand } from './cmd_merge';
 import { bisectCommand } from './cmd_bisect';
 import { promoteCommand } from './cmd_promote';
 import { cminCommand } from './cmd_cmin';
+import { statusCommand } from './cmd_status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand, promoteCommand, cminCommand].map(c => [c.name, c]),
+  [runCommand, replayCommand, mutantsCommand, minimizeCommand, explainCommand, importCommand, mergeCommand, bisectCommand, promoteCommand, cminCommand, statusCommand].map(c => [c.name, c]),
 );

@@ -34,7 +34,7 @@ import { readInputFile } from '../store/input_file';
 import { preflight } from './preflight';
 import { generateSequence } from '../seq/generate';
 import type { Engine } from './engines/engine';
-import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
+import { appendSeriesPoint, buildStats, progressOf, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
 import { CHECKPOINT_FORMAT, writeCheckpoint } from '../report/checkpoint';
 import { randomEngine } from './engines/random';
 import { judgeFindings, REPORT_FORMAT, type ReportData, type ReportExplained, type ReportFinding, type ReportScope, type ReportTiming } from '../report/data';
@@ -64,6 +64,8 @@ export interface CampaignStatus {
   explained: number;
   elapsedSec: number;
   done: boolean;
+  /** calibration re-runs and how many repeated their outcome (stats.json `stability`) */
+  stability: { reruns: number; repeated: number };
 }
 
 export type CampaignEvent =
@@ -467,6 +469,13 @@ class Campaign {
   private generated = 0;
   /** when the coverage set last grew (timing only) */
   private lastNewClassSec = 0;
+  /**
+   * Stability (AFL's calibration): each sequence that reached a new coverage class or a new finding is
+   * run again, and counted as repeated when its findings and coverage classes are the same. The
+   * models are deterministic by construction; anything below 1 is a bug in a model or the harness
+   * (state leaking between VMs, a clock or a Map order in an oracle).
+   */
+  private readonly stability = { reruns: 0, repeated: 0 };
   /** corpus files run so far (they run first, in order) */
   private corpusDone = 0;
   /** a new finding was recorded: write a checkpoint after this sequence, not a period later */
@@ -566,9 +575,11 @@ class Campaign {
           if (!step) { more = false; return; }
           at.running = step;
           const r = runSequence(step.seq, this.runOpts);
+          const grew = this.account(r);
+          const fresh = !this.findings.allKnown(r.findings);
+          if (grew || fresh) this.calibrate(step.seq, r);
           at.running = null;
-          this.account(r);
-          if (!this.findings.allKnown(r.findings)) { withFindings = { step, r }; return; }
+          if (fresh) { withFindings = { step, r }; return; }
           for (const f of r.findings) this.findings.onHit(step.seq, step.source, f);
           step.done(r);
           this.periodicWork();
@@ -613,14 +624,25 @@ class Campaign {
     return true;
   }
 
-  /** One executed sequence in the counters, coverage and explained differences (its findings: drive). */
-  private account(r: RunResult): void {
+  /** One executed sequence in the counters, coverage and explained differences (its findings: drive). True when it reached a new class. */
+  private account(r: RunResult): boolean {
     this.execs++;
     this.opsTotal += r.ops.length;
     const before = this.coverage.size;
     for (const c of r.coverage) this.coverage.add(c);
-    if (this.coverage.size > before) this.lastNewClassSec = this.elapsed();
+    const grew = this.coverage.size > before;
+    if (grew) this.lastNewClassSec = this.elapsed();
     if (r.explained.length) this.explained.add(r.explained);
+    return grew;
+  }
+
+  /** Run a sequence again and count whether its outcome repeats (see `stability`). */
+  private calibrate(seq: Sequence, r: RunResult): void {
+    const again = runSequence(seq, this.runOpts);
+    const sigs = (x: RunResult): string => x.findings.map(f => f.signature).sort().join('\n');
+    const same = sigs(again) === sigs(r) && again.coverage.size === r.coverage.size && [...r.coverage].every(c => again.coverage.has(c));
+    this.stability.reruns++;
+    if (same) this.stability.repeated++;
   }
 
   /** Series samples, stats.json and crash-store flushes, status callbacks. */
@@ -630,8 +652,9 @@ class Campaign {
     if (ms >= this.nextStats || this.checkpointDue) {
       // One cut: hits flushed to the crash store, then the checkpoint, then stats.json (report/checkpoint.ts).
       this.findings.flush();
-      this.checkpoint(false);
-      this.writeStats(false);
+      const report = this.buildReport(this.now());
+      this.checkpoint(false, report);
+      this.writeStats(false, report);
       this.nextStats = ms + (this.opts.statsIntervalMs ?? 1000);
       this.checkpointDue = false;
     }
@@ -644,7 +667,7 @@ class Campaign {
       execs: this.execs, ops: this.opsTotal, execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, coverage: this.coverage.size,
       corpus: this.engine.corpusSize(), seeds: { done: this.corpusDone, total: this.corpus.files.length },
       budget: { runs: this.runs, timeSec: this.timeSec }, findings: this.findings.size, explained: this.explained.size,
-      elapsedSec: this.elapsed(), done,
+      elapsedSec: this.elapsed(), done, stability: { ...this.stability },
     };
   }
 
@@ -666,19 +689,19 @@ class Campaign {
     if (this.outDir) {
       writeCheckpoint(this.outDir, {
         format: CHECKPOINT_FORMAT, corpusDir: this.corpus.absDir, corpus: [{ files: corpusFiles, done: this.corpusDone }],
-        stats: { ...this.stats(done), lanes: [this.lane()] }, report,
+        stats: { ...this.stats(done, report), lanes: [this.lane()] }, report,
       });
     }
   }
 
-  private writeStats(done: boolean): void {
+  private writeStats(done: boolean, report: ReportData): void {
     const statsPath = this.statsPath;
     if (!statsPath || !this.outDir) return;
     fs.mkdirSync(this.outDir, { recursive: true });
-    writeFileAtomic(statsPath, `${JSON.stringify(this.stats(done))}\n`);
+    writeFileAtomic(statsPath, `${JSON.stringify(this.stats(done, report))}\n`);
   }
 
-  private stats(done: boolean): StatsFile {
+  private stats(done: boolean, report: ReportData): StatsFile {
     const s = this.status(done);
     return buildStats({
       done, stoppedBy: done ? this.stoppedBy : null, startedAt: this.startedAt.toISOString(), updatedAt: this.now().toISOString(),
@@ -688,6 +711,7 @@ class Campaign {
         execsPerSec: s.execsPerSec, opsPerSec: s.opsPerSec, coverage: this.coverage.size,
         findings: this.findings.size, openFindings: this.findings.openCount(), explained: this.explained.size,
       },
+      progress: progressOf(report, this.stability),
       series: this.series,
       lanes: [this.lane()],
     });
@@ -700,7 +724,7 @@ class Campaign {
     const report = this.buildReport(this.now());
     this.checkpoint(true, report);
     const reportPaths = this.outDir ? writeReports(this.outDir, report, this.series) : null;
-    this.writeStats(true);
+    this.writeStats(true, report);
     this.opts.onStatus?.(this.status(true));
     const exitCode = report.verdict.unexplained ? 1 : 0;
     return { report, exitCode, reportPaths, statsPath: this.statsPath };

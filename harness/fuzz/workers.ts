@@ -27,7 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { timeBudget, type RunParams } from '../run/campaign_params';
 import { loadCorpus, type CampaignEvent, type CampaignHandle, type CampaignResult, type CampaignStatus } from './campaign';
 import { lanesOf, mergeReports, mergeSeries, workerShard } from '../report/merge';
-import { appendSeriesPoint, buildStats, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
+import { appendSeriesPoint, buildStats, progressOf, type Lane, type SeriesPoint, type StatsFile } from '../report/stats';
 import { readStatsFile } from '../report/stats_file';
 import { readReportFile } from '../report/report_file';
 import { writeFileAtomic } from '../store/fsutil';
@@ -121,6 +121,8 @@ interface Slot {
   spec: WorkerSpec;
   worker: Worker | null;
   status: CampaignStatus | null;
+  /** when its last status arrived (ISO), for `tdpfuzz status` */
+  statusAt: string | null;
   generated: number;
   report: ReportData | null;
   lane: Lane;
@@ -167,7 +169,7 @@ function planSlots(o: WorkersOptions): Slot[] {
         ...(o.allowedExplanations ? { allowedExplanations: o.allowedExplanations } : {}),
       },
     };
-    return { spec, worker: null, status: null, generated: lane.generated, report: null, lane: { ...lane }, engineCoverage: null, checkpoint: null };
+    return { spec, worker: null, status: null, statusAt: null, generated: lane.generated, report: null, lane: { ...lane }, engineCoverage: null, checkpoint: null };
   });
 }
 
@@ -216,6 +218,7 @@ class WorkerAggregate {
       findings: Math.max(this.signatures.size, ...ss.map(s => s.findings)),
       explained: Math.max(0, ...ss.map(s => s.explained)),
       elapsedSec: this.elapsed(), done,
+      stability: { reruns: ss.reduce((n, s) => n + (s.stability?.reruns ?? 0), 0), repeated: ss.reduce((n, s) => n + (s.stability?.repeated ?? 0), 0) },
     };
   }
 
@@ -225,6 +228,7 @@ class WorkerAggregate {
     switch (m.type) {
       case 'status':
         slot.status = m.status;
+        slot.statusAt = new Date().toISOString();
         slot.generated = m.generated;
         for (const c of m.newCoverage) this.coverage.add(c);
         break;
@@ -251,6 +255,7 @@ class WorkerAggregate {
         for (const c of m.newCoverage) this.coverage.add(c);
         for (const f of m.report.findings) this.signatures.add(f.signature);
         slot.status = { ...(slot.status ?? this.status(true)), execs: m.report.scope.sequences, ops: m.report.scope.ops, done: true };
+        slot.statusAt = new Date().toISOString();
         break;
       case 'error': {
         const e = m.input ? new InputError(m.message) : new Error(`worker ${m.worker}: ${m.message}`);
@@ -309,6 +314,11 @@ class WorkerAggregate {
         ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
         findings: r.findings.length, openFindings: r.verdict.unexplainedSignatures, explained: r.explained.length,
       },
+      progress: progressOf(r, this.status(done).stability),
+      perWorker: this.slots.map((x, w) => ({
+        worker: w, updatedAt: x.statusAt ?? this.startedAt.toISOString(), done: x.status?.done ?? false, elapsedSec: x.status?.elapsedSec ?? 0,
+        execs: x.status?.execs ?? 0, execsPerSec: x.status?.execsPerSec ?? 0, coverage: x.status?.coverage ?? 0, findings: x.status?.findings ?? 0,
+      })),
       series: p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series],
       workers: {
         workers: this.N, lanes,

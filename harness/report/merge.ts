@@ -24,7 +24,7 @@ import { judgeFindings, REPORT_FORMAT, type MergedPart, type ReportData, type Re
 import { InputError } from '../seq/sequence';
 import { readReportFile } from './report_file';
 import { readStatsFile } from './stats_file';
-import { downsample, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
+import { downsample, progressOf, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
 
 
 // ------------------------------------------------------------------------------------------------
@@ -337,6 +337,7 @@ export function mergeStats(parts: readonly { from: string; stats: StatsFile }[],
     openFindings: report.verdict.unexplainedSignatures,
     explained: report.explained.length,
     series: mergeSeries(ss.map(s => s.series ?? []), mode, ss.map(s => s.elapsedSec)),
+    ...progressOf(report, { reruns: sum(s => s.stability?.reruns ?? 0), repeated: sum(s => s.stability?.repeated ?? 0) }),
     engine: engines.length === 1 ? engines[0] : engines.join(','),
     lanes,
     merged: report.scope.merged,

@@ -93,7 +93,7 @@ const TIMING: FieldTable<ReportTiming> = {
 };
 
 const BUCKET_RULES: readonly BucketRule[] = ['same minimized reproducer', 'same first diverging op and component'];
-const BUCKET: FieldTable<ReportBucket> = {
+export const BUCKET: FieldTable<ReportBucket> = {
   id: str, status: oneOf(['open', 'accepted'] as const), signatures: strings(1), groupedBy: array(oneOf(BUCKET_RULES)), hits: count,
 };
 

@@ -3,7 +3,8 @@
 import type { VmConfig } from '../../impls/api';
 import type { CampaignParams, Shard } from '../run/campaign_params';
 import { toolVersion } from '../store/fsutil';
-import type { MergedPart } from './data';
+import type { ReportBucket } from './buckets';
+import type { MergedPart, ReportData } from './data';
 
 export type { Shard };
 
@@ -35,6 +36,42 @@ export interface StatsTotals {
   explained: number;
 }
 
+/** What long-campaign users read first (issue 14 item 7); absent in stats files of older versions. */
+export interface StatsProgress {
+  /** when the last new coverage class was reached (s since the start): a plateau says more time will not help; absent where a merge cannot say (sequential parts) */
+  lastNewCoverageSec?: number;
+  /** time to the first finding (s since the start), null while there is none */
+  firstFindingSec: number | null;
+  /** the findings grouped into bugs, as the report has them (report/buckets.ts) */
+  buckets: ReportBucket[];
+  /** inputs re-executed for calibration (new coverage or a new finding) and how many repeated their outcome */
+  stability: { reruns: number; repeated: number };
+}
+
+/** The progress fields of a report (its buckets, last new class and first sighting) and the run's calibration counts. */
+export function progressOf(r: ReportData, stability: { reruns: number; repeated: number }): StatsProgress {
+  const found = Object.values(r.timing.foundAtSec ?? {});
+  return {
+    ...(r.timing.lastNewClassSec !== undefined ? { lastNewCoverageSec: r.timing.lastNewClassSec } : {}),
+    firstFindingSec: found.length ? Math.min(...found) : null,
+    buckets: r.buckets,
+    stability: { ...stability },
+  };
+}
+
+/** One worker thread of a `--workers N` run, as `tdpfuzz status` shows it (from its last status report). */
+export interface WorkerStats {
+  worker: number;
+  /** when the main thread last heard from it */
+  updatedAt: string;
+  done: boolean;
+  elapsedSec: number;
+  execs: number;
+  execsPerSec: number;
+  coverage: number;
+  findings: number;
+}
+
 /** stats.json (tdpfuzz-stats/1) as campaigns and worker runs write it (read back strictly by stats_file.ts: a new field needs its line there). */
 export interface StatsFile extends StatsTotals {
   format: 'tdpfuzz-stats/1';
@@ -61,6 +98,12 @@ export interface StatsFile extends StatsTotals {
   /** per worker: the engine's own coverage signal at the end (jsfuzz: istanbul counters over impls/) */
   engineCoverage?: ({ source: string; count: number } | null)[];
   merged?: { parts: MergedPart[] };
+  lastNewCoverageSec?: number;
+  firstFindingSec?: number | null;
+  buckets?: ReportBucket[];
+  stability?: { reruns: number; repeated: number };
+  /** worker runs: each worker's last status */
+  perWorker?: WorkerStats[];
 }
 
 export const STATS_FORMAT = 'tdpfuzz-stats/1';
@@ -94,6 +137,8 @@ export interface StatsInput {
   engine: string;
   totals: StatsTotals;
   series: SeriesPoint[];
+  progress?: StatsProgress;
+  perWorker?: WorkerStats[];
   /** an in-process campaign's one lane (worker runs give theirs in `workers`) */
   lanes?: Lane[];
   /** worker runs: the lanes (where --resume continues each) and the engines' own coverage */
@@ -113,6 +158,8 @@ export function buildStats(s: StatsInput): StatsFile {
     execsPerSec: t.execsPerSec, opsPerSec: t.opsPerSec, coverage: t.coverage,
     findings: t.findings, openFindings: t.openFindings, explained: t.explained,
     series: s.series,
+    ...(s.progress ?? {}),
+    ...(s.perWorker ? { perWorker: s.perWorker } : {}),
     ...(s.lanes ? { lanes: s.lanes } : {}),
     ...(s.workers ? {
       workers: s.workers.workers, lanes: s.workers.lanes,

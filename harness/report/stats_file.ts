@@ -9,7 +9,12 @@ import {
 import { Fields, parseJsonInput } from '../seq/strict_json';
 import { readInputFile } from '../store/input_file';
 import { CAMPAIGN_FIELDS, checkFormat, HANG_TIMEOUT, MERGED } from './report_file';
-import { STATS_FORMAT, type Lane, type SeriesPoint, type StatsFile } from './stats';
+import { BUCKET } from './report_file';
+import { STATS_FORMAT, type Lane, type SeriesPoint, type StatsFile, type WorkerStats } from './stats';
+
+const WORKER: FieldTable<WorkerStats> = {
+  worker: count, updatedAt: time, done: bool, elapsedSec: finite(0), execs: count, execsPerSec: finite(0), coverage: count, findings: count,
+};
 
 const LANE: FieldTable<Lane> = {
   seed: CAMPAIGN_FIELDS.seed,
@@ -52,6 +57,11 @@ const STATS: FieldTable<StatsFile> = {
   // One entry per worker: null (no signal), or the engine's own counter.
   engineCoverage: optional(array(nullable(object({ source: str, count }, 'an engine coverage entry')))),
   merged: MERGED,
+  lastNewCoverageSec: optional(finite(0)),
+  firstFindingSec: optional(nullable(finite(0))),
+  buckets: optional(list(BUCKET, 'a bug bucket')),
+  stability: optional(object({ reruns: count, repeated: count }, 'stability')),
+  perWorker: optional(list(WORKER, 'a worker')),
 };
 
 /** Strictly validate a parsed stats.json. Throws InputError with a one-line message naming `file` and the field. */
