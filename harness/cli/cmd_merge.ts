@@ -108,7 +108,7 @@ async function runMerge(argv: readonly string[], io: Io): Promise<number> {
   // Now the writes: crash files, then the report and stats (which point at them).
   writeCrashMerge(plan);
   if (!explicitCrashes && fs.existsSync(crashDir)) writeFileAtomic(path.join(crashDir, MERGE_MARKER), 'written by tdpfuzz merge: rebuilt on every merge into this --out\n');
-  const paths = writeReports(out, report);
+  const paths = writeReports(out, report, { series: stats.series, engine: stats.engine });
   fs.mkdirSync(out, { recursive: true });
   writeFileAtomic(path.join(out, 'stats.json'), `${JSON.stringify(stats)}\n`);
 

@@ -723,7 +723,7 @@ class Campaign {
     this.sample();
     const report = this.buildReport(this.now());
     this.checkpoint(true, report);
-    const reportPaths = this.outDir ? writeReports(this.outDir, report, this.series) : null;
+    const reportPaths = this.outDir ? writeReports(this.outDir, report, { series: this.series, engine: this.engine.name }) : null;
     this.writeStats(true, report);
     this.opts.onStatus?.(this.status(true));
     const exitCode = report.verdict.unexplained ? 1 : 0;

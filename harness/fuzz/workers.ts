@@ -299,6 +299,12 @@ class WorkerAggregate {
     return report;
   }
 
+  /** The series sampled here, after the resumed run's (if any). */
+  private seriesSoFar(): SeriesPoint[] {
+    const p = this.o.resumeState?.stats;
+    return p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series];
+  }
+
   /** stats.json of a (merged) report: its counts, the lanes where it stands, the series sampled here. */
   private stats(done: boolean, report: ReportData, lanes: Lane[]): StatsFile {
     const o = this.o;
@@ -319,7 +325,7 @@ class WorkerAggregate {
         worker: w, updatedAt: x.statusAt ?? this.startedAt.toISOString(), done: x.status?.done ?? false, elapsedSec: x.status?.elapsedSec ?? 0,
         execs: x.status?.execs ?? 0, execsPerSec: x.status?.execsPerSec ?? 0, coverage: x.status?.coverage ?? 0, findings: x.status?.findings ?? 0,
       })),
-      series: p ? mergeSeries([p.series ?? [], this.series], 'sequential', [p.elapsedSec, this.elapsed()]) : [...this.series],
+      series: this.seriesSoFar(),
       workers: {
         workers: this.N, lanes,
         engineCoverage: this.slots.some(x => x.engineCoverage) ? this.slots.map(x => x.engineCoverage) : null,
@@ -350,7 +356,7 @@ class WorkerAggregate {
     const o = this.o;
     this.sample();
     const report = this.mergedReport(this.slots.map(s => ({ from: `worker ${s.spec.index}${s.terminated ? ` (${s.terminated})` : ''}`, report: s.report! })), true);
-    const reportPaths = this.outDir ? writeReports(this.outDir, report) : null;
+    const reportPaths = this.outDir ? writeReports(this.outDir, report, { series: this.seriesSoFar(), engine: o.engine }) : null;
     // A terminated worker's part of the report is pieced together from what it announced; its lane
     // resumes from its last checkpoint, so the checkpoint keeps to the workers' own cuts.
     this.writeCheckpoint(true, this.slots.some(s => s.terminated) ? undefined : report);
