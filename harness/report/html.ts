@@ -4,7 +4,7 @@
 // external files, so it can be attached to a bug or opened from a CI artifact as it is. It reads at
 // 800 px without a horizontal scroll: text wraps, and only <pre> blocks scroll, inside their own box
 // (checked in a real browser by test/harness/report_browser.test.ts).
-import { blindSpots, num, plural, reproducerLines, sourcePhrase, type ReportData, type ReportFinding, type ReportScope, type ReportTiming } from './data';
+import { blindSpots, findingsPhrase, num, plural, reproducerLines, sourcePhrase, type ReportData, type ReportFinding, type ReportScope, type ReportTiming } from './data';
 import { GEOMETRY_FANOUT, LEVELS } from '../seq/sequence';
 import { coverageChart } from './html_chart';
 import type { SeriesPoint } from './stats';
@@ -34,18 +34,32 @@ function reproducerBlock(f: ReportFinding): string {
   return `<pre class="repro">${reproducerLines(f).map(l => l.startsWith('>>>') ? `<span class="at">${esc(l)}</span>` : esc(l)).join('\n')}</pre>`;
 }
 
-function findingSection(f: ReportFinding, n: number): string {
+function findingSection(f: ReportFinding, n: number | string): string {
   const d = f.firstDivergence;
   const sides = d ? `<table class="sides"><tr>${d.sides.map(s => `<th>${esc(s.design)}</th>`).join('')}</tr><tr>${d.sides.map(s =>
     `<td><pre>${esc([`result: ${s.result}`, ...s.seamcalls.map(c => `seamcall ${c}`), ...s.diagnostics.map(x => `diag ${x}`)].join('\n'))}</pre></td>`).join('')}</tr></table>` : '';
   return `<section class="finding ${f.status === 'open' ? 'open' : 'accepted'}">
-<h3>${n}. <code>${esc(f.signature)}</code> — ${plural(f.hits, 'hit')}${f.status === 'open' ? '' : ` [${esc(f.status)}]`}</h3>
+<h3>${typeof n === 'number' ? `${n}.` : n} <code>${esc(f.signature)}</code> — ${plural(f.hits, 'hit')}${f.status === 'open' ? '' : ` [${esc(f.status)}]`}</h3>
 <p>${esc(f.message)}</p>
 <p>first seen: ${esc(sourcePhrase(f.firstSource))}${f.crashFile ? ` · crash file <code>${esc(f.crashFile)}</code>` : ''}<br>replay: <code>${esc(f.replay)}</code></p>
 <h4>Reproducer (${plural(f.reproducer.length, 'op')}${f.minimized ? `, minimized from ${f.originalOpCount}` : ''}; the runner appends the teardown)</h4>
 ${reproducerBlock(f)}
 ${d ? `<h4>First divergence at op ${d.opIndex} (${esc(d.op)}), in ${esc(d.component)}</h4>${sides}${diffBlock(d.traceDiff)}${diffBlock(d.stateDiff)}` : ''}
 </section>`;
+}
+
+/** The findings by bug (report/buckets.ts): a bug of several signatures lists them, then each one. */
+function bugSections(r: ReportData): string {
+  const bySig = new Map(r.findings.map(f => [f.signature, f]));
+  return r.buckets.map((b, i) => {
+    const members = b.signatures.map(sig => bySig.get(sig)!);
+    if (members.length === 1) return findingSection(members[0], `Bug ${i + 1}:`);
+    return `<section class="bug ${b.status}">
+<h3>Bug ${i + 1}: ${plural(members.length, 'signature')}, one root cause (${esc(b.groupedBy.join('; '))})${b.status === 'open' ? '' : ' [accepted]'}</h3>
+<ul>${members.map((f, k) => `<li>${i + 1}.${k + 1} <code>${esc(f.signature)}</code> — ${plural(f.hits, 'hit')}</li>`).join('')}</ul>
+${members.map((f, k) => findingSection(f, `${i + 1}.${k + 1}`)).join('\n')}
+</section>`;
+  }).join('\n');
 }
 
 const onOff = (b: boolean | undefined): string => (b ? 'on' : 'off');
@@ -94,7 +108,7 @@ table{border-collapse:collapse;max-width:100%} td,th{border:1px solid #d0d7de;pa
 .sides{table-layout:fixed;width:100%} .sides pre{margin:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(12em,1fr));gap:.2em 1em;margin:.5em 0 1em}
 svg.chart{display:block;width:100%;max-width:720px;height:auto}
-.muted{color:#57606a} section.finding{border-top:2px solid #d0d7de;margin-top:1.5em}
+.muted{color:#57606a} section.finding{border-top:2px solid #d0d7de;margin-top:1.5em} section.bug{border-left:4px solid #d0d7de;padding-left:.6em;margin-top:1.5em} section.bug.open{border-left-color:#cf222e}
 `;
 
 export function renderHtml(r: ReportData, extras: HtmlExtras = {}): string {
@@ -122,8 +136,8 @@ ${generatorGrid(s, extras.engine)}
 ${budgetTable(s, r.timing)}
 <h2>Coverage over time</h2>
 ${coverageChart(extras.series ?? [])}
-<h2>Findings (${r.findings.length ? plural(r.findings.length, 'signature') : 'none'})</h2>
-${r.findings.length ? r.findings.map((f, i) => findingSection(f, i + 1)).join('\n') : '<p>None.</p>'}
+<h2>Findings (${esc(findingsPhrase(r))})</h2>
+${r.findings.length ? bugSections(r) : '<p>None.</p>'}
 <h2>Explained differences</h2>
 ${explained ? `<table><tr><th>id</th><th>difference</th><th>sequences</th><th>why it is by design</th></tr>${explained}</table>` : '<p>None seen.</p>'}
 <h3>Documented, not observable</h3>

@@ -27,6 +27,7 @@ const report = {
     },
     replay: 'npx tdpfuzz replay crashes/x.json',
   }],
+  buckets: [{ id: 'divergence|before+after|zap|sept', status: 'open', signatures: ['divergence|before+after|zap|sept'], groupedBy: [], hits: 2 }],
   explained: [{ id: 'D4', title: 'extra MMU WARN', reason: 'by design', sequences: 3, signatures: [] }],
   unobservable: [{ id: 'D1', title: 'hook surface', reason: 'same SEAMCALLs' }],
   timing: { startedAt: '', finishedAt: '', elapsedSec: 1.25, execsPerSec: 10, opsPerSec: 100, stoppedBy: 'runs' },
@@ -54,6 +55,18 @@ describe('renderHtml', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('transition classes (126 at the end)');
     expect(html).toContain('findings (8 at the end)');
+  });
+
+  it('shows a bug of several signatures once, with its members (issue 12 item 3)', () => {
+    const f0 = report.findings[0];
+    const f1 = { ...f0, signature: 'mirror-sept-mismatch|after|zap|I-publish-after', kind: 'mirror-sept-mismatch', designs: ['after'], component: 'I-publish-after', firstDivergence: null };
+    const two = { ...report, findings: [f0, f1],
+      buckets: [{ id: f0.signature, status: 'open' as const, signatures: [f0.signature, f1.signature], groupedBy: ['same minimized reproducer' as const], hits: 4 }] };
+    const html = renderHtml(two);
+    expect(html).toContain('<h2>Findings (1 bug, 2 signatures)</h2>');
+    expect(html).toContain('<h3>Bug 1: 2 signatures, one root cause (same minimized reproducer)</h3>');
+    expect(html).toMatch(/<h3>1\.1 <code>divergence\|before\+after\|zap\|sept<\/code>/);
+    expect(html).toMatch(/<h3>1\.2 <code>mirror-sept-mismatch\|after\|zap\|I-publish-after<\/code>/);
   });
 
   it('lists the generator parameters and the budget given and spent in the scope', () => {
