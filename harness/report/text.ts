@@ -2,7 +2,8 @@
 // reply on the list, so: at most 80 columns, no Markdown (no fences, no `**`), relative paths, the
 // reproducer as a numbered op list with `>>>` at the op where the finding shows, each design's side of
 // the first divergence stacked (not side by side) with the SEAMCALLs under their TDX module names
-// (TDH.MEM.PAGE.REMOVE …), and the replay command.
+// (TDH.MEM.PAGE.REMOVE …) and the kernel function that issued each (`<- tdx_track`), and the replay
+// command.
 import type { FirstDivergence } from '../run/findings';
 import { blindSpots, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
 
@@ -50,12 +51,26 @@ export function wrap(text: string, indent = '', first = indent): string[] {
   return lines;
 }
 
+/**
+ * One SEAMCALL line, wrapped, then `  <- fn` (its issuing kernel function) at the end of the last
+ * line, or on a line of its own when it does not fit.
+ */
+export function seamcallText(call: string, by: string | undefined, indent: string): string[] {
+  const lines = wrap(tdhName(call), `${indent}      `, `${indent}  `);
+  if (!by) return lines;
+  const tail = `  <- ${by}`;
+  const last = lines.length - 1;
+  if (lines[last].length + tail.length <= TEXT_WIDTH) lines[last] += tail;
+  else lines.push(...wrap(`<- ${by}`, `${indent}      `, `${indent}      `));
+  return lines;
+}
+
 function sideLines(d: FirstDivergence, indent: string): string[] {
   const out: string[] = [];
   for (const s of d.sides) {
     out.push(...wrap(`${s.design}:`, `${indent}  `, indent));
     out.push(...wrap(`result: ${s.result}`, `${indent}      `, `${indent}  `));
-    for (const c of s.seamcalls) out.push(...wrap(tdhName(c), `${indent}      `, `${indent}  `));
+    s.seamcalls.forEach((c, i) => out.push(...seamcallText(c, s.seamcallBy?.[i], indent)));
     for (const g of s.diagnostics) out.push(...wrap(`diag ${g}`, `${indent}      `, `${indent}  `));
     for (const t of s.trace ?? []) out.push(...wrap(`trace ${t}`, `${indent}      `, `${indent}  `));
     if (!s.seamcalls.length && !s.diagnostics.length) out.push(`${indent}  (no SEAMCALL, no diagnostic)`);
