@@ -2,8 +2,8 @@
 // reply on the list, so: at most 80 columns, no Markdown (no fences, no `**`), relative paths, the
 // reproducer as a numbered op list with `>>>` at the op where the finding shows, each design's side of
 // the first divergence stacked (not side by side) with the SEAMCALLs under their TDX module names
-// (TDH.MEM.PAGE.REMOVE …) and the kernel function that issued each (`<- tdx_track`), and the replay
-// command.
+// (TDH.MEM.PAGE.REMOVE …), grouped under the kernel function that issued them (`tdx_track():`), and
+// the replay command.
 import type { FirstDivergence } from '../run/findings';
 import { blindSpots, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
 
@@ -52,17 +52,21 @@ export function wrap(text: string, indent = '', first = indent): string[] {
 }
 
 /**
- * One SEAMCALL line, wrapped, then `  <- fn` (its issuing kernel function) at the end of the last
- * line, or on a line of its own when it does not fit.
+ * A design's SEAMCALLs, each run of calls from one kernel function under that function's name, as
+ * ftrace's function_graph prints a call (`tdx_track():`, then `TDH.MEM.TRACK() = SUCCESS` indented).
+ * Without the names (a crash file written before seamcallBy existed) the calls alone.
  */
-export function seamcallText(call: string, by: string | undefined, indent: string): string[] {
-  const lines = wrap(tdhName(call), `${indent}      `, `${indent}  `);
-  if (!by) return lines;
-  const tail = `  <- ${by}`;
-  const last = lines.length - 1;
-  if (lines[last].length + tail.length <= TEXT_WIDTH) lines[last] += tail;
-  else lines.push(...wrap(`<- ${by}`, `${indent}      `, `${indent}      `));
-  return lines;
+export function seamcallBlock(calls: readonly string[], by: readonly string[] | undefined, indent: string): string[] {
+  const out: string[] = [];
+  let last: string | undefined;
+  calls.forEach((c, i) => {
+    const fn = by?.[i];
+    if (!fn) { out.push(...wrap(tdhName(c), `${indent}      `, `${indent}  `)); last = undefined; return; }
+    if (fn !== last) out.push(...wrap(`${fn}():`, `${indent}    `, `${indent}  `));
+    last = fn;
+    out.push(...wrap(tdhName(c), `${indent}        `, `${indent}    `));
+  });
+  return out;
 }
 
 function sideLines(d: FirstDivergence, indent: string): string[] {
@@ -70,7 +74,7 @@ function sideLines(d: FirstDivergence, indent: string): string[] {
   for (const s of d.sides) {
     out.push(...wrap(`${s.design}:`, `${indent}  `, indent));
     out.push(...wrap(`result: ${s.result}`, `${indent}      `, `${indent}  `));
-    s.seamcalls.forEach((c, i) => out.push(...seamcallText(c, s.seamcallBy?.[i], indent)));
+    out.push(...seamcallBlock(s.seamcalls, s.seamcallBy, indent));
     for (const g of s.diagnostics) out.push(...wrap(`diag ${g}`, `${indent}      `, `${indent}  `));
     for (const t of s.trace ?? []) out.push(...wrap(`trace ${t}`, `${indent}      `, `${indent}  `));
     if (!s.seamcalls.length && !s.diagnostics.length) out.push(`${indent}  (no SEAMCALL, no diagnostic)`);

@@ -41,6 +41,8 @@ const CASES: Case[] = [
   ['bad first source', 'report.json', j => { j.findings[0].firstSource = { seed: 1 }; }, 'findings[0].firstSource.index: missing (required)'],
   ['bad divergence trace', 'report.json', j => { j.findings.find((f: Json) => f.firstDivergence).firstDivergence.sides[1].seamcalls = 'x'; },
     'findings[0].firstDivergence.sides[1].seamcalls: expected an array of strings, got "x"'],
+  ['divergence callers not one per SEAMCALL', 'report.json', j => { const s = j.findings.find((f: Json) => f.firstDivergence).firstDivergence.sides[1]; s.seamcallBy = [...s.seamcallBy, 'tdx_track']; },
+    'findings[0].firstDivergence.sides[1].seamcallBy: expected one kernel function per SEAMCALL ('],
   ['verdict not a boolean', 'report.json', j => { j.verdict.clean = 1; }, 'verdict.clean: expected true or false, got 1'],
   ['coverage list not a list', 'report.json', j => { j.coverage.neverReached = 3; }, 'coverage.neverReached: expected an array of strings, got 3'],
   ['unknown stop reason', 'report.json', j => { j.timing.stoppedBy = 'cosmic'; }, 'timing.stoppedBy: unknown value "cosmic" (allowed: runs, time, signal, finding)'],
