@@ -5,7 +5,8 @@
 // (TDH.MEM.PAGE.REMOVE …), grouped under the kernel function that issued them (`tdx_track():`), and
 // the replay command.
 import type { FirstDivergence } from '../run/findings';
-import { blindSpots, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
+import { coverageFamilies } from '../run/coverage_classes';
+import { blindSpots, coverageFamilyPhrase, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
 
 export const TEXT_WIDTH = 80;
 
@@ -114,6 +115,7 @@ export function renderText(r: ReportData): string {
   out.push(...wrap(`geometry: ${geometryPhrase(s.config)}`, '    ', '  '));
   out.push(...wrap(`seed ${s.seed}${s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : ''}; ${plural(s.sequences, 'sequence')} (${s.generated.toLocaleString('en-US')} generated, ${plural(s.corpus.files, 'corpus file')}), ${plural(s.ops, 'op')}`, '    ', '  '));
   out.push(...wrap(`coverage: ${r.coverage.reached} classes; ${r.coverage.expectedReached} of ${r.coverage.expected} expected SEAMCALL/fault/race classes`, '    ', '  '));
+  for (const f of coverageFamilies(r.coverage, r.timing.lastNewByFamily)) out.push(...wrap(coverageFamilyPhrase(f), '        ', '    '));
   const blind = blindSpots(s);
   if (blind.length) out.push(...wrap(`not exercised: ${blind.join('; ')}`, '    ', '  '));
   out.push('');

@@ -47,6 +47,8 @@ const CASES: Case[] = [
   ['coverage list not a list', 'report.json', j => { j.coverage.neverReached = 3; }, 'coverage.neverReached: expected an array of strings, got 3'],
   ['unknown stop reason', 'report.json', j => { j.timing.stoppedBy = 'cosmic'; }, 'timing.stoppedBy: unknown value "cosmic" (allowed: runs, time, signal, finding)'],
   ['timing missing', 'report.json', j => { delete j.timing; }, 'timing: missing (required)'],
+  ['a family time not a time', 'report.json', j => { j.timing.lastNewByFamily.seam = -1; }, 'timing.lastNewByFamily.seam: -1 is out of range (expected >= 0)'],
+  ['family times not an object', 'report.json', j => { j.timing.lastNewByFamily = [3]; }, 'timing.lastNewByFamily: expected an object'],
   ['bad scope config', 'report.json', j => { j.scope.config.vcpus = 99; }, 'scope.config.vcpus: 99 is out of range (expected 1..8)'],
   ['unknown report format', 'report.json', j => { j.format = 'tdpfuzz-report/0'; }, 'format "tdpfuzz-report/0" is not supported (expected "tdpfuzz-report/1")'],
   ['report not JSON', 'report.json', 'nope', 'not valid JSON ('],
