@@ -126,7 +126,7 @@ describe('SEAMCALL issuers — every design, generated sequences', () => {
     const seen = new Set<string>();
     const wrong = new Set<string>();
     for (const [i, config] of [COMPACT, COMPACT_HUGE].entries()) {
-      for (let n = 0; n < 8; n++) {
+      for (let n = 0; n < 5; n++) {
         const seq = generateSequence('seamcall-by', i * 100 + n, { config, domain: 'extended' });
         for (const d of designs) {
           const vm: DesignInstance = d.create(seq.config);
