@@ -8,7 +8,7 @@
 const fs = require('fs');
 
 // JSON keys whose values are timings: by name, so a new timing field shows up as a diff, not as silence.
-const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily)$/;
+const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily|lastNewCoverageSec|firstFindingSec|foundAtSec)$/;
 
 function scrub(v) {
   if (Array.isArray(v)) return v.map(scrub);
