@@ -8,7 +8,7 @@
 const fs = require('fs');
 
 // JSON keys whose values are timings: by name, so a new timing field shows up as a diff, not as silence.
-const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec)$/;
+const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily|lastNewCoverageSec|firstFindingSec|foundAtSec)$/;
 
 function scrub(v) {
   if (Array.isArray(v)) return v.map(scrub);
@@ -31,6 +31,7 @@ function scrubText(s) {
     .replace(/(exec\/s|ops\/s):? [\d,.]+/g, '$1 <n>')
     .replace(/(elapsed|over|in) [\d,.]+ ?(s|ms)\b/g, '$1 <n> $2')
     .replace(/(findings: \d+ \(explained: \d+\)) \d+s$/gm, '$1 <n>s')
+    .replace(/( \d+\/\d+ runs) \d+s$/gm, '$1 <n>s')
     .replace(/<svg[\s\S]*?<\/svg>/g, '<svg/>');
 }
 

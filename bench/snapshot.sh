@@ -40,6 +40,6 @@ node "$cli" mutants --engines random,guided --seeds 3 --time 20 --json >mutants.
 sed -i "s#$root#<root>#g" replay.console
 
 rm -rf "$dest"/*; cp -r "$work"/. "$dest"/; rm -rf "$dest/corpus" "$work"
-find "$dest" -type f \( -name '*.json' -o -name '*.md' -o -name '*.html' -o -name '*.xml' -o -name '*.console' \) -print0 |
+find "$dest" -type f \( -name '*.json' -o -name '*.md' -o -name '*.txt' -o -name '*.html' -o -name '*.xml' -o -name '*.console' \) -print0 |
   xargs -0 node "$root/bench/normalize_timings.js"
 echo "snapshot: $(find "$dest" -type f | wc -l) files in $dest"

@@ -143,7 +143,17 @@ export interface Diagnostic {
   detail?: string;
 }
 
-export interface SeamcallRecord { call: SeamcallName; args: string; result: string }
+export interface SeamcallRecord {
+  call: SeamcallName;
+  args: string;
+  result: string;
+  /**
+   * the kernel function that issued it (tdx.c name: tdx_sept_remove_private_spte, tdx_track, …), for
+   * reports only. Never compared, hashed or part of a signature: the designs issue the same SEAMCALL
+   * from differently named functions on purpose (kernel-model §3.1 D1).
+   */
+  by: string;
+}
 
 /** Memory-safety or invariant violations detected by the machine itself (ledger, RCU, TDX module). */
 export interface Violation {

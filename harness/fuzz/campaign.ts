@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Design, Op } from '../../impls/api';
 import { campaignParams, generatorOptions, timeBudget, type CampaignParams, type GivenParams, type RunParams } from '../run/campaign_params';
-import { summarizeCoverage } from '../run/coverage_classes';
+import { familyOf, summarizeCoverage } from '../run/coverage_classes';
 import { CrashStore, recordedDesigns, type CrashSource, type CrashStatus } from '../store/crash_store';
 import { UNOBSERVABLE } from '../run/explained';
 import { describeOp, type Finding } from '../run/findings';
@@ -476,6 +476,8 @@ class Campaign {
    * (state leaking between VMs, a clock or a Map order in an oracle).
    */
   private readonly stability = { reruns: 0, repeated: 0 };
+  /** per coverage family, when it last gained a class (timing only) */
+  private readonly lastNewByFamily = new Map<string, number>();
   /** corpus files run so far (they run first, in order) */
   private corpusDone = 0;
   /** a new finding was recorded: write a checkpoint after this sequence, not a period later */
@@ -628,10 +630,14 @@ class Campaign {
   private account(r: RunResult): boolean {
     this.execs++;
     this.opsTotal += r.ops.length;
-    const before = this.coverage.size;
-    for (const c of r.coverage) this.coverage.add(c);
-    const grew = this.coverage.size > before;
-    if (grew) this.lastNewClassSec = this.elapsed();
+    let now = -1; // the clock is read once, and only when a class is new
+    for (const c of r.coverage) {
+      if (this.coverage.has(c)) continue;
+      this.coverage.add(c);
+      if (now < 0) this.lastNewClassSec = now = this.elapsed();
+      this.lastNewByFamily.set(familyOf(c), now);
+    }
+    const grew = now >= 0;
     if (r.explained.length) this.explained.add(r.explained);
     return grew;
   }
@@ -756,6 +762,7 @@ class Campaign {
         execsPerSec: this.execs / el, opsPerSec: this.opsTotal / el, stoppedBy: this.stoppedBy,
         lastNewClassSec: Math.round(this.lastNewClassSec * 10) / 10,
         foundAtSec: this.findings.foundAtSec(this.t0),
+        lastNewByFamily: Object.fromEntries([...this.lastNewByFamily.keys()].sort().map(f => [f, Math.round(this.lastNewByFamily.get(f)! * 10) / 10])),
       },
     };
   }

@@ -6,7 +6,7 @@
 import type { CampaignParams } from '../run/campaign_params';
 import type { VmConfig } from '../../impls/api';
 import type { Equivalence } from '../run/compare';
-import type { CoverageSummary } from '../run/coverage_classes';
+import type { CoverageFamilyRow, CoverageSummary } from '../run/coverage_classes';
 import type { CrashSource, CrashStatus } from '../store/crash_store';
 import type { Explanation, FirstDivergence } from '../run/findings';
 import { GEOMETRY_FANOUT, LEVELS } from '../seq/sequence';
@@ -83,6 +83,8 @@ export interface ReportTiming {
    * parts before it; absent in older reports.
    */
   foundAtSec?: Record<string, number>;
+  /** per coverage family (CoverageSummary.byFamily's keys), when it last gained a class, as lastNewClassSec; absent in sequentially merged and older reports */
+  lastNewByFamily?: Record<string, number>;
   /** finding: --stop-on-first stopped it at its first unexplained finding */
   stoppedBy: 'runs' | 'time' | 'signal' | 'finding';
 }
@@ -199,6 +201,18 @@ export function reproducerLines(f: ReportFinding): string[] {
     lines.push(`>>> ${String(f.reproducer.length).padStart(3)}  destroy (teardown appended by the runner)`);
   }
   return lines;
+}
+
+/**
+ * One coverage family for report.md/txt: "SEAMCALL/result: 25 reached, 25/31 expected, the last new at
+ * 1.2 s; never reached: …" (at most 12 named; report.json has them all). `code` quotes a class name.
+ */
+export function coverageFamilyPhrase(f: CoverageFamilyRow, code: (cls: string) => string = x => x): string {
+  const shown = f.neverReached.slice(0, 12).map(code);
+  const more = f.neverReached.length - shown.length;
+  return `${f.title}: ${num(f.reached)} reached${f.expected ? `, ${f.expected.reached}/${f.expected.expected} expected` : ''}`
+    + (f.lastNewSec !== undefined ? `, the last new at ${f.lastNewSec.toFixed(1)} s` : '')
+    + (shown.length ? `; never reached: ${shown.join(', ')}${more ? `, and ${more} more (report.json)` : ''}` : '');
 }
 
 /** The deterministic part of a report (everything but timing). */

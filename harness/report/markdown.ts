@@ -1,8 +1,8 @@
 // report.md: the differential report as Markdown that pastes into a mailing-list reply, verdict
 // line first.
 import { sideBySide } from '../run/trace';
-import { FAMILY_TITLES } from '../run/coverage_classes';
-import { blindSpots, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, findingsPhrase, traceColumns, type ReportData, type ReportFinding } from './data';
+import { coverageFamilies, FAMILY_TITLES } from '../run/coverage_classes';
+import { blindSpots, coverageFamilyPhrase, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, findingsPhrase, traceColumns, type ReportData, type ReportFinding } from './data';
 
 /** One finding's message, provenance, reproducer and first divergence. */
 function findingBody(out: string[], f: ReportFinding): void {
@@ -50,10 +50,9 @@ export function renderMarkdown(r: ReportData): string {
   const fams = Object.entries(c.byFamily).map(([f, n]) => `${n} ${FAMILY_TITLES[f] ?? f}`).join(', ');
   out.push(`- coverage: ${num(c.reached)} transition classes reached (${fams}); ${c.expectedReached} of ${c.expected} expected SEAMCALL/fault/race classes`
     + (c.expectedByFamily ? ` (${Object.entries(c.expectedByFamily).map(([f, e]) => `${FAMILY_TITLES[f] ?? f} ${e.reached}/${e.expected}`).join(', ')})` : ''));
-  if (c.neverReached.length) {
-    const shown = c.neverReached.slice(0, 12);
-    out.push(`- never reached: ${shown.join(', ')}${c.neverReached.length > shown.length ? `, and ${c.neverReached.length - shown.length} more (report.json)` : ''}`);
-  }
+  // per family: its denominator, when it last grew (a plateau long before the end says more of the
+  // same budget will not help there) and what it never reached
+  for (const f of coverageFamilies(c, r.timing.lastNewByFamily)) out.push(`  - ${coverageFamilyPhrase(f, x => `\`${x}\``)}`);
   const blind = blindSpots(s);
   if (blind.length) out.push(`- not exercised (the verdict says nothing about these): ${blind.join('; ')}`);
   out.push('');

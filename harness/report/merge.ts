@@ -116,6 +116,13 @@ function dNumber(id: string): number {
   return m ? Number(m[1]) : 1e9;
 }
 
+/** Parallel parts: per family, the latest of the parts' last new classes (families sorted). */
+function latestByFamily(parts: readonly Record<string, number>[]): Record<string, number> {
+  const out = new Map<string, number>();
+  for (const p of parts) for (const [f, t] of Object.entries(p)) out.set(f, Math.max(out.get(f) ?? 0, t));
+  return Object.fromEntries([...out.keys()].sort().map(f => [f, out.get(f)!]));
+}
+
 function mergeCoverage(parts: readonly ReportData[]): CoverageSummary {
   const { config, domain } = parts[0].scope;
   if (parts.every(p => Array.isArray(p.coverage.classes))) {
@@ -232,6 +239,7 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
     // parallel parts: the latest of their last new classes (a sequential merge cannot say: the later part's classes may not be new)
     ...(opts.mode === 'parallel' && ts.every(t => t.lastNewClassSec !== undefined) ? { lastNewClassSec: Math.max(...ts.map(t => t.lastNewClassSec!)) } : {}),
     ...mergeFoundAt(ts, opts.mode),
+    ...(opts.mode === 'parallel' && ts.every(t => t.lastNewByFamily !== undefined) ? { lastNewByFamily: latestByFamily(ts.map(t => t.lastNewByFamily!)) } : {}),
     ...opts.timing,
   };
 

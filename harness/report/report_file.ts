@@ -86,6 +86,10 @@ const TIMING: FieldTable<ReportTiming> = {
   startedAt: time, finishedAt: time, elapsedSec: finite(0), execsPerSec: finite(0), opsPerSec: finite(0),
   stoppedBy: oneOf(['runs', 'time', 'signal', 'finding'] as const),
   lastNewClassSec: optional(finite(0)),
+  lastNewByFamily: optional((f, k) => {
+    const o = f.object(k);
+    return Object.fromEntries(o.keys().map(fam => [fam, finite(0)(o, fam)]));
+  }),
   foundAtSec: optional((f, k) => {
     const o = f.object(k);
     return Object.fromEntries(o.keys().map(sig => [sig, finite(0)(o, sig)]));

@@ -2,9 +2,11 @@
 // reply on the list, so: at most 80 columns, no Markdown (no fences, no `**`), relative paths, the
 // reproducer as a numbered op list with `>>>` at the op where the finding shows, each design's side of
 // the first divergence stacked (not side by side) with the SEAMCALLs under their TDX module names
-// (TDH.MEM.PAGE.REMOVE …), and the replay command.
+// (TDH.MEM.PAGE.REMOVE …), grouped under the kernel function that issued them (`tdx_track():`), and
+// the replay command.
 import type { FirstDivergence } from '../run/findings';
-import { blindSpots, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
+import { coverageFamilies } from '../run/coverage_classes';
+import { blindSpots, coverageFamilyPhrase, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
 
 export const TEXT_WIDTH = 80;
 
@@ -50,12 +52,30 @@ export function wrap(text: string, indent = '', first = indent): string[] {
   return lines;
 }
 
+/**
+ * A design's SEAMCALLs, each run of calls from one kernel function under that function's name, as
+ * ftrace's function_graph prints a call (`tdx_track():`, then `TDH.MEM.TRACK() = SUCCESS` indented).
+ * Without the names (a crash file written before seamcallBy existed) the calls alone.
+ */
+export function seamcallBlock(calls: readonly string[], by: readonly string[] | undefined, indent: string): string[] {
+  const out: string[] = [];
+  let last: string | undefined;
+  calls.forEach((c, i) => {
+    const fn = by?.[i];
+    if (!fn) { out.push(...wrap(tdhName(c), `${indent}      `, `${indent}  `)); last = undefined; return; }
+    if (fn !== last) out.push(...wrap(`${fn}():`, `${indent}    `, `${indent}  `));
+    last = fn;
+    out.push(...wrap(tdhName(c), `${indent}        `, `${indent}    `));
+  });
+  return out;
+}
+
 function sideLines(d: FirstDivergence, indent: string): string[] {
   const out: string[] = [];
   for (const s of d.sides) {
     out.push(...wrap(`${s.design}:`, `${indent}  `, indent));
     out.push(...wrap(`result: ${s.result}`, `${indent}      `, `${indent}  `));
-    for (const c of s.seamcalls) out.push(...wrap(tdhName(c), `${indent}      `, `${indent}  `));
+    out.push(...seamcallBlock(s.seamcalls, s.seamcallBy, indent));
     for (const g of s.diagnostics) out.push(...wrap(`diag ${g}`, `${indent}      `, `${indent}  `));
     for (const t of s.trace ?? []) out.push(...wrap(`trace ${t}`, `${indent}      `, `${indent}  `));
     if (!s.seamcalls.length && !s.diagnostics.length) out.push(`${indent}  (no SEAMCALL, no diagnostic)`);
@@ -95,6 +115,7 @@ export function renderText(r: ReportData): string {
   out.push(...wrap(`geometry: ${geometryPhrase(s.config)}`, '    ', '  '));
   out.push(...wrap(`seed ${s.seed}${s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : ''}; ${plural(s.sequences, 'sequence')} (${s.generated.toLocaleString('en-US')} generated, ${plural(s.corpus.files, 'corpus file')}), ${plural(s.ops, 'op')}`, '    ', '  '));
   out.push(...wrap(`coverage: ${r.coverage.reached} classes; ${r.coverage.expectedReached} of ${r.coverage.expected} expected SEAMCALL/fault/race classes`, '    ', '  '));
+  for (const f of coverageFamilies(r.coverage, r.timing.lastNewByFamily)) out.push(...wrap(coverageFamilyPhrase(f), '        ', '    '));
   const blind = blindSpots(s);
   if (blind.length) out.push(...wrap(`not exercised: ${blind.join('; ')}`, '    ', '  '));
   out.push('');

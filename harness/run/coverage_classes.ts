@@ -58,7 +58,7 @@ function expectedClasses(config: Pick<VmConfig, 'hugePages'>, domain: Domain): s
 }
 
 /** Coverage family of a key: the part before the first '|'. */
-function familyOf(key: string): string {
+export function familyOf(key: string): string {
   const i = key.indexOf('|');
   return i < 0 ? key : key.slice(0, i);
 }
@@ -107,4 +107,29 @@ export function summarizeCoverage(keys: Iterable<string>, config: Pick<VmConfig,
     expectedByFamily: Object.fromEntries(Object.keys(expectedByFamily).sort().map(f => [f, expectedByFamily[f]])),
     classes: [...set].sort(),
   };
+}
+
+/** One coverage family as the reports list it (issue 12 item 4: denominators, plateaus, blind spots). */
+export interface CoverageFamilyRow {
+  family: string;
+  title: string;
+  /** classes of the family reached */
+  reached: number;
+  /** reached of expected, for a family with expected classes */
+  expected?: { reached: number; expected: number };
+  /** when the family last gained a class (s since the start; absent in merged and older reports) */
+  lastNewSec?: number;
+  /** its expected classes never reached, sorted */
+  neverReached: string[];
+}
+
+/** Every family reached or expected, by name, with its denominator, last new class and never-reached list. */
+export function coverageFamilies(c: CoverageSummary, lastNewByFamily?: Readonly<Record<string, number>>): CoverageFamilyRow[] {
+  const fams = [...new Set([...Object.keys(c.byFamily), ...Object.keys(c.expectedByFamily ?? {})])].sort();
+  return fams.map(family => ({
+    family, title: FAMILY_TITLES[family] ?? family, reached: c.byFamily[family] ?? 0,
+    ...(c.expectedByFamily?.[family] ? { expected: c.expectedByFamily[family] } : {}),
+    ...(lastNewByFamily?.[family] !== undefined ? { lastNewSec: lastNewByFamily[family] } : {}),
+    neverReached: c.neverReached.filter(k => familyOf(k) === family),
+  }));
 }

@@ -14,6 +14,12 @@ export interface DesignTrace {
   design: string;
   result: string;
   seamcalls: string[];
+  /**
+   * the kernel function that issued each SEAMCALL (SeamcallRecord.by), same length as seamcalls; only
+   * when there is one (absent in crash files written before it existed). For reading, never compared:
+   * the designs name the issuing functions differently on purpose.
+   */
+  seamcallBy?: string[];
   diagnostics: string[];
   /** kvm_tdp_mmu_spte_changed events, only when the trace is what differs (strict) */
   trace?: string[];

@@ -101,6 +101,7 @@ function traceOf(design: string, o: Observation, withTrace: boolean): DesignTrac
     seamcalls: seamcallLines(o.outcome),
     diagnostics: o.outcome.diagnostics.map(d => `${d.kind}${d.printed ? '' : ' (silent)'} ${d.category} @ ${d.site}`),
   };
+  if (o.outcome.seamcalls.length) t.seamcallBy = o.outcome.seamcalls.map(s => s.by);
   if (withTrace) t.trace = traceLines(o.outcome);
   return t;
 }

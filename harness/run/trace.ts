@@ -1,5 +1,6 @@
 // Per-op traces for `replay --trace`: each design runs the sequence (plus the teardown the runner
-// appends) op by op, and every op prints each design's result, SEAMCALLs, kvm_tdp_mmu_spte_changed
+// appends) op by op, and every op prints each design's result, SEAMCALLs (each with the kernel
+// function that issued it on the line below, `<- tdx_track`), kvm_tdp_mmu_spte_changed
 // events, diagnostics and violations
 // side by side. Independent of the lockstep runner's comparison: this shows what happened, the
 // runner decides what it means.
@@ -15,6 +16,8 @@ export interface TraceSide {
   /** undefined when the design had already died (threw, hung, or hit BUG) */
   result?: string;
   seamcalls: string[];
+  /** the kernel function that issued each SEAMCALL (SeamcallRecord.by), same length as seamcalls */
+  seamcallBy: string[];
   /** the op's kvm_tdp_mmu_spte_changed events (tdp_mmu.c handle_changed_spte), when the design records them */
   spteChanged: string[];
   diagnostics: string[];
@@ -39,12 +42,13 @@ export function traceSequence(seq: Sequence, designs: readonly Design[]): TraceS
   const steps: TraceStep[] = [];
   ops.forEach((op: Op, i) => {
     const sides: TraceSide[] = vms.map((vm, d) => {
-      const side: TraceSide = { design: labels[d], seamcalls: [], spteChanged: [], diagnostics: [], violations: [] };
+      const side: TraceSide = { design: labels[d], seamcalls: [], seamcallBy: [], spteChanged: [], diagnostics: [], violations: [] };
       if (!vm) { side.error = 'not running (died at an earlier op)'; return side; }
       try {
         const o = vm.apply(op);
         side.result = o.result;
         side.seamcalls = seamcallLines(o);
+        side.seamcallBy = o.seamcalls.map(s => s.by);
         side.spteChanged = traceLines({ ...o, traceList: o.traceList ?? vm.lastTrace?.() ?? [] });
         side.diagnostics = o.diagnostics.map(x => `${x.kind}${x.printed ? '' : ' (silent)'} ${x.category} @ ${x.site}`);
         side.violations = o.violations.map(v => `${v.kind} @ ${v.site}: ${v.detail}`);
@@ -66,7 +70,7 @@ function sideLines(s: TraceSide): string[] {
   if (s.error && s.result === undefined) return [`error: ${s.error}`];
   return [
     `result: ${s.result}`,
-    ...s.seamcalls.map(x => `seamcall ${x}`),
+    ...s.seamcalls.flatMap((x, i) => [`seamcall ${x}`, `  <- ${s.seamcallBy[i]}`]),
     ...s.spteChanged.map(x => `trace ${x.replace(/^kvm_tdp_mmu_spte_changed /, '')}`),
     ...s.diagnostics.map(x => `diag ${x}`),
     ...s.violations.map(x => `VIOLATION ${x}`),

@@ -158,7 +158,7 @@ export const CRASH_OBJECT_FIELDS = {
   finding: ['kind', 'designs', 'opIndex', 'opKind', 'component', 'message', 'explained'],
   explanation: ['id', 'title', 'reason'],
   divergence: ['opIndex', 'op', 'prefix', 'component', 'sides', 'stateDiff', 'traceDiff'],
-  designTrace: ['design', 'result', 'seamcalls', 'diagnostics', 'trace'],
+  designTrace: ['design', 'result', 'seamcalls', 'seamcallBy', 'diagnostics', 'trace'],
   mergedSource: ['hits', 'firstSeen'],
   designModule: ['spec', 'path', 'sha256'],
 } as const;
@@ -214,6 +214,11 @@ export function readDivergence(r: Fields, key = 'firstDivergence'): FirstDiverge
       return v as string[];
     };
     const side: DesignTrace = { design: t.str('design'), result: t.str('result'), seamcalls: list('seamcalls'), diagnostics: list('diagnostics') };
+    if (t.raw('seamcallBy') !== undefined) {
+      const by = list('seamcallBy');
+      if (by.length !== side.seamcalls.length) t.fail('seamcallBy', `expected one kernel function per SEAMCALL (${side.seamcalls.length}), got ${by.length}`);
+      side.seamcallBy = by;
+    }
     if (t.raw('trace') !== undefined) side.trace = list('trace');
     return side;
   });

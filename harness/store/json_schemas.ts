@@ -162,8 +162,10 @@ function crashSchema(): Schema {
       explained: object('an explanation', F.explanation, { id: str(), title: str(), reason: str() }, F.explanation),
     }, F.finding.filter(k => k !== 'explained')),
     designTrace: object('a design trace', F.designTrace, {
-      design: str(), result: str(), seamcalls: strings(), diagnostics: strings(), trace: strings(),
-    }, F.designTrace.filter(k => k !== 'trace')),
+      design: str(), result: str(), seamcalls: strings(),
+      seamcallBy: { ...strings(), description: 'the kernel function that issued each SEAMCALL, one per entry of seamcalls (for reading; never compared)' },
+      diagnostics: strings(), trace: strings(),
+    }, F.designTrace.filter(k => k !== 'trace' && k !== 'seamcallBy')),
     divergence: object('a first divergence', F.divergence, {
       opIndex: int(0), op: str(), prefix: strings(), component: str(), sides: { type: 'array', items: ref('designTrace') }, stateDiff: str(), traceDiff: str(),
     }, F.divergence),

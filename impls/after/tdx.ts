@@ -36,7 +36,7 @@ export abstract class AfterTdx extends TdxCommon {
       'tdx.c:tdx_sept_map_nonleaf_spte:child', 'external-spt-missing')) return EIO;
     // DPAMT (v6 09/11 tdx_sept_map_nonleaf_spte): get just before SEPT.ADD, put if it fails (BUSY too)
     this.tdxPamtGet(child!.externalSpt!);
-    const err = this.tdx.septAdd(gfn, level, child!.externalSpt!);
+    const err = this.tdx.septAdd('tdx_sept_map_nonleaf_spte', gfn, level, child!.externalSpt!);
     if (err !== 'SUCCESS') this.tdxPamtPut(child!.externalSpt!);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_map_nonleaf_spte:SEPT.ADD', 'seamcall-failed', true, err)) return EIO;
@@ -45,7 +45,7 @@ export abstract class AfterTdx extends TdxCommon {
 
   /** tdx_sept_remove_leaf_spte (was tdx_sept_remove_private_spte): now returns -EIO on failure. */
   protected tdxSeptRemoveLeafSpte(gfn: number, level: number, oldSpte: number): number {
-    return this.tdxSeptRemoveLeafSequence(gfn, level, oldSpte);
+    return this.tdxSeptRemoveLeafSequence('tdx_sept_remove_leaf_spte', gfn, level, oldSpte);
   }
 
   /**

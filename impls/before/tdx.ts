@@ -11,7 +11,7 @@ export abstract class BeforeTdx extends TdxCommon {
     // page entered mmu_external_spt_cache, tdx_alloc_control_page; the models take the get at the
     // SEAMCALL in both designs, tdx-module.md §3.5 [inferred]: only the put's context is the point.)
     this.tdxPamtGet(externalSpt);
-    const err = this.tdx.septAdd(gfn, level, externalSpt);
+    const err = this.tdx.septAdd('tdx_sept_link_private_spt', gfn, level, externalSpt);
     if (err !== 'SUCCESS') this.tdxPamtPut(externalSpt);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_link_private_spt:SEPT.ADD', 'seamcall-failed', true, err)) return EIO;
@@ -25,7 +25,7 @@ export abstract class BeforeTdx extends TdxCommon {
 
   /** §2.13 kvm_x86_ops.remove_external_spte → tdx_sept_remove_private_spte (void since 6.19: TDX bugs the VM itself). */
   protected tdxSeptRemovePrivateSpte(gfn: number, level: number, mirrorSpte: number): void {
-    this.tdxSeptRemoveLeafSequence(gfn, level, mirrorSpte);
+    this.tdxSeptRemoveLeafSequence('tdx_sept_remove_private_spte', gfn, level, mirrorSpte);
   }
 
   /**

@@ -1,6 +1,6 @@
 // The fake TDX module (DESIGN §2, kernel-model §1.5, §2.13): the S-EPT tree, hkid and TD state, PAMT-
 // style ownership of the pages it was given (through the ledger), and the SEAMCALLs, each checking its
-// architectural preconditions and returning a real error class. Every call is logged.
+// architectural preconditions and returning a real error class. Every call is logged, with the kernel function that issued it.
 import type { SeamcallName, SeamcallRecord, Violation } from '../api';
 import type { FaultPlan } from './fault_plan';
 import type { Geometry } from './geometry';
@@ -72,6 +72,8 @@ export class FakeTdxModule {
   readonly tdr: number;
   readonly tdcs: number[];
   log: SeamcallRecord[] = [];
+  /** the kernel function issuing the current call: each logged call's first parameter sets it (SeamcallRecord.by) */
+  private by = '';
   septDigest = 0;
   guestDigest = 0;
   /** XOR of the entries' mirror-view hashes: equals the valid mirror root's when the trees agree */
@@ -218,14 +220,15 @@ export class FakeTdxModule {
   }
 
   private done(call: SeamcallName, args: string, result: TdxStatus): TdxStatus {
-    this.log.push({ call, args, result });
+    this.log.push({ call, args, result, by: this.by });
     return result;
   }
 
   private gpa(gfn: number, level: number): string { return `gfn=0x${gfn.toString(16)} level=${level}`; }
 
   /** TDH.MEM.SEPT.ADD: link a new S-EPT table page under the entry at `level`. */
-  septAdd(gfn: number, level: number, page: number): TdxStatus {
+  septAdd(by: string, gfn: number, level: number, page: number): TdxStatus {
+    this.by = by;
     const args = this.gpa(this.geo.align(gfn, level), level);
     const inj = this.injected('SEPT.ADD');
     if (inj) return this.done('SEPT.ADD', args, inj);
@@ -258,12 +261,13 @@ export class FakeTdxModule {
   }
 
   /** TDH.MEM.PAGE.AUG: map a guest page into a RUNNABLE TD. */
-  pageAug(gfn: number, level: number, pfn: number): TdxStatus { return this.mapLeaf('PAGE.AUG', gfn, level, pfn); }
+  pageAug(by: string, gfn: number, level: number, pfn: number): TdxStatus { this.by = by; return this.mapLeaf('PAGE.AUG', gfn, level, pfn); }
   /** TDH.MEM.PAGE.ADD: add (and measure) an initial page before FINALIZE. */
-  pageAdd(gfn: number, pfn: number): TdxStatus { return this.mapLeaf('PAGE.ADD', gfn, 1, pfn); }
+  pageAdd(by: string, gfn: number, pfn: number): TdxStatus { this.by = by; return this.mapLeaf('PAGE.ADD', gfn, 1, pfn); }
 
   /** TDH.MEM.RANGE.BLOCK */
-  rangeBlock(gfn: number, level: number): TdxStatus {
+  rangeBlock(by: string, gfn: number, level: number): TdxStatus {
+    this.by = by;
     const args = this.gpa(gfn, level);
     const inj = this.injected('RANGE.BLOCK');
     if (inj) return this.done('RANGE.BLOCK', args, inj);
@@ -275,7 +279,8 @@ export class FakeTdxModule {
   }
 
   /** TDH.MEM.TRACK: bump the TLB epoch. */
-  track(): TdxStatus {
+  track(by: string): TdxStatus {
+    this.by = by;
     const inj = this.injected('TRACK');
     if (inj) return this.done('TRACK', '', inj);
     const gate = this.memGate();
@@ -301,7 +306,8 @@ export class FakeTdxModule {
   }
 
   /** TDH.MEM.PAGE.REMOVE: the guest page leaves the TD; its cache lines still carry the hkid. */
-  pageRemove(gfn: number, level: number): TdxStatus {
+  pageRemove(by: string, gfn: number, level: number): TdxStatus {
+    this.by = by;
     const args = this.gpa(gfn, level);
     const inj = this.injected('PAGE.REMOVE');
     if (inj) return this.done('PAGE.REMOVE', args, inj);
@@ -327,12 +333,13 @@ export class FakeTdxModule {
    * must be PT_NDA (tdh_phymem_page_wbinvd.c L55); no TD or hkid check (the keyid is in the PA, L51);
    * no state change, so it may be repeated.
    */
-  phymemPageWbinvd(pfn: number): TdxStatus {
+  phymemPageWbinvd(by: string, pfn: number): TdxStatus {
+    this.by = by;
     return this.wbinvd(pfn, `pfn=0x${pfn.toString(16)}`);
   }
 
   /** tdh_phymem_page_wbinvd_tdr: the same leaf on the TDR with the global keyid (tdx.c tdx_reclaim_td_control_pages). */
-  phymemPageWbinvdTdr(): TdxStatus { return this.wbinvd(this.tdr, 'control=TDR'); }
+  phymemPageWbinvdTdr(by: string): TdxStatus { this.by = by; return this.wbinvd(this.tdr, 'control=TDR'); }
 
   private wbinvd(page: number, args: string): TdxStatus {
     const inj = this.injected('PHYMEM.PAGE.WBINVD');
@@ -346,7 +353,8 @@ export class FakeTdxModule {
    * TDH.PHYMEM.PAGE.RECLAIM (tdh_phymem_page_reclaim.c): a child (S-EPT, TDCS) needs a live TDR in
    * TEARDOWN (L123, L140); the TDR needs TEARDOWN and chldcnt 0 (L157, L165), so it goes last.
    */
-  phymemPageReclaim(page: number): TdxStatus {
+  phymemPageReclaim(by: string, page: number): TdxStatus {
+    this.by = by;
     const t = this.tableByPage.get(page);
     const args = t ? this.gpa(t.gfn, t.level) : page === this.tdr ? 'control=TDR' : this.tdcs.includes(page) ? 'control=TDCS' : `page=${page}`;
     const inj = this.injected('PHYMEM.PAGE.RECLAIM');
@@ -388,7 +396,8 @@ export class FakeTdxModule {
   }
 
   /** TDH.MEM.PAGE.DEMOTE (huge-page series): split a blocked huge leaf into a new S-EPT table. */
-  pageDemote(gfn: number, level: number, page: number): TdxStatus {
+  pageDemote(by: string, gfn: number, level: number, page: number): TdxStatus {
+    this.by = by;
     const args = this.gpa(gfn, level);
     const inj = this.injected('PAGE.DEMOTE');
     if (inj) return this.done('PAGE.DEMOTE', args, inj);
@@ -418,7 +427,8 @@ export class FakeTdxModule {
    * TDX_LIFECYCLE_STATE_INCORRECT (L89); a vCPU still associated → TDX_FLUSHVP_NOT_DONE, no state
    * change (L104-116); success: wbinvd_bitmap = every package (L124), lifecycle BLOCKED (L127).
    */
-  mngVpflushdone(): TdxStatus {
+  mngVpflushdone(by: string): TdxStatus {
+    this.by = by;
     const inj = this.injected('MNG.VPFLUSHDONE');
     if (inj) return this.done('MNG.VPFLUSHDONE', '', inj);
     if (this.tdrReclaimed) return this.done('MNG.VPFLUSHDONE', '', 'TDX_PAGE_METADATA_INCORRECT');
@@ -434,7 +444,8 @@ export class FakeTdxModule {
    * start → TDX_NO_HKID_READY_TO_WBCACHE (L100-122, not an error); else this package's bit is cleared
    * (L180-191): every cache line of the keyid is written back, so no page stays TDX-dirty.
    */
-  phymemCacheWb(): TdxStatus {
+  phymemCacheWb(by: string): TdxStatus {
+    this.by = by;
     const inj = this.injected('PHYMEM.CACHE.WB');
     if (inj) return this.done('PHYMEM.CACHE.WB', '', inj);
     if (!this.wbcachePending) return this.done('PHYMEM.CACHE.WB', '', 'TDX_NO_HKID_READY_TO_WBCACHE');
@@ -447,7 +458,8 @@ export class FakeTdxModule {
    * (L75); a package that missed CACHE.WB → TDX_WBCACHE_NOT_COMPLETE (L97); success: the hkid is free,
    * lifecycle TEARDOWN (L106-107).
    */
-  mngKeyFreeid(): TdxStatus {
+  mngKeyFreeid(by: string): TdxStatus {
+    this.by = by;
     const inj = this.injected('MNG.KEY.FREEID');
     if (inj) return this.done('MNG.KEY.FREEID', '', inj);
     if (this.tdrReclaimed) return this.done('MNG.KEY.FREEID', '', 'TDX_PAGE_METADATA_INCORRECT');

@@ -62,7 +62,7 @@ export abstract class SeriesTdx extends TdxCommon {
    */
   protected tdxSeptLinkPrivateSpt(gfn: number, level: number, externalSpt: number): number {
     this.tdxPamtGet(externalSpt);
-    const err = this.tdx.septAdd(gfn, level, externalSpt);
+    const err = this.tdx.septAdd(this.nonleafFn, gfn, level, externalSpt);
     if (err !== 'SUCCESS') this.tdxPamtPut(externalSpt);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', `tdx.c:${this.nonleafFn}:SEPT.ADD`, 'seamcall-failed', true, err)) return EIO;
@@ -72,10 +72,11 @@ export abstract class SeriesTdx extends TdxCommon {
   /**
    * Leaf removal: kvm_x86_ops.remove_external_spte (void) until P12, which makes it the int
    * old-present branch of set_external_spte; P13 renames it tdx_sept_remove_leaf_spte (the shared
-   * sequence's sites already carry the final name in both endpoint models).
+   * sequence's sites already carry the final name in both endpoint models; the SEAMCALLs' issuer,
+   * SeamcallRecord.by, follows the rename).
    */
   protected tdxSeptRemoveLeafSpte(gfn: number, level: number, oldSpte: number): number {
-    return this.tdxSeptRemoveLeafSequence(gfn, level, oldSpte);
+    return this.tdxSeptRemoveLeafSequence(this.at.removeLeafNamed ? 'tdx_sept_remove_leaf_spte' : 'tdx_sept_remove_private_spte', gfn, level, oldSpte);
   }
 
   /**

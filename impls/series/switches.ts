@@ -25,6 +25,8 @@ export interface Switches {
   noSharedChildBug: boolean;
   /** P12: remove_external_spte gone; every mirror leaf change goes through set_external_spte */
   removalViaSet: boolean;
+  /** P13: tdx_sept_remove_private_spte is tdx_sept_remove_leaf_spte (a rename: SeamcallRecord.by only) */
+  removeLeafNamed: boolean;
   /** P14: void free_external_spt(kvm, sp); TDX NULLs on failure; the MMU's WARN goes */
   voidFreeHook: boolean;
   /** P15: TDX frees the external page right after reclaim; tdp_mmu_free_unused_sp; RCU-callback WARN */
@@ -45,6 +47,7 @@ export function switchesOf(patches: readonly string[]): Switches {
     tracesNonPresent: has('P9', 'v1-P7'),
     noSharedChildBug: has('P10'),
     removalViaSet: has('P12'),
+    removeLeafNamed: has('P13'),
     voidFreeHook: has('P14'),
     tdxFreesExternal: has('P15'),
   };

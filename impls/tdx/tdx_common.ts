@@ -71,7 +71,7 @@ export abstract class TdxCommon extends TdpMmuVm {
   protected tdxTrack(): void {
     if (this.tdx.opState !== 'RUNNABLE') return;
     this.lockdepAssertHeldWrite('tdx.c:tdx_track');
-    const err = this.tdhDoNoVcpus(() => this.tdx.track());
+    const err = this.tdhDoNoVcpus(() => this.tdx.track('tdx_track'));
     this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_track:TRACK', 'seamcall-failed', true, err);
   }
 
@@ -80,7 +80,7 @@ export abstract class TdxCommon extends TdpMmuVm {
    * → -EIO. (The site id stays 'tdx.c:tdx_reclaim_page': one TDX_BUG_ON, one WARN_ON_ONCE.)
    */
   protected __tdxReclaimPage(page: number): number {
-    const err = this.tdx.phymemPageReclaim(page);
+    const err = this.tdx.phymemPageReclaim('__tdx_reclaim_page', page);
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_reclaim_page', 'reclaim-failed', false, err)) return EIO;
     return 0;
   }
@@ -120,7 +120,7 @@ export abstract class TdxCommon extends TdpMmuVm {
     if (this.diag.kvmBugOn(level !== 1, 'tdx.c:tdx_mem_page_add:level', 'private-level-unsupported')) return EIO;
     // DPAMT: get before PAGE.ADD, put if it fails (v5 22/45; v6 09/11 tdx_sept_map_leaf_spte)
     this.tdxPamtGet(pfn);
-    const err = this.tdx.pageAdd(gfn, pfn);
+    const err = this.tdx.pageAdd('tdx_mem_page_add', gfn, pfn);
     if (err !== 'SUCCESS') this.tdxPamtPut(pfn);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mem_page_add:PAGE.ADD', 'seamcall-failed', true, err)) return EIO;
@@ -132,7 +132,7 @@ export abstract class TdxCommon extends TdpMmuVm {
     // DPAMT: get before a 4K PAGE.AUG, put if it fails (v5 22/45; v6 09/11 tdx_sept_map_leaf_spte);
     // nothing for a 2M leaf (v5: "if and only if mapping size is 4KB")
     if (level === 1) this.tdxPamtGet(pfn);
-    const err = this.tdx.pageAug(gfn, level, pfn);
+    const err = this.tdx.pageAug('tdx_mem_page_aug', gfn, level, pfn);
     if (level === 1 && err !== 'SUCCESS') this.tdxPamtPut(pfn);
     if (tdxOperandBusy(err)) return EBUSY;
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mem_page_aug:PAGE.AUG', 'seamcall-failed', true, err)) return EIO;
@@ -142,20 +142,21 @@ export abstract class TdxCommon extends TdpMmuVm {
   /**
    * §2.13 the leaf-removal sequence, unchanged by the refactor apart from its return type
    * (before: void tdx_sept_remove_private_spte; after: int tdx_sept_remove_leaf_spte):
-   * BLOCK (no-vCPUs retry), TRACK, REMOVE (no-vCPUs retry), WBINVD, quirk reset.
+   * BLOCK (no-vCPUs retry), TRACK, REMOVE (no-vCPUs retry), WBINVD, quirk reset. `fn` is the
+   * design's name of the function, which issues BLOCK, REMOVE and WBINVD itself (SeamcallRecord.by).
    */
-  protected tdxSeptRemoveLeafSequence(gfn: number, level: number, oldSpte: number): number {
+  protected tdxSeptRemoveLeafSequence(fn: string, gfn: number, level: number, oldSpte: number): number {
     this.lockdepAssertHeldWrite('tdx.c:tdx_sept_remove_leaf_spte');
     if (this.diag.kvmBugOn(!this.tdx.hkidAssigned, 'tdx.c:tdx_sept_remove_leaf_spte:hkid', 'leaf-removal-without-hkid')) return EIO;
     if (this.diag.kvmBugOn(level > this.tdxMaxPrivateLevel, 'tdx.c:tdx_sept_remove_leaf_spte:level', 'private-level-unsupported')) return EIO;
-    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(fn, gfn, level));
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return EIO;
     this.tdxTrack();
-    err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(gfn, level));
+    err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(fn, gfn, level));
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:PAGE.REMOVE', 'seamcall-failed', true, err)) return EIO;
     const pfn = pfnOf(oldSpte);
     for (let i = 0; i < this.geo.span(level); i++) {
-      err = this.tdx.phymemPageWbinvd(pfn + i);
+      err = this.tdx.phymemPageWbinvd(fn, pfn + i);
       if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:WBINVD', 'seamcall-failed', true, err)) return EIO;
       this.tdxQuirkResetPage(pfn + i);
       // DPAMT: put after REMOVE + WBINVD + reset (v5 25/45; v6 09/11 tdx_sept_remove_leaf_spte); a
@@ -172,13 +173,13 @@ export abstract class TdxCommon extends TdpMmuVm {
   protected tdxSeptSplitPrivateSpte(gfn: number, level: number, externalSpt: number | null): number {
     this.lockdepAssertHeldWrite('tdx.c:tdx_sept_split_private_spte');
     if (this.diag.kvmBugOn(externalSpt === null, 'tdx.c:tdx_sept_split_private_spte:no-external', 'external-spt-missing')) return EIO;
-    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock('tdx_sept_split_private_spte', gfn, level));
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_split_private_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return EIO;
     this.tdxTrack();
     // DPAMT: the new S-EPT page is given to the module at 4K: get before DEMOTE, put if it fails
     // (tdx-module.md §3.5 "SEPT.ADD, DEMOTE (new page) … return MISSING_PAMT_PAGE_PAIR")
     this.tdxPamtGet(externalSpt!);
-    err = this.tdhDoNoVcpus(() => this.tdx.pageDemote(gfn, level, externalSpt!));
+    err = this.tdhDoNoVcpus(() => this.tdx.pageDemote('tdx_sept_split_private_spte', gfn, level, externalSpt!));
     if (err !== 'SUCCESS') this.tdxPamtPut(externalSpt!);
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_split_private_spte:PAGE.DEMOTE', 'seamcall-failed', true, err)) return EIO;
     return 0;
@@ -204,7 +205,7 @@ export abstract class TdxCommon extends TdpMmuVm {
    * following tdh_mng_key_freeid() will fail"). TDX_INTERRUPTED_RESUMABLE retries are not modelled.
    */
   protected smpFuncDoPhymemCacheWb(): void {
-    let err = this.tdx.phymemCacheWb();
+    let err = this.tdx.phymemCacheWb('smp_func_do_phymem_cache_wb');
     if (err === 'TDX_NO_HKID_READY_TO_WBCACHE') err = 'SUCCESS';
     this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:smp_func_do_phymem_cache_wb:CACHE.WB', 'cache-wb-failed', false, err);
   }
@@ -223,11 +224,11 @@ export abstract class TdxCommon extends TdpMmuVm {
   protected tdxMmuReleaseHkid(): string {
     if (!this.tdx.hkidAssigned) return 'no-hkid';
     for (const v of this.vcpus) this.tdxFlushVpOnCpu(v.id);
-    let err = this.tdx.mngVpflushdone();
+    let err = this.tdx.mngVpflushdone('tdx_mmu_release_hkid');
     if (err === 'TDX_FLUSHVP_NOT_DONE') return 'hkid-leaked';
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:VPFLUSHDONE', 'hkid-release-failed', true, err)) return 'hkid-leaked';
     this.smpFuncDoPhymemCacheWb();
-    err = this.tdx.mngKeyFreeid();
+    err = this.tdx.mngKeyFreeid('tdx_mmu_release_hkid');
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_mmu_release_hkid:KEY.FREEID', 'hkid-release-failed', true, err)) return 'hkid-leaked';
     return 'released';
   }
@@ -258,7 +259,7 @@ export abstract class TdxCommon extends TdpMmuVm {
       this.ledger.leakOnPurpose(tdr, 'TDR: reclaim failed');
       return;
     }
-    const err = this.tdx.phymemPageWbinvdTdr();
+    const err = this.tdx.phymemPageWbinvdTdr('tdx_reclaim_td_control_pages');
     if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_reclaim_td_control_pages:WBINVD', 'seamcall-failed', true, err)) {
       this.ledger.leakOnPurpose(tdr, 'TDR: WBINVD failed');
       return;

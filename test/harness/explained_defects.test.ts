@@ -30,13 +30,13 @@ const sigs = (fs: { signature: string }[]): string[] => fs.map(f => f.signature)
  */
 class RemoveLeafNoTdxBugOn extends AfterDesign {
   protected override tdxSeptRemoveLeafSpte(gfn: number, level: number, oldSpte: number): number {
-    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+    let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock('tdx_sept_remove_leaf_spte', gfn, level));
     if (err !== 'SUCCESS') return EIO;
     this.tdxTrack();
-    err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(gfn, level));
+    err = this.tdhDoNoVcpus(() => this.tdx.pageRemove('tdx_sept_remove_leaf_spte', gfn, level));
     if (err !== 'SUCCESS') return EIO; // the missing TDX_BUG_ON
     for (let i = 0; i < this.geo.span(level); i++) {
-      this.tdx.phymemPageWbinvd(pfnOf(oldSpte) + i);
+      this.tdx.phymemPageWbinvd('tdx_sept_remove_leaf_spte', pfnOf(oldSpte) + i);
       this.tdxQuirkResetPage(pfnOf(oldSpte) + i);
     }
     return 0;
@@ -176,7 +176,7 @@ class SwapsSiblingExternal extends AfterDesign {
     }
     const page = child.externalSpt;
     [prev.externalSpt, child.externalSpt] = [child.externalSpt, prev.externalSpt];
-    return this.tdx.septAdd(gfn, level, page) === 'SUCCESS' ? 0 : EIO;
+    return this.tdx.septAdd('tdx_sept_map_nonleaf_spte', gfn, level, page) === 'SUCCESS' ? 0 : EIO;
   }
 }
 

@@ -135,11 +135,11 @@ describe('each oracle catches its seeded bug', () => {
   it('ledger: a variant that skips PHYMEM.PAGE.WBINVD after PAGE.REMOVE → tdx-dirty-page when the page is AUGed again; nothing else catches it', () => {
     for (const Base of [BeforeDesign, AfterDesign] as const) {
       class SkipsWbinvd extends Base {
-        protected override tdxSeptRemoveLeafSequence(gfn: number, level: number, oldSpte: number): number {
-          let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(gfn, level));
+        protected override tdxSeptRemoveLeafSequence(fn: string, gfn: number, level: number, oldSpte: number): number {
+          let err = this.tdhDoNoVcpus(() => this.tdx.rangeBlock(fn, gfn, level));
           if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:RANGE.BLOCK', 'seamcall-failed', true, err)) return -5;
           this.tdxTrack();
-          err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(gfn, level));
+          err = this.tdhDoNoVcpus(() => this.tdx.pageRemove(fn, gfn, level));
           if (this.diag.tdxBugOn(err !== 'SUCCESS', 'tdx.c:tdx_sept_remove_leaf_spte:PAGE.REMOVE', 'seamcall-failed', true, err)) return -5;
           for (let i = 0; i < this.geo.span(level); i++) this.tdxQuirkResetPage(pfnOf(oldSpte) + i); // no WBINVD
           return 0;

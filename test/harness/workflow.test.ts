@@ -5,6 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../harness/cli/main';
+import { mergeReports } from '../../harness/report/merge';
+import { renderMarkdown } from '../../harness/report/markdown';
+import { validateReport } from '../../harness/report/report_file';
 import { captureIo as io, tmpDir, treeSnapshot } from './helpers';
 
 const DESIGNS = 'after,mutant:keeps-external-pointer';
@@ -103,5 +106,40 @@ describe('coverage with denominators (issue 12 item 4)', () => {
     const md = fs.readFileSync(path.join(work, 'out', 'report.md'), 'utf8');
     expect(md).toMatch(/expected SEAMCALL\/fault\/race classes \(lost cmpxchg \d+\/3, injected faults \d+\/4, fault-path retries \d+\/3, race points \d+\/7, SEAMCALL\/result \d+\/31\)/);
     expect(md).toMatch(/- the last new coverage class was reached at [\d.]+ s\n/);
+    // per family: when it last gained a class; the latest of them is the campaign's last new class
+    const last = r.timing.lastNewByFamily as Record<string, number>;
+    expect(Object.keys(last)).toEqual(Object.keys(r.coverage.byFamily));
+    for (const t of Object.values(last)) expect(t).toBeLessThanOrEqual(r.timing.lastNewClassSec);
+    expect(Math.max(...Object.values(last))).toBe(r.timing.lastNewClassSec);
+    // report.md and report.txt: one line per family with its denominator, that time and its never-reached classes
+    const txt = fs.readFileSync(path.join(work, 'out', 'report.txt'), 'utf8');
+    const seam = `${r.coverage.expectedByFamily.seam.reached}/31 expected, the last new at ${last.seam.toFixed(1)} s`;
+    expect(md).toContain(`\n  - SEAMCALL/result: ${r.coverage.byFamily.seam} reached, ${seam}`);
+    expect(txt).toContain(`\n    SEAMCALL/result: ${r.coverage.byFamily.seam} reached, ${seam}`);
+    expect(md).toContain(`\n  - SPTE transitions: ${r.coverage.byFamily.spte} reached, the last new at ${last.spte.toFixed(1)} s\n`);
+    const never = r.coverage.neverReached as string[];
+    expect(never.length).toBeGreaterThan(0);
+    const lineOf = (text: string, title: string): string => text.replace(/\n {8}/g, ' ').split('\n').find(l => l.includes(`${title}: `))!;
+    for (const cls of never.slice(0, 12)) {
+      const title = ({ seam: 'SEAMCALL/result', race: 'race points', fault: 'injected faults', map: 'fault-path retries', 'cmpxchg-fail': 'lost cmpxchg' } as Record<string, string>)[cls.split('|')[0]];
+      expect(lineOf(md, title)).toContain(`\`${cls}\``);
+      expect(lineOf(txt, title)).toContain(cls);
+    }
+  });
+
+  it("the per-family times through merge (parallel: each family's latest) and a sequential merge (resume; it cannot say: left out)", async () => {
+    const work = tmpDir('denominators-merge');
+    for (const seed of ['1', '2']) await main(['run', '--runs', '30', '--no-corpus', '--no-minimize', '--seed', seed, '--out', `s${seed}`, '--crashes', `s${seed}/crashes`], io(work));
+    const parts = ['s1', 's2'].map(d => readJson(path.join(work, d, 'report.json')).timing.lastNewByFamily as Record<string, number>);
+    await main(['merge', 's1', 's2', '--out', 'm', '--crashes', 'm/crashes'], io(work));
+    const merged = readJson(path.join(work, 'm', 'report.json'));
+    const fams = [...new Set(parts.flatMap(p => Object.keys(p)))].sort();
+    expect(merged.timing.lastNewByFamily).toEqual(Object.fromEntries(fams.map(f => [f, Math.max(...parts.map(p => p[f] ?? 0))])));
+    expect(fs.readFileSync(path.join(work, 'm', 'report.md'), 'utf8')).toMatch(/\n {2}- SEAMCALL\/result: \d+ reached, \d+\/31 expected, the last new at [\d.]+ s/);
+    // a resume merges its report after the resumed one (sequential): the later part's classes may not be new
+    const seq = mergeReports(['s1', 's2'].map(d => ({ from: d, report: validateReport(readJson(path.join(work, d, 'report.json')), d) })), { mode: 'sequential' });
+    expect(seq.timing.lastNewClassSec).toBeUndefined();
+    expect(seq.timing.lastNewByFamily).toBeUndefined();
+    expect(renderMarkdown(seq)).toMatch(/\n {2}- SEAMCALL\/result: \d+ reached, \d+\/31 expected(; never reached|\n)/);
   });
 });

@@ -118,6 +118,15 @@ export const CONTROL_RECLAIM_LOG = [
   'PHYMEM.PAGE.WBINVD control=TDR -> SUCCESS',
 ];
 
+/**
+ * Outcomes as the designs are compared: without SeamcallRecord.by, the kernel function that issued
+ * each SEAMCALL, which before and after name differently on purpose (D1; the harness never compares it).
+ */
+export function comparable<T extends OpOutcome | OpOutcome[]>(o: T): T {
+  const strip = (x: OpOutcome): OpOutcome => ({ ...x, seamcalls: x.seamcalls.map(({ by: _by, ...s }) => s as SeamcallRecord) });
+  return (Array.isArray(o) ? o.map(strip) : strip(o as OpOutcome)) as T;
+}
+
 /** Runs the same ops on both designs; returns the per-design VMs and outcomes. */
 export function onBoth(ops: readonly Op[], config: VmConfig = COMPACT):
   { b: DesignInstance; a: DesignInstance; ob: OpOutcome[]; oa: OpOutcome[] } {

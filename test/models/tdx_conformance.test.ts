@@ -15,6 +15,9 @@ type Op = 'INITIALIZED' | 'RUNNABLE';
 type Call = 'SEPT.ADD' | 'PAGE.AUG' | 'PAGE.ADD' | 'RANGE.BLOCK' | 'PAGE.REMOVE' | 'PAGE.DEMOTE';
 const CALLS: readonly Call[] = ['SEPT.ADD', 'PAGE.AUG', 'PAGE.ADD', 'RANGE.BLOCK', 'PAGE.REMOVE', 'PAGE.DEMOTE'];
 
+/** the issuing kernel function the module logs (SeamcallRecord.by): here the test calls the module itself */
+const BY = 'test';
+
 interface Fixture { tdx: FakeTdxModule; ledger: Ledger; page(): number; guest(n: number): number }
 
 /** A module with S-EPT tables linked down to level 2 for gfn 0 (the level-1 entries of gfns 0..7 are reachable). */
@@ -25,7 +28,7 @@ function fixture(): Fixture {
   const tdx = new FakeTdxModule(geo, ledger, () => plan, () => {});
   const page = (): number => ledger.alloc('external', 'S-EPT page', Owner.Host);
   const guest = (n: number): number => { const first = ledger.alloc('gmem', 'guest', Owner.Host); for (let i = 1; i < n; i++) ledger.alloc('gmem', 'guest', Owner.Host); return first; };
-  for (const level of [4, 3]) expect(tdx.septAdd(0, level, page())).toBe('SUCCESS');
+  for (const level of [4, 3]) expect(tdx.septAdd(BY, 0, level, page())).toBe('SUCCESS');
   return { tdx, ledger, page, guest };
 }
 
@@ -41,26 +44,26 @@ function producible(level: number, state: SeptState): boolean {
  */
 function setUp(f: Fixture, level: number, gfn: number, state: SeptState, op: Op, tracked: boolean): void {
   const { tdx } = f;
-  if (level === 1) expect(tdx.septAdd(gfn, 2, f.page())).toBe('SUCCESS');
-  if (state === 'NL_MAPPED' || state === 'NL_BLOCKED') expect(tdx.septAdd(gfn, level, f.page())).toBe('SUCCESS');
-  if (state === 'MAPPED' || state === 'BLOCKED') expect(tdx.pageAdd(gfn, f.guest(1))).toBe('SUCCESS');
-  if (state === 'PENDING' || state === 'PENDING_BLOCKED') expect(tdx.pageAug(gfn, level, f.guest(level === 2 ? 8 : 1))).toBe('SUCCESS');
+  if (level === 1) expect(tdx.septAdd(BY, gfn, 2, f.page())).toBe('SUCCESS');
+  if (state === 'NL_MAPPED' || state === 'NL_BLOCKED') expect(tdx.septAdd(BY, gfn, level, f.page())).toBe('SUCCESS');
+  if (state === 'MAPPED' || state === 'BLOCKED') expect(tdx.pageAdd(BY, gfn, f.guest(1))).toBe('SUCCESS');
+  if (state === 'PENDING' || state === 'PENDING_BLOCKED') expect(tdx.pageAug(BY, gfn, level, f.guest(level === 2 ? 8 : 1))).toBe('SUCCESS');
   if (op === 'RUNNABLE') expect(tdx.finalize()).toBe(true);
   if (ANY_BLOCKED.has(state)) {
-    expect(tdx.rangeBlock(gfn, level)).toBe('SUCCESS');
-    if (tracked) expect(tdx.track()).toBe('SUCCESS');
+    expect(tdx.rangeBlock(BY, gfn, level)).toBe('SUCCESS');
+    if (tracked) expect(tdx.track(BY)).toBe('SUCCESS');
   }
   expect(tdx.stateAt(level, gfn)).toBe(state);
 }
 
 function call(f: Fixture, c: Call, level: number, gfn: number): TdxStatus {
   switch (c) {
-    case 'SEPT.ADD': return f.tdx.septAdd(gfn, level, f.page());
-    case 'PAGE.AUG': return f.tdx.pageAug(gfn, level, f.guest(level === 2 ? 8 : 1));
-    case 'PAGE.ADD': return f.tdx.pageAdd(gfn, f.guest(1));
-    case 'RANGE.BLOCK': return f.tdx.rangeBlock(gfn, level);
-    case 'PAGE.REMOVE': return f.tdx.pageRemove(gfn, level);
-    case 'PAGE.DEMOTE': return f.tdx.pageDemote(gfn, level, f.page());
+    case 'SEPT.ADD': return f.tdx.septAdd(BY, gfn, level, f.page());
+    case 'PAGE.AUG': return f.tdx.pageAug(BY, gfn, level, f.guest(level === 2 ? 8 : 1));
+    case 'PAGE.ADD': return f.tdx.pageAdd(BY, gfn, f.guest(1));
+    case 'RANGE.BLOCK': return f.tdx.rangeBlock(BY, gfn, level);
+    case 'PAGE.REMOVE': return f.tdx.pageRemove(BY, gfn, level);
+    case 'PAGE.DEMOTE': return f.tdx.pageDemote(BY, gfn, level, f.page());
   }
 }
 
@@ -127,27 +130,27 @@ describe('fake TDX module conforms to the TDX module 1.5 tables', () => {
       const free = fixture(); // no level-2 table at gfn 0: the level-2 entry is FREE
       expect(call(free, c, 1, 0)).toBe('TDX_EPT_WALK_FAILED');
       const nlBlocked = fixture();
-      expect(nlBlocked.tdx.septAdd(0, 2, nlBlocked.page())).toBe('SUCCESS');
-      expect(nlBlocked.tdx.rangeBlock(0, 2)).toBe('SUCCESS');
+      expect(nlBlocked.tdx.septAdd(BY, 0, 2, nlBlocked.page())).toBe('SUCCESS');
+      expect(nlBlocked.tdx.rangeBlock(BY, 0, 2)).toBe('SUCCESS');
       expect(call(nlBlocked, c, 1, 0)).toBe('TDX_EPT_WALK_FAILED');
       const huge = fixture();
-      expect(huge.tdx.pageAug(0, 2, huge.guest(8))).toBe('SUCCESS');
+      expect(huge.tdx.pageAug(BY, 0, 2, huge.guest(8))).toBe('SUCCESS');
       expect(call(huge, c, 1, 0)).toBe('TDX_EPT_WALK_FAILED');
     }
   });
 
   it('DEMOTE of a 4K leaf is an operand error (tdh_mem_page_demote.c L152)', () => {
     const f = fixture();
-    expect(f.tdx.septAdd(0, 2, f.page())).toBe('SUCCESS');
-    expect(f.tdx.pageAdd(0, f.guest(1))).toBe('SUCCESS');
-    expect(f.tdx.pageDemote(0, 1, f.page())).toBe('TDX_OPERAND_INVALID');
+    expect(f.tdx.septAdd(BY, 0, 2, f.page())).toBe('SUCCESS');
+    expect(f.tdx.pageAdd(BY, 0, f.guest(1))).toBe('SUCCESS');
+    expect(f.tdx.pageDemote(BY, 0, 1, f.page())).toBe('TDX_OPERAND_INVALID');
   });
 
   it('a demoted PENDING 2M leaf gives 8 PENDING children under an NL_MAPPED entry (L304-313)', () => {
     const f = fixture();
-    expect(f.tdx.pageAug(0, 2, f.guest(8))).toBe('SUCCESS');
-    expect(f.tdx.rangeBlock(0, 2)).toBe('SUCCESS');
-    expect(f.tdx.pageDemote(0, 2, f.page())).toBe('SUCCESS');
+    expect(f.tdx.pageAug(BY, 0, 2, f.guest(8))).toBe('SUCCESS');
+    expect(f.tdx.rangeBlock(BY, 0, 2)).toBe('SUCCESS');
+    expect(f.tdx.pageDemote(BY, 0, 2, f.page())).toBe('SUCCESS');
     expect(f.tdx.stateAt(2, 0)).toBe('NL_MAPPED');
     for (let g = 0; g < 8; g++) expect(f.tdx.stateAt(1, g)).toBe('PENDING');
   });
@@ -160,10 +163,10 @@ describe('fake TDX module conforms to the TDX module 1.5 tables', () => {
 /** Move a fresh fixture's TD to `lc` the way the kernel does (VPFLUSHDONE, then CACHE.WB and FREEID). */
 function toLifecycle(f: Fixture, lc: Lifecycle): void {
   if (lc === 'KEYS_CONFIGURED') return;
-  expect(f.tdx.mngVpflushdone()).toBe('SUCCESS');
+  expect(f.tdx.mngVpflushdone(BY)).toBe('SUCCESS');
   if (lc === 'TEARDOWN') {
-    expect(f.tdx.phymemCacheWb()).toBe('SUCCESS');
-    expect(f.tdx.mngKeyFreeid()).toBe('SUCCESS');
+    expect(f.tdx.phymemCacheWb(BY)).toBe('SUCCESS');
+    expect(f.tdx.mngKeyFreeid(BY)).toBe('SUCCESS');
   }
 }
 
@@ -175,9 +178,9 @@ describe('fake TDX module lifecycle calls conform to the TDX module 1.5', () => 
   for (const lc of LIFECYCLES) {
     it(`${lc}: every MEM call ${lc === 'KEYS_CONFIGURED' ? 'passes the lifecycle gate' : 'is refused with TDX_TD_KEYS_NOT_CONFIGURED (helpers.c L507-511)'}`, () => {
       const f = fixture();
-      expect(f.tdx.septAdd(0, 2, f.page())).toBe('SUCCESS');
+      expect(f.tdx.septAdd(BY, 0, 2, f.page())).toBe('SUCCESS');
       toLifecycle(f, lc);
-      const results = [call(f, 'PAGE.AUG', 1, 0), call(f, 'RANGE.BLOCK', 2, 0), call(f, 'PAGE.REMOVE', 1, 0), call(f, 'SEPT.ADD', 2, 8), f.tdx.track()];
+      const results = [call(f, 'PAGE.AUG', 1, 0), call(f, 'RANGE.BLOCK', 2, 0), call(f, 'PAGE.REMOVE', 1, 0), call(f, 'SEPT.ADD', 2, 8), f.tdx.track(BY)];
       if (lc === 'KEYS_CONFIGURED') expect(results).not.toContain('TDX_TD_KEYS_NOT_CONFIGURED');
       else expect(results).toEqual(Array(5).fill('TDX_TD_KEYS_NOT_CONFIGURED'));
       expect(f.tdx.tdState).toBe(TD_STATE_OF[lc]);
@@ -186,20 +189,20 @@ describe('fake TDX module lifecycle calls conform to the TDX module 1.5', () => 
     it(`${lc}: VPFLUSHDONE (tdh_mng_vpflushdone.c L89, L104-116, L127)`, () => {
       const f = fixture();
       toLifecycle(f, lc);
-      if (lc !== 'KEYS_CONFIGURED') { expect(f.tdx.mngVpflushdone()).toBe('TDX_LIFECYCLE_STATE_INCORRECT'); return; }
+      if (lc !== 'KEYS_CONFIGURED') { expect(f.tdx.mngVpflushdone(BY)).toBe('TDX_LIFECYCLE_STATE_INCORRECT'); return; }
       f.tdx.vcpuAssociate(0);
-      expect(f.tdx.mngVpflushdone()).toBe('TDX_FLUSHVP_NOT_DONE');
+      expect(f.tdx.mngVpflushdone(BY)).toBe('TDX_FLUSHVP_NOT_DONE');
       expect(f.tdx.tdState).toBe('INITIALIZED'); // no state change
     });
 
     it(`${lc}: KEY.FREEID (tdh_mng_key_freeid.c L75, L97, L106-107)`, () => {
       const f = fixture();
       toLifecycle(f, lc);
-      if (lc !== 'BLOCKED') { expect(f.tdx.mngKeyFreeid()).toBe('TDX_LIFECYCLE_STATE_INCORRECT'); return; }
-      expect(f.tdx.mngKeyFreeid()).toBe('TDX_WBCACHE_NOT_COMPLETE'); // no CACHE.WB yet
+      if (lc !== 'BLOCKED') { expect(f.tdx.mngKeyFreeid(BY)).toBe('TDX_LIFECYCLE_STATE_INCORRECT'); return; }
+      expect(f.tdx.mngKeyFreeid(BY)).toBe('TDX_WBCACHE_NOT_COMPLETE'); // no CACHE.WB yet
       expect(f.tdx.tdState).toBe('BLOCKED');
-      expect(f.tdx.phymemCacheWb()).toBe('SUCCESS');
-      expect(f.tdx.mngKeyFreeid()).toBe('SUCCESS');
+      expect(f.tdx.phymemCacheWb(BY)).toBe('SUCCESS');
+      expect(f.tdx.mngKeyFreeid(BY)).toBe('SUCCESS');
       expect(f.tdx.tdState).toBe('TEARDOWN');
       expect(f.tdx.hkidAssigned).toBe(false);
     });
@@ -209,31 +212,31 @@ describe('fake TDX module lifecycle calls conform to the TDX module 1.5', () => 
       toLifecycle(f, lc);
       const child = f.tdx.tdcs[0];
       if (lc !== 'TEARDOWN') {
-        expect(f.tdx.phymemPageReclaim(child)).toBe('TDX_LIFECYCLE_STATE_INCORRECT');
-        expect(f.tdx.phymemPageReclaim(f.tdx.tdr)).toBe('TDX_LIFECYCLE_STATE_INCORRECT');
+        expect(f.tdx.phymemPageReclaim(BY, child)).toBe('TDX_LIFECYCLE_STATE_INCORRECT');
+        expect(f.tdx.phymemPageReclaim(BY, f.tdx.tdr)).toBe('TDX_LIFECYCLE_STATE_INCORRECT');
         return;
       }
       // children left (two S-EPT tables and two TDCS pages): the TDR must go last
-      expect(f.tdx.phymemPageReclaim(f.tdx.tdr)).toBe('TDX_TD_ASSOCIATED_PAGES_EXIST');
-      expect(f.tdx.phymemPageReclaim(child)).toBe('SUCCESS');
-      expect(f.tdx.phymemPageReclaim(child)).toBe('TDX_PAGE_METADATA_INCORRECT'); // now PT_NDA
+      expect(f.tdx.phymemPageReclaim(BY, f.tdx.tdr)).toBe('TDX_TD_ASSOCIATED_PAGES_EXIST');
+      expect(f.tdx.phymemPageReclaim(BY, child)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageReclaim(BY, child)).toBe('TDX_PAGE_METADATA_INCORRECT'); // now PT_NDA
     });
 
     it(`${lc}: PHYMEM.PAGE.WBINVD has no TD check and is repeatable (tdh_phymem_page_wbinvd.c L51-55)`, () => {
       const f = fixture();
       toLifecycle(f, lc);
       const host = f.guest(1);
-      expect(f.tdx.phymemPageWbinvd(host)).toBe('SUCCESS');
-      expect(f.tdx.phymemPageWbinvd(host)).toBe('SUCCESS');
-      expect(f.tdx.phymemPageWbinvd(f.tdx.tdcs[0])).toBe('TDX_PAGE_METADATA_INCORRECT'); // still owned by the TD
+      expect(f.tdx.phymemPageWbinvd(BY, host)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageWbinvd(BY, host)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageWbinvd(BY, f.tdx.tdcs[0])).toBe('TDX_PAGE_METADATA_INCORRECT'); // still owned by the TD
     });
   }
 
   it('PHYMEM.CACHE.WB: nothing flushed yet → TDX_NO_HKID_READY_TO_WBCACHE (tdh_phymem_cache_wb.c L100-122)', () => {
     const f = fixture();
-    expect(f.tdx.phymemCacheWb()).toBe('TDX_NO_HKID_READY_TO_WBCACHE');
+    expect(f.tdx.phymemCacheWb(BY)).toBe('TDX_NO_HKID_READY_TO_WBCACHE');
     toLifecycle(f, 'BLOCKED');
-    expect(f.tdx.phymemCacheWb()).toBe('SUCCESS');
+    expect(f.tdx.phymemCacheWb(BY)).toBe('SUCCESS');
   });
 
   it('the whole teardown: children first, then the TDR (chldcnt back to 0)', () => {
@@ -241,10 +244,10 @@ describe('fake TDX module lifecycle calls conform to the TDX module 1.5', () => 
     toLifecycle(f, 'TEARDOWN');
     for (const level of [3, 4]) {
       const page = [...f.tdx.entries()].find(e => e.kind === 'table' && e.level === level) as { page: number };
-      expect(f.tdx.phymemPageReclaim(page.page)).toBe('SUCCESS');
+      expect(f.tdx.phymemPageReclaim(BY, page.page)).toBe('SUCCESS');
     }
-    for (const p of f.tdx.tdcs) expect(f.tdx.phymemPageReclaim(p)).toBe('SUCCESS');
-    expect(f.tdx.phymemPageReclaim(f.tdx.tdr)).toBe('SUCCESS');
+    for (const p of f.tdx.tdcs) expect(f.tdx.phymemPageReclaim(BY, p)).toBe('SUCCESS');
+    expect(f.tdx.phymemPageReclaim(BY, f.tdx.tdr)).toBe('SUCCESS');
     expect(f.tdx.tdState).toBe('DESTROYED');
   });
 });
