@@ -30,7 +30,7 @@ const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = process.env.TDPFUZZ_DIST || path.join(ROOT, 'dist');
-const CLI = path.join(DIST, 'harness', 'cli.js');
+const CLI = path.join(DIST, 'harness', 'cli', 'main.js');
 if (!fs.existsSync(CLI)) {
   console.error('bench/bench.js: dist/ is missing; run `npm run build` first (or `npm run bench`)');
   process.exit(2);
