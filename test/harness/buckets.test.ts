@@ -66,8 +66,7 @@ describe('bucketFindings', () => {
 describe('bugs in the verdict and the reports', () => {
   it('a broken variant: the verdict counts bugs, every signature is listed under its bug', async () => {
     const work = tmpDir('buckets');
-    const variant = path.join(ROOT, 'examples', 'skip-leaf-removal.js');
-    expect(await main(['run', '--designs', `before,${variant}`, '--runs', '600', '--seed', '1', '--no-corpus'], io(work))).toBe(1);
+    expect(await main(['run', '--designs', 'before,mutant:misses-leaf-zap-propagation', '--runs', '600', '--seed', '1', '--no-corpus'], io(work))).toBe(1);
     const r = JSON.parse(fs.readFileSync(path.join(work, 'out', 'report.json'), 'utf8')) as ReportData;
     expect(r.findings.length).toBeGreaterThan(r.buckets.length);
     expect(r.buckets.some(b => b.signatures.length > 1)).toBe(true);
@@ -92,8 +91,7 @@ describe('bugs in the verdict and the reports', () => {
 
   it('merge regroups the merged findings: two shards, one set of bugs', async () => {
     const work = tmpDir('buckets-merge');
-    const variant = path.join(ROOT, 'examples', 'skip-leaf-removal.js');
-    const common = ['run', '--designs', `before,${variant}`, '--runs', '300', '--seed', '2', '--no-corpus', '--no-minimize'];
+    const common = ['run', '--designs', 'before,mutant:misses-leaf-zap-propagation', '--runs', '300', '--seed', '2', '--no-corpus', '--no-minimize'];
     await main([...common, '--shard', '0/2', '--out', 's1'], io(work));
     await main([...common, '--shard', '1/2', '--out', 's2'], io(work));
     expect(await main(['merge', 's1', 's2', '--out', 'm'], io(work))).toBe(1);

@@ -26,8 +26,7 @@ const testcases = (xml: string): Record<string, string>[] => [...xml.matchAll(/<
 describe('report.junit.xml', () => {
   it('counts bugs: one failing case per open bug, file= its crash file, times filled in, valid', async () => {
     const work = tmpDir('junit');
-    const variant = path.join(ROOT, 'examples', 'skip-leaf-removal.js');
-    expect(await main(['run', '--designs', `before,${variant}`, '--runs', '400', '--seed', '1', '--no-corpus'], io(work))).toBe(1);
+    expect(await main(['run', '--designs', 'before,mutant:misses-leaf-zap-propagation', '--runs', '400', '--seed', '1', '--no-corpus'], io(work))).toBe(1);
     const r = JSON.parse(fs.readFileSync(path.join(work, 'out', 'report.json'), 'utf8')) as ReportData;
     const file = path.join(work, 'out', 'report.junit.xml');
     const xml = fs.readFileSync(file, 'utf8');
@@ -83,8 +82,7 @@ describe('report.junit.xml', () => {
 describe('replay --junit', () => {
   it('one case per replayed file: PASS passes, FAIL fails, XFAIL is skipped; valid', async () => {
     const work = tmpDir('replay-junit');
-    const variant = path.join(ROOT, 'examples', 'skip-leaf-removal.js');
-    await main(['run', '--designs', `before,${variant}`, '--runs', '200', '--seed', '1', '--no-corpus', '--out', 'v'], io(work));
+    await main(['run', '--designs', 'before,mutant:misses-leaf-zap-propagation', '--runs', '200', '--seed', '1', '--no-corpus', '--out', 'v'], io(work));
     const o = io(work);
     const rc = await main(['replay', path.join(ROOT, 'crashes'), path.join(ROOT, 'corpus'), 'v/crashes', '--junit', 'ci/regress.junit.xml'], o);
     expect(rc).toBe(1);
