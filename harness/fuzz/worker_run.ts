@@ -31,6 +31,8 @@ export interface WorkerSpec {
   startedAtMs: number;
   /** the engine's first index (run --resume: where the previous run stopped) */
   startIndex: number;
+  /** run --resume: the engine continues a lane (EngineContext.resumeAt = startIndex) */
+  resumed?: boolean;
   /** run --resume: the lane's corpus files (names in dir) and how many of them already ran */
   corpusResume?: { dir: string; files: string[]; done: number };
   cwd: string;
@@ -66,7 +68,8 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
   const factory = ENGINES.get(p.engine);
   if (!factory) throw new Error(`--engine: unknown engine ${JSON.stringify(p.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
   const corpusOut = p.corpusOut ? path.resolve(spec.cwd, p.corpusOut) : null;
-  const inner = factory({ seed: p.seed, gen: generatorOptions(p), shard: p.shard, designs, equiv: p.equiv, domain: p.domain, corpusOut });
+  const inner = factory({ seed: p.seed, gen: generatorOptions(p), shard: p.shard, designs, equiv: p.equiv, domain: p.domain, corpusOut,
+    ...(spec.resumed ? { resumeAt: spec.startIndex } : {}) });
 
   const ctl = new AbortController();
   const incoming: SharedInput[] = [];

@@ -39,6 +39,7 @@ import { legalityErrors } from '../seq/legality';
 import type { ToMain, ToWorker, WorkerSpec } from './worker_run';
 import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type LaneCorpus } from '../report/checkpoint';
 import { lostWorkerReport } from './worker_partial';
+import { ENGINES } from './engines';
 
 export interface ResumeState {
   /** the output directory being resumed (for messages and the merged report) */
@@ -157,7 +158,7 @@ function planSlots(o: WorkersOptions): Slot[] {
     };
     const rest = resume?.corpus?.[w];
     const spec: WorkerSpec = {
-      index: w, count: N, startIndex: lane.generated, cwd: o.cwd, startedAtMs,
+      index: w, count: N, startIndex: lane.generated, cwd: o.cwd, startedAtMs, ...(resume ? { resumed: true } : {}),
       ...(rest && resume?.corpusDir ? { corpusResume: { dir: resume.corpusDir, files: rest.files, done: rest.done } } : {}),
       istanbul: o.istanbul ?? lane.engine === 'jsfuzz',
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
@@ -455,25 +456,33 @@ export function startWorkers(o: WorkersOptions): CampaignHandle {
 // run --resume OUT
 
 /**
+ * Every registered engine can be resumed: random exactly (sequence i is a function of (seed, i)),
+ * guided and jsfuzz from what they kept (EngineContext.resumeAt). One engine per run.
+ */
+function checkResumableEngines(lanes: readonly Lane[], shown: string): void {
+  const unknown = lanes.find(l => !ENGINES.has(l.engine));
+  if (unknown) throw new InputError(`--resume: ${shown} ran the engine ${JSON.stringify(unknown.engine)}, which this version does not have (known: ${[...ENGINES.keys()].join(', ')})`);
+  const engines = new Set(lanes.map(l => l.engine));
+  if (engines.size > 1) throw new InputError(`--resume: ${shown} ran several engines (${[...engines].join(', ')}); resume each part separately`);
+}
+
+/**
  * The run to continue: its checkpoint (report/checkpoint.ts), which is exact however the run ended;
  * for an output directory without one (an older version), OUT/stats.json and, if it belongs to a
- * finished run, OUT/report.json. Random engine only.
+ * finished run, OUT/report.json. Every engine (checkResumableEngines).
  */
 function readResumeState(out: string, cwd: string): ResumeState {
   const dir = path.resolve(cwd, out);
   const shown = out;
   const cp = readCheckpoint(dir, shown);
   if (cp) {
-    const engine = lanesOf(cp.stats).find(l => l.engine !== 'random')?.engine;
-    if (engine) throw new InputError(`--resume: ${shown} ran the ${engine} engine; only the random engine can be resumed (its sequence i is a function of (seed, i))`);
+    checkResumableEngines(lanesOf(cp.stats), shown);
     return { from: shown, stats: cp.stats, report: cp.report, corpus: cp.corpus, corpusDir: cp.corpusDir };
   }
   const sp = path.join(dir, 'stats.json');
   if (!fs.existsSync(sp)) throw new InputError(`--resume: ${shown}/stats.json: no such file (resume needs the output directory of an earlier run)`);
   const stats = readStatsFile(sp, `--resume: ${shown}/stats.json`);
-  const lanes = lanesOf(stats);
-  const other = lanes.find(l => l.engine !== 'random');
-  if (other) throw new InputError(`--resume: ${shown} ran the ${other.engine} engine; only the random engine can be resumed (its sequence i is a function of (seed, i))`);
+  checkResumableEngines(lanesOf(stats), shown);
   let report: ReportData | null = null;
   const rp = path.join(dir, 'report.json');
   if (fs.existsSync(rp)) {
@@ -534,7 +543,7 @@ export function resumeRunParams(a: RunParams, cwd: string): { params: RunParams;
       ...remainingBudget(a, state),
       designs: s.designs, seed, equiv: s.equiv as RunParams['equiv'], domain: s.domain as RunParams['domain'], config: s.config,
       faultRate: rate('faultRate', a.faultRate), raceRate: rate('raceRate', a.raceRate), maxOps: rate('maxOps', a.maxOps),
-      shard: s.shard, out, corpus: null, workers: lanes.length,
+      shard: s.shard, out, corpus: null, workers: lanes.length, engine: lanes[0].engine as RunParams['engine'],
     },
   };
 }

@@ -31,4 +31,12 @@ export interface EngineContext extends Pick<CampaignParams, 'seed' | 'shard' | '
   designs: readonly Design[];
   /** where an engine may persist the sequences it keeps (guided: new-coverage sequences) */
   corpusOut: string | null;
+  /**
+   * run --resume: the lane's generated count where the interrupted run stopped. A coverage-guided
+   * engine then starts from what it kept there (corpusOut), re-running it to rebuild its corpus and
+   * coverage, and draws from a stream of its own for the resumed part (`…/resume<N>`), so that it
+   * does not repeat the first part's choices. Deterministic for a given checkpoint; the interrupted
+   * run's mid-stream RNG position is not restored (issue 14 item 6: nothing found is lost).
+   */
+  resumeAt?: number;
 }

@@ -31,7 +31,7 @@ import type { RunResult } from '../../run/runner';
 import { makeSequence, type Sequence } from '../../seq/sequence';
 import type { Engine, EngineContext, EngineSequence } from './engine';
 import { GuidedCorpus } from './guided_corpus';
-import { KeptCorpusWriter } from './guided_persist';
+import { KeptCorpusWriter, readKeptCorpus } from './guided_persist';
 import { RaceSweepStage } from './guided_sweep';
 
 export interface GuidedOptions {
@@ -58,7 +58,8 @@ export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): Guid
   const { seed, shard, gen } = ctx;
   const config: VmConfig = gen.config;
   const legal = gen.domain === 'legal';
-  const stream = shard ? `${seed}/guided/shard${shard.index}of${shard.count}` : `${seed}/guided`;
+  const stream = (shard ? `${seed}/guided/shard${shard.index}of${shard.count}` : `${seed}/guided`)
+    + (ctx.resumeAt !== undefined ? `/resume${ctx.resumeAt}` : '');
   const ch = rngChooser(seedrandom(stream));
   const maxOps = gen.maxOps ?? DEFAULT_MAX_OPS;
   const mc = mutateContext(ch, gen, opts.maxLength ?? Math.max(2 * maxOps, 16));
@@ -69,7 +70,9 @@ export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): Guid
   const sameConfig = (c: VmConfig): boolean => c.geometry === config.geometry && c.hugePages === config.hugePages
     && c.vcpus === config.vcpus && !!c.proveMmu === !!config.proveMmu && !!c.dpamt === !!config.dpamt;
   const usable = (s: Sequence): boolean => sameConfig(s.config) && (!legal || legalityErrors(s).length === 0);
-  const initial = (opts.initial ?? []).filter(usable);
+  // A resumed lane starts from what the interrupted run kept (guided_persist.ts wrote it to corpusOut).
+  const resumedKept = ctx.resumeAt !== undefined && ctx.corpusOut ? readKeptCorpus(ctx.corpusOut) : [];
+  const initial = [...(opts.initial ?? []), ...resumedKept].filter(usable);
 
   const corpus = new GuidedCorpus();
   const sweep = new RaceSweepStage(mc, opts.raceSweeps ?? 400);
@@ -94,8 +97,10 @@ export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): Guid
     name: 'guided',
     next(k: number): EngineSequence {
       const source = { seed, index: k, engine: 'guided' };
-      if (k < initial.length) return { seq: makeSequence(initial[k].config, initial[k].ops, { engine: 'guided', from: 'initial' }), source };
-      const seeding = k < initial.length + randomSeeds;
+      // a resumed lane's indices continue from resumeAt; its own schedule (initial, then seeds) starts over
+      const j = k - (ctx.resumeAt ?? 0);
+      if (j < initial.length) return { seq: makeSequence(initial[j].config, initial[j].ops, { engine: 'guided', from: 'initial' }), source };
+      const seeding = j < initial.length + randomSeeds;
       const plan = seeding ? undefined : sweep.take(ch);
       if (plan) return { seq: { ...plan.seq, meta: { engine: 'guided', seed, index: k, parent: plan.parent, mutations: plan.mutations } }, source };
       if (seeding || corpus.size === 0 || ch.chance(freshRate)) return { seq: fresh(k), source };

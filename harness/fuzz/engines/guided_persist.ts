@@ -4,8 +4,22 @@
 // directory (or killed mid-write) never sees a half-written file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../store/fsutil';
-import { serializeSequence, type Sequence } from '../../seq/sequence';
+import { displayPath, writeFileAtomic } from '../../store/fsutil';
+import { readInputFile } from '../../store/input_file';
+import { parseSequence, serializeSequence, type Sequence } from '../../seq/sequence';
+
+/**
+ * The sequences a guided run kept in `dir` (run --resume starts from them), in file-name order.
+ * A file that does not parse is an error naming it: it is the interrupted run's work.
+ */
+export function readKeptCorpus(dir: string): Sequence[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter(n => n.endsWith('.json') && !n.startsWith('.')).sort().map((n) => {
+    const file = path.join(dir, n);
+    const shown = displayPath(file);
+    return parseSequence(readInputFile(file, shown).toString('utf8'), shown);
+  });
+}
 
 export class KeptCorpusWriter {
   /** the directory exists (created on the first write, so a run that keeps nothing leaves no directory) */

@@ -67,7 +67,8 @@ export function jsfuzzEngine(ctx: EngineContext, opts: JsfuzzOptions = {}): Jsfu
     throw new Error('jsfuzz engine: istanbul coverage requested, but impls/ is not instrumented in this thread');
   }
   const decodeOpts = { config: ctx.gen.config, domain: ctx.gen.domain };
-  const rng = seedrandom(`${ctx.seed}/jsfuzz`);
+  // a resumed lane (ctx.resumeAt) starts from the kept inputs in corpusOut/bytes, loaded below, on a stream of its own
+  const rng = seedrandom(`${ctx.seed}/jsfuzz${ctx.resumeAt !== undefined ? `/resume${ctx.resumeAt}` : ''}`);
   const corpus = new Corpus([], false);
   // Kept inputs are written to <corpusOut>/bytes/<sha256> (the jsfuzz CLI's naming); earlier ones
   // found there are tried first, like the CLI's corpus directory.
