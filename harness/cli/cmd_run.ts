@@ -1,6 +1,7 @@
 // `tdpfuzz run`: a campaign (docs/DESIGN.md §6): corpus sequences, then generated ones, through all designs
 // in lockstep; writes OUT/report.{md,json,junit.xml,html}, OUT/stats.json and OUT/crashes/*.json.
 // Exit 0 when no unexplained finding, 1 otherwise, 2 on usage errors, 130 after SIGINT.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { campaignOptionsOf, startCampaign, type CampaignEvent, type CampaignStatus } from '../fuzz/campaign';
 import { formatStatus } from '../fuzz/status_line';
@@ -38,6 +39,9 @@ const RUN_FLAGS = flagTable([
   { name: 'corpus-out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: "where coverage-guided engines write the sequences they keep (default OUT/corpus; this is the run's own corpus, not the curated corpus/ of named scenarios that --corpus reads)" },
   { name: 'workers', kind: { type: 'int', min: 1, max: 256 }, metavar: 'N', help: 'worker threads (default 1); the random engine splits its sequences among them, others use seeds SEED/wK' },
   { name: 'resume', kind: { type: 'string', what: 'an output directory' }, metavar: 'OUT', help: 'continue the run whose output is OUT (stopped or killed) from its last checkpoint, with its configuration and, without --runs/--time, the rest of its budget; random exactly, guided and jsfuzz from what they kept' },
+  { name: 'sync', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'share kept inputs live with the other campaigns (workers, shards, machines) pointed at DIR, AFL++ -M/-S style: publish to DIR/NAME/, import the others every --sync-every S (guided and jsfuzz; not deterministic)' },
+  { name: 'sync-name', kind: { type: 'string', what: 'a name' }, metavar: 'NAME', help: "this campaign's folder in --sync DIR (default HOST-PID; workers add -wI)" },
+  { name: 'sync-every', kind: { type: 'number', min: 0.05, max: 3600 }, metavar: 'S', help: 'seconds between imports from --sync DIR (default 5)' },
   { name: 'checkpoint-every', kind: { type: 'number', min: 0.01, max: 3600 }, metavar: 'S', help: 'write checkpoint.json and stats.json every S seconds and after each new finding (default 1): a killed run resumes from the last one' },
   { name: 'stop-on-first', kind: { type: 'bool' }, help: 'end the run at its first unexplained finding (libFuzzer stops at its first crash; the default here is to go on)' },
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'reports and stats.json (default out)' },
@@ -86,6 +90,15 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
   for (const f of ['minimize-runs', 'minimize-time'] as const) {
     if (given.has(f) && flags['no-minimize']) throw new UsageError(`--no-minimize: cannot be combined with --${f}`);
   }
+  for (const f of ['sync-name', 'sync-every'] as const) {
+    if (given.has(f) && flags.sync === undefined) throw new UsageError(`--${f}: only with --sync DIR`);
+  }
+  if (flags.sync !== undefined && (flags.engine ?? 'random') === 'random' && flags.resume === undefined) {
+    throw new UsageError('--sync: the random engine keeps nothing to share (use --engine guided or --engine jsfuzz)');
+  }
+  if (flags['sync-name'] !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(flags['sync-name'])) {
+    throw new UsageError(`--sync-name: ${JSON.stringify(flags['sync-name'])} is not a folder name (letters, digits, '.', '_', '-')`);
+  }
   if (flags.engine !== undefined && !ENGINES.has(flags.engine)) {
     throw new UsageError(`--engine: unknown engine ${JSON.stringify(flags.engine)} (known: ${[...ENGINES.keys()].join(', ')})`);
   }
@@ -120,6 +133,8 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     corpusOut: flags['corpus-out'],
     checkpointSec: flags['checkpoint-every'],
     stopOnFirst: flags['stop-on-first'],
+    sync: flags.sync === undefined ? null
+      : { dir: flags.sync, name: flags['sync-name'] ?? `${os.hostname().split('.')[0]}-${process.pid}`, everySec: flags['sync-every'] ?? 5 },
   });
   // --resume without --runs or --time: the rest of the interrupted run's budget (resumeRunParams).
   if (flags.resume !== undefined && flags.runs === undefined && flags.time === undefined) params.timeSec = null;
@@ -175,7 +190,7 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   // (istanbul needs a fresh module registry) run the campaign in worker threads (fuzz/workers.ts).
   const resumed = args.resume !== null ? resumeRunParams(args, io.cwd) : null;
   const a = resumed?.params ?? args;
-  const viaWorkers = (a.workers ?? 1) > 1 || resumed !== null || a.engine === 'jsfuzz';
+  const viaWorkers = (a.workers ?? 1) > 1 || resumed !== null || a.engine === 'jsfuzz' || a.sync !== null;
   const designs = loadDesigns(a.designs.join(','), io.cwd);
   const corpusOut = path.resolve(io.cwd, a.corpusOut ?? path.join(a.out ?? 'out', 'corpus'));
   // Everything that can refuse the run, before anything is written (worker threads write stats.json
@@ -183,6 +198,7 @@ export async function cmdRun(args: RunParams, io: Io): Promise<number> {
   preflight({
     designs, designSpecs: a.designs, config: a.config, cwd: io.cwd, out: a.out, crashes: a.crashes,
     corpusOut: a.engine !== 'random' ? a.corpusOut ?? path.join(a.out ?? 'out', 'corpus') : null,
+    syncDir: a.sync?.dir ?? null,
   });
   io.err(startLine(a, designs.map(d => d.name), viaWorkers, resumed ? resumed.state.stats.generated : null));
 

@@ -17,6 +17,8 @@ export interface CampaignPlaces {
   crashes: string | null;
   /** where a coverage-guided engine keeps the sequences it keeps */
   corpusOut?: string | null;
+  /** --sync DIR */
+  syncDir?: string | null;
 }
 
 /** Throw a one-line InputError naming the flag when the campaign could not run or write. */
@@ -25,4 +27,5 @@ export function preflight(p: CampaignPlaces): void {
   if (p.out !== null) checkOutputDir(p.out, `--out ${p.out}`, p.cwd);
   if (p.crashes !== null) checkOutputDir(p.crashes, `--crashes ${p.crashes}`, p.cwd);
   if (p.corpusOut) checkOutputDir(p.corpusOut, `--corpus-out ${p.corpusOut}`, p.cwd);
+  if (p.syncDir) checkOutputDir(p.syncDir, `--sync ${p.syncDir}`, p.cwd);
 }

@@ -18,7 +18,8 @@ import type { Lane } from '../report/stats';
 import type { LaneCorpus } from '../report/checkpoint';
 import type { ReportData } from '../report/data';
 import type { RunResult } from '../run/runner';
-import type { Sequence } from '../seq/sequence';
+import { sequenceHash, type Sequence } from '../seq/sequence';
+import { CorpusSync } from './corpus_sync';
 
 /** Everything a worker needs (structured-cloneable). */
 export interface WorkerSpec {
@@ -75,7 +76,7 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
   const incoming: SharedInput[] = [];
   port.on('message', (m: ToWorker) => {
     if (m.type === 'stop') ctl.abort();
-    else if (m.type === 'share') incoming.push(m.input);
+    else if (m.type === 'share') { incoming.push(m.input); sync?.known.add(sequenceHash(m.input.seq)); }
   });
 
   // Coverage classes new to this worker since the last message (the main thread shows the union).
@@ -92,9 +93,14 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
   // entries interleaved (run here like any input, then offered to the engine as observed).
   let produced = 0;
   const foreign = new WeakMap<EngineSequence, SharedInput>();
+  // --sync DIR: this lane's folder there is <name>, or <name>-w<i> for one of several workers
+  const sync = p.sync && inner.corpusSize() !== null
+    ? new CorpusSync(path.resolve(spec.cwd, p.sync.dir), spec.count > 1 ? `${p.sync.name}-w${spec.index}` : p.sync.name, p.sync.everySec * 1000)
+    : null;
   const engine: Engine = {
     name: inner.name,
     next(): EngineSequence {
+      if (sync) for (const x of sync.poll()) incoming.push(x);
       const s = incoming.shift();
       if (s) {
         const item: EngineSequence = { seq: s.seq, source: s.source };
@@ -113,6 +119,7 @@ export async function runWorker(spec: WorkerSpec, port: MessagePort): Promise<vo
       }
       const before = inner.corpusSize();
       inner.feedback(item, result);
+      if ((inner.corpusSize() ?? 0) > (before ?? 0)) sync?.publish(item.seq);
       if (spec.count > 1 && (inner.corpusSize() ?? 0) > (before ?? 0)) {
         const bytes = isByteSharing(inner) ? inner.bytesOf(item) : undefined;
         post({ type: 'share', worker: spec.index, input: { seq: item.seq, source: item.source, ...(bytes ? { bytes } : {}) } });

@@ -167,6 +167,7 @@ function planSlots(o: WorkersOptions): Slot[] {
         faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps, hangTimeoutSec: o.hangTimeoutSec,
         designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
         out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null, checkpointSec: o.checkpointSec, stopOnFirst: o.stopOnFirst,
+        sync: o.sync,
         ...(o.allowedExplanations ? { allowedExplanations: o.allowedExplanations } : {}),
       },
     };

@@ -59,6 +59,12 @@ export interface RunParams extends CampaignParams {
   checkpointSec: number;
   /** --stop-on-first: end the run at its first unexplained finding (libFuzzer's default behaviour) */
   stopOnFirst: boolean;
+  /**
+   * --sync DIR (AFL++'s -M/-S sync directory): guided/jsfuzz lanes publish what they keep to
+   * DIR/<name>/ and import what the other instances there kept, every `everySec` seconds
+   * (fuzz/corpus_sync.ts); null: no syncing
+   */
+  sync: { dir: string; name: string; everySec: number } | null;
   /** bisect: only these D-ids may explain (RunOptions.allowedExplanations); absent: all (never recorded in stats.json: `run` does not set it) */
   allowedExplanations?: readonly string[];
 }
@@ -91,6 +97,7 @@ export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec' | 'crashes'>> = 
   resume: null,
   checkpointSec: 1,
   stopOnFirst: false,
+  sync: null,
 };
 
 /** What a caller may leave out: any field, and any field of the VM configuration. */
@@ -152,6 +159,7 @@ export function runParams(given: GivenParams<RunParams>): RunParams {
     resume: given.resume ?? DEFAULT_PARAMS.resume,
     checkpointSec: given.checkpointSec ?? DEFAULT_PARAMS.checkpointSec,
     stopOnFirst: given.stopOnFirst ?? DEFAULT_PARAMS.stopOnFirst,
+    sync: given.sync ?? DEFAULT_PARAMS.sync,
     ...(given.allowedExplanations ? { allowedExplanations: given.allowedExplanations } : {}),
   };
 }
