@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Op, OpKind, VmConfig } from '../impls/api';
 import { generateRandomOp, generateSequence, rngChooser, type GenerateOptions } from '../harness/seq/generate';
 import { initialState } from '../harness/seq/opgen';
-import { serializeSequence, validateSequence } from '../harness/seq/sequence';
+import { makeSequence, serializeSequence, validateSequence } from '../harness/seq/sequence';
 import { legalityErrors } from '../harness/seq/legality';
 import seedrandom from 'seedrandom';
 
@@ -47,6 +47,19 @@ describe('generateSequence', () => {
       for (const seq of many(500, { config, domain: 'legal', faultRate: 0.3, raceRate: 0.3 }, `legal/${config.geometry}`)) {
         expect(validateSequence(JSON.parse(JSON.stringify(seq)), 'gen')).toEqual(seq);
         expect(legalityErrors(seq)).toEqual([]);
+      }
+    }
+  });
+
+  it('is canonical by construction: makeSequence() of a generated sequence is byte-identical (campaigns trust the generator)', () => {
+    // generateSequence skips validateSequence (issue 13 item 2); a generator change that produced a
+    // non-canonical op (a default left out, keys in another order, a value out of range) fails here.
+    const configs: VmConfig[] = [compact, x86Huge, { geometry: 'compact', hugePages: true, vcpus: 1, proveMmu: true }, { geometry: 'x86', hugePages: false, vcpus: 8, dpamt: true }];
+    for (const config of configs) {
+      for (const domain of ['legal', 'extended'] as const) {
+        for (const seq of many(400, { config, domain, faultRate: 0.4, raceRate: 0.4 }, `canon/${config.geometry}/${domain}`)) {
+          expect(JSON.stringify(makeSequence(seq.config, seq.ops, seq.meta))).toBe(JSON.stringify(seq));
+        }
       }
     }
   });
