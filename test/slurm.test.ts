@@ -15,8 +15,8 @@ import { cannotStart, SlurmCluster, waitFor } from './slurm_cluster';
 const SHARDS = 4;
 const RUNS_PER_SHARD = 100;
 // Shard I/N with --runs R runs R of the indices ≡ I (mod N): the N shards run indices 0..N·R-1, the
-// sequences one --runs N·R run generates. No corpus: each shard's --runs would count its share of it.
-const FLAGS = ['--designs', `before,${path.join(ROOT, 'examples/skip-leaf-removal.js')}`, '--seed', '5', '--no-corpus'];
+// sequences one --runs N·R run generates (a built-in mutant: examples/*.js need dist/). No corpus: each shard's --runs would count its share of it.
+const FLAGS = ['--designs', 'after,mutant:misses-leaf-zap-propagation', '--seed', '5', '--no-corpus'];
 const SUBMIT = path.join(ROOT, 'examples/slurm/submit.sh');
 
 const why = cannotStart();
