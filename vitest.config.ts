@@ -9,5 +9,9 @@ module.exports = defineConfig({
     // default 5 s is far too tight.
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Vitest's default on a 2-core machine is one worker: the test files (many of them waiting on
+    // child processes: workers, the Slurm cluster, Chromium) then run one after the other. Two keep
+    // `npm test` well inside its 3 minutes.
+    maxWorkers: 2,
   },
 });
