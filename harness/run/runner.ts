@@ -36,6 +36,12 @@ export interface RunOptions {
    * this off: it only needs signatures, and the diffs cost time (and pull in the `diff` package).
    */
   diffs?: boolean;
+  /**
+   * Build those diffs for explained (by-design) divergences too (default true: `explain` shows the
+   * first one). Campaigns turn it off (issue 13 item 2): their reports list explained differences
+   * by signature and count only, and an extended-domain run has one in most sequences.
+   */
+  explainedDiffs?: boolean;
   /** the per-design oracles (default: the registry, oracles/index.ts) */
   oracles?: readonly Oracle[];
   /** runBoundedSequence: the wall-clock bound of one run in ms (--hang-timeout; default 10 s) */
@@ -169,6 +175,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   faultSeen = false;
   private readonly equiv: Equivalence;
   private readonly diffs: boolean;
+  private readonly explainedDiffs: boolean;
   private readonly plan: OraclePlan;
   /** unexplained findings by signature */
   private readonly findings = new Map<string, Finding>();
@@ -209,6 +216,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     this.domain = opts.domain;
     this.equiv = opts.equiv;
     this.diffs = opts.diffs !== false;
+    this.explainedDiffs = opts.explainedDiffs !== false;
     this.plan = planOf(opts.oracles ?? ORACLES);
     this.comparing = this.labels.map((_, k) => k > 0);
     this.bases = this.vms.map(vm => (vm ? designBaseOf(vm) : null));
@@ -324,7 +332,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
       bases: [this.bases[0], this.bases[k]], stats: () => [pageStats(a), pageStats(b)],
       statsOffset: this.statsOffset[k] ?? NO_OFFSET, dpamt: this.dpamt,
       patches: [this.patches[0], this.patches[k]], allowed: this.allowed });
-    const div = this.divergence(i, op, component, k, obs);
+    const div = this.divergence(i, op, component, k, obs, !ex || this.explainedDiffs);
     const designs = [this.labels[0], this.labels[k]];
     if (ex) {
       for (const e of ex) {
@@ -350,7 +358,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   }
 
   /** The first divergence of design k: both traces, and (unless diffs are off) the state and trace diffs. */
-  private divergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): FirstDivergence {
+  private divergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[], withDiffs = true): FirstDivergence {
     const a = this.vms[0]!, b = this.vms[k]!;
     const la = this.labels[0], lb = this.labels[k];
     const ta = traceOf(la, obs[0], component === 'trace'), tb = traceOf(lb, obs[k], component === 'trace');
@@ -360,8 +368,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
       prefix: this.ops.slice(0, i).map(describeOp),
       component,
       sides: [ta, tb],
-      stateDiff: this.diffs ? createTwoFilesPatch(la, lb, snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }) : '',
-      traceDiff: this.diffs ? createTwoFilesPatch(la, lb, traceText(ta), traceText(tb), '', '', { context: 3 }) : '',
+      stateDiff: this.diffs && withDiffs ? createTwoFilesPatch(la, lb, snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }) : '',
+      traceDiff: this.diffs && withDiffs ? createTwoFilesPatch(la, lb, traceText(ta), traceText(tb), '', '', { context: 3 }) : '',
     };
   }
 
