@@ -220,8 +220,14 @@ class WorkerAggregate {
       findings: Math.max(this.signatures.size, ...ss.map(s => s.findings)),
       explained: Math.max(0, ...ss.map(s => s.explained)),
       elapsedSec: this.elapsed(), done,
-      stability: { reruns: ss.reduce((n, s) => n + (s.stability?.reruns ?? 0), 0), repeated: ss.reduce((n, s) => n + (s.stability?.repeated ?? 0), 0) },
+      stability: this.stability(),
     };
+  }
+
+  /** The workers' calibration counts, summed (stats.json `stability`). */
+  private stability(): { reruns: number; repeated: number } {
+    const ss = this.slots.map(s => s.status?.stability);
+    return { reruns: ss.reduce((n, x) => n + (x?.reruns ?? 0), 0), repeated: ss.reduce((n, x) => n + (x?.repeated ?? 0), 0) };
   }
 
   /** A message from a worker; returns an error to fail the run with, if any. */
@@ -322,7 +328,7 @@ class WorkerAggregate {
         ops: r.scope.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec, coverage: r.coverage.reached,
         findings: r.findings.length, openFindings: r.verdict.unexplainedSignatures, explained: r.explained.length,
       },
-      progress: progressOf(r, this.status(done).stability),
+      progress: progressOf(r, this.stability()),
       perWorker: this.slots.map((x, w) => ({
         worker: w, updatedAt: x.statusAt ?? this.startedAt.toISOString(), done: x.status?.done ?? false, elapsedSec: x.status?.elapsedSec ?? 0,
         execs: x.status?.execs ?? 0, execsPerSec: x.status?.execsPerSec ?? 0, coverage: x.status?.coverage ?? 0, findings: x.status?.findings ?? 0,

@@ -17,6 +17,8 @@
 // member is listed with its own crash file, and its status is open while any member is.
 
 /** What bucketing reads of a report finding (data.ts ReportFinding; structural, so data.ts can import this file). */
+import { UnionFind } from './union_find';
+
 export interface BucketedFinding {
   signature: string;
   designs: string[];
@@ -60,8 +62,7 @@ function keysOf(f: BucketedFinding): { rule: BucketRule; key: string }[] {
 
 /** Group findings (in report order) into buckets (in the order of their first member). */
 export function bucketFindings(findings: readonly BucketedFinding[]): ReportBucket[] {
-  const parent = findings.map((_, i) => i);
-  const find = (i: number): number => { while (parent[i] !== i) { parent[i] = parent[parent[i]]; i = parent[i]; } return i; };
+  const sets = new UnionFind(findings.length);
   const firstWithKey = new Map<string, number>();
   const joins: { a: number; b: number; rule: BucketRule }[] = [];
   findings.forEach((f, i) => {
@@ -69,19 +70,18 @@ export function bucketFindings(findings: readonly BucketedFinding[]): ReportBuck
       const j = firstWithKey.get(key);
       if (j === undefined) { firstWithKey.set(key, i); continue; }
       joins.push({ a: j, b: i, rule });
-      const ra = find(j), rb = find(i);
       // the root is always the earliest member, so a bucket's id is its first signature in report order
-      if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+      sets.union(j, i);
     }
   });
   const byRoot = new Map<number, { members: number[]; rules: Set<BucketRule> }>();
   findings.forEach((_, i) => {
-    const r = find(i);
+    const r = sets.find(i);
     let b = byRoot.get(r);
     if (!b) { b = { members: [], rules: new Set() }; byRoot.set(r, b); }
     b.members.push(i);
   });
-  for (const j of joins) byRoot.get(find(j.a))!.rules.add(j.rule);
+  for (const j of joins) byRoot.get(sets.find(j.a))!.rules.add(j.rule);
   const ruleOrder: BucketRule[] = ['same minimized reproducer', 'same first diverging op and component'];
   return [...byRoot.values()].map(({ members, rules }) => ({
     id: findings[members[0]].signature,

@@ -5,6 +5,7 @@
 // worker thread; then the fleet total. A row is alive while its file was updated within --stale
 // seconds, stale after that (a killed job, a hung node), done once the campaign wrote its last one.
 import type { ReportBucket } from './buckets';
+import { UnionFind } from './union_find';
 import { num } from './data';
 import type { StatsFile } from './stats';
 
@@ -13,6 +14,8 @@ export type RowState = 'alive' | 'stale' | 'done';
 export interface StatusRow {
   /** the output directory, or "DIR worker N" */
   where: string;
+  /** the worker thread of a --workers run this row is (null: the campaign's own row) */
+  worker: number | null;
   state: RowState;
   /** seconds since its last update */
   ageSec: number;
@@ -43,23 +46,17 @@ function stateOf(done: boolean, updatedAt: string, now: number, staleSec: number
 
 /** Buckets of several campaigns as one set of bugs: buckets that share a signature are one bug. */
 function fleetBugs(bucketLists: readonly ReportBucket[][]): number {
-  const ids = new Map<string, number>();
-  const parent: number[] = [];
-  const find = (i: number): number => { while (parent[i] !== i) i = parent[i] = parent[parent[i]]; return i; };
-  const open: boolean[] = [];
-  for (const b of bucketLists.flat()) {
-    const me = parent.length;
-    parent.push(me);
-    open.push(b.status === 'open');
+  const buckets = bucketLists.flat();
+  const sets = new UnionFind(buckets.length);
+  const firstWith = new Map<string, number>();
+  buckets.forEach((b, i) => {
     for (const sig of b.signatures) {
-      const other = ids.get(sig);
-      if (other === undefined) ids.set(sig, me);
-      else { const a = find(other), c = find(me); if (a !== c) parent[c] = a; }
+      const j = firstWith.get(sig);
+      if (j === undefined) firstWith.set(sig, i); else sets.union(j, i);
     }
-  }
-  const roots = new Map<number, boolean>();
-  parent.forEach((_, i) => roots.set(find(i), (roots.get(find(i)) ?? false) || open[i]));
-  return [...roots.values()].filter(Boolean).length;
+  });
+  const open = new Set(buckets.map((_, i) => i).filter(i => buckets[i].status === 'open').map(i => sets.find(i)));
+  return open.size;
 }
 
 export function fleetStatus(campaigns: readonly { where: string; stats: StatsFile }[], now: number, staleSec: number): FleetStatus {
@@ -67,7 +64,7 @@ export function fleetStatus(campaigns: readonly { where: string; stats: StatsFil
   const stabilityOf = (s?: { reruns: number; repeated: number }): number | null => (s && s.reruns ? s.repeated / s.reruns : null);
   for (const { where, stats: s } of campaigns) {
     rows.push({
-      where, ...stateOf(s.done, s.updatedAt, now, staleSec), elapsedSec: s.elapsedSec, execs: s.execs, execsPerSec: s.execsPerSec,
+      where, worker: null, ...stateOf(s.done, s.updatedAt, now, staleSec), elapsedSec: s.elapsedSec, execs: s.execs, execsPerSec: s.execsPerSec,
       coverage: s.coverage, lastNewCoverageSec: s.lastNewCoverageSec ?? null, findings: s.findings,
       bugs: s.buckets ? s.buckets.filter(b => b.status === 'open').length : null,
       stability: stabilityOf(s.stability), firstFindingSec: s.firstFindingSec ?? null,
@@ -75,13 +72,13 @@ export function fleetStatus(campaigns: readonly { where: string; stats: StatsFil
     if ((s.perWorker?.length ?? 0) > 1) {
       for (const w of s.perWorker!) {
         rows.push({
-          where: `${where} worker ${w.worker}`, ...stateOf(w.done, w.updatedAt, now, staleSec), elapsedSec: w.elapsedSec, execs: w.execs,
+          where: `${where} worker ${w.worker}`, worker: w.worker, ...stateOf(w.done, w.updatedAt, now, staleSec), elapsedSec: w.elapsedSec, execs: w.execs,
           execsPerSec: w.execsPerSec, coverage: w.coverage, lastNewCoverageSec: null, findings: w.findings, bugs: null, stability: null, firstFindingSec: null,
         });
       }
     }
   }
-  const tops = rows.filter((_, i) => !rows[i].where.includes(' worker '));
+  const tops = rows.filter(r => r.worker === null);
   const byCampaign = campaigns.map(c => c.stats);
   const reruns = byCampaign.reduce((n, s) => n + (s.stability?.reruns ?? 0), 0);
   const signatures = new Set(byCampaign.flatMap(s => s.buckets?.flatMap(b => b.signatures) ?? []));
