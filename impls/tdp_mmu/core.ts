@@ -47,7 +47,7 @@ function classCode(spte: number): number {
   return isNonLeaf(spte) ? 3 : 2;
 }
 import { FakeTdxModule } from '../machine/tdx_module';
-import { KvmMmuPage, TdpIter } from './sp';
+import { KvmMmuPage, TdpIter, nextNonZero } from './sp';
 
 /** Minimum fill of each per-vCPU cache (PT64_ROOT_MAX_LEVEL-ish: one SP per level of a walk). */
 export const CACHE_MIN = 5;
@@ -234,10 +234,22 @@ export abstract class TdpMmuCore {
     const old = sp.entries[index];
     if (old === newSpte) return old;
     sp.entries[index] = newSpte;
-    const gfn = sp.gfn + index * this.geo.span(sp.level);
-    let delta = this.contrib(sp.level, gfn, old) ^ this.contrib(sp.level, gfn, newSpte);
+    if (old === 0) sp.nonzero[index >>> 5] |= 1 << (index & 31);
+    else if (newSpte === 0) sp.nonzero[index >>> 5] &= ~(1 << (index & 31));
     const oldChild = isNonLeaf(old) ? this.spByPage.get(pfnOf(old)) : undefined;
     const newChild = isNonLeaf(newSpte) ? this.spByPage.get(pfnOf(newSpte)) : undefined;
+    if (newChild?.stale) this.refreshStaleSubtree(newChild);
+    this.coverSpteTransition(sp, old, newSpte);
+    if (sp.removed && sp.linkedTo === null && !sp.isRoot) {
+      // A table handle_removed_pt has taken off the tree: no digest or count above it can see this
+      // store, so only the links are kept; the subtree values are rebuilt if it is ever linked again.
+      if (oldChild?.linkedTo === sp) oldChild.linkedTo = null;
+      if (newChild) newChild.linkedTo = sp;
+      sp.stale = true;
+      return old;
+    }
+    const gfn = sp.gfn + index * this.geo.span(sp.level);
+    let delta = this.contrib(sp.level, gfn, old) ^ this.contrib(sp.level, gfn, newSpte);
     let mvDelta = sp.mirror ? mirrorView(sp.level, gfn, old, oldChild) ^ mirrorView(sp.level, gfn, newSpte, newChild) : 0;
     // Subtree counts (FROZEN entries, leaves per level) move with the digest, for cheap invariants.
     const dc = DELTA;
@@ -266,10 +278,42 @@ export abstract class TdpMmuCore {
       const pc = p.subCounts;
       pc[0] += dc[0]; pc[1] += dc[1]; pc[2] += dc[2]; pc[3] += dc[3]; pc[4] += dc[4];
     }
-    // Transition class (op, tree, level, old→new, lock mode) as a small integer: this is the hot path.
+    return old;
+  }
+
+  /** Transition class (op, tree, level, old→new, lock mode) as a small integer: this is the hot path. */
+  private coverSpteTransition(sp: KvmMmuPage, old: number, newSpte: number): void {
     this.spteCoverage.add(((((this.curOpCode * 2 + (sp.mirror ? 1 : 0)) * 8 + sp.level) * 4 + classCode(old)) * 4 + classCode(newSpte)) * 4
       + LOCK_CODES[this.mmuLock.mode]);
-    return old;
+  }
+
+  /**
+   * A removed table's digest, mirror view and counts, rebuilt from its entries and the tables linked
+   * below it (storeSpte stopped keeping them once it was off the tree). Only a design that links a
+   * removed table again needs this.
+   */
+  private refreshStaleSubtree(sp: KvmMmuPage): void {
+    let sub = 0, mv = 0;
+    const counts = sp.subCounts;
+    counts.fill(0);
+    const span = this.geo.span(sp.level);
+    for (let i = nextNonZero(sp.nonzero, 0, this.geo.fanout); i >= 0; i = nextNonZero(sp.nonzero, i + 1, this.geo.fanout)) {
+      const e = sp.entries[i];
+      const gfn = sp.gfn + i * span;
+      sub ^= this.contrib(sp.level, gfn, e);
+      if (e === FROZEN) counts[0]++; else if (isLeaf(e)) counts[sp.level]++;
+      const child = isNonLeaf(e) ? this.spByPage.get(pfnOf(e)) : undefined;
+      if (sp.mirror) mv ^= mirrorView(sp.level, gfn, e, child);
+      if (child && child.linkedTo === sp) {
+        if (child.stale) this.refreshStaleSubtree(child);
+        sub ^= child.sub;
+        mv ^= child.subMirrorView;
+        for (let l = 0; l < 5; l++) counts[l] += child.subCounts[l];
+      }
+    }
+    sp.sub = sub;
+    sp.subMirrorView = mv;
+    sp.stale = false;
   }
 
   /**

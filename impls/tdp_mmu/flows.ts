@@ -8,7 +8,7 @@ import {
 } from '../machine/spte';
 import { ENOMEM, PfResult, RET_PF_FIXED, RET_PF_RETRY, RET_PF_SPURIOUS, Vcpu } from './core';
 import { KvmX86Ops } from './kvm_x86_ops';
-import { KvmMmuPage, TdpIter } from './sp';
+import { KvmMmuPage, TdpIter, nextNonZero } from './sp';
 
 
 export type RootTypes = { direct: boolean; mirror: boolean; invalid: boolean; valid: boolean };
@@ -156,38 +156,50 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
   private walkTable(root: KvmMmuPage, sp: KvmMmuPage, start: number, end: number, minLevel: number,
                     body: (iter: TdpIter) => number): number {
     const span = this.geo.span(sp.level);
-    let idx = start > sp.gfn ? Math.floor((start - sp.gfn) / span) : 0;
-    const entries = sp.entries;
-    // One iterator object per table: bodies never keep it.
-    const iter: TdpIter = { root, sp, index: 0, level: sp.level, gfn: 0, oldSpte: 0, yielded: false };
-    for (; idx < this.geo.fanout; idx++) {
+    // Every range walk's body ignores non-present entries, so zero entries are skipped without a visit
+    // (race and yield counts refer to visited entries, identically in every design): the walk jumps
+    // from one non-zero entry to the next (sp.nonzero), re-read after each body, as a test of each
+    // entry in turn would see them.
+    const limit = Math.min(this.geo.fanout, Math.ceil((end - sp.gfn) / span));
+    let idx = nextNonZero(sp.nonzero, start > sp.gfn ? Math.floor((start - sp.gfn) / span) : 0, limit);
+    if (idx < 0) return WALK_CONTINUE;
+    // One iterator per walk depth, reused: bodies never keep it, a step down or a racing op's walk runs
+    // one depth deeper, and apply() resets the depth after a throw.
+    const depth = this.walkDepth++;
+    const iter = this.iterPool[depth] ??= { root, sp, index: 0, level: 0, gfn: 0, oldSpte: 0, yielded: false };
+    iter.root = root;
+    iter.sp = sp;
+    iter.level = sp.level;
+    let r = WALK_CONTINUE;
+    for (; idx >= 0; idx = nextNonZero(sp.nonzero, idx + 1, limit)) {
       const gfn = sp.gfn + idx * span;
-      if (gfn >= end) break;
-      // Every range walk's body ignores non-present entries, so they are skipped without a visit
-      // (race and yield counts refer to visited entries, identically in every design).
-      if (entries[idx] === 0) continue;
       this.step('for_each_tdp_pte');
       this.racePoint('walk', sp.level);
       iter.index = idx;
       iter.gfn = gfn;
       iter.oldSpte = this.readSpte(sp, idx, 'tdp_iter');
       iter.yielded = false;
-      const r = body(iter);
-      if (r === WALK_STOP) return WALK_STOP;
-      if (r === WALK_RESTART) { this.restartGfn = Math.max(gfn, start); return WALK_RESTART; }
+      r = body(iter);
+      if (r === WALK_STOP) break;
+      if (r === WALK_RESTART) { this.restartGfn = Math.max(gfn, start); break; }
       if (sp.level > minLevel) {
         const cur = this.readSpte(sp, idx, 'try_step_down');
         if (isNonLeaf(cur)) {
           const child = this.childSp(cur);
           if (child) {
-            const cr = this.walkTable(root, child, Math.max(start, gfn), end, minLevel, body);
-            if (cr !== WALK_CONTINUE) return cr;
+            r = this.walkTable(root, child, Math.max(start, gfn), end, minLevel, body);
+            if (r !== WALK_CONTINUE) break;
           }
         }
       }
     }
-    return WALK_CONTINUE;
+    this.walkDepth = depth;
+    return r;
   }
+
+  /** walkTable's iterators, one per depth of the walks in progress (racing ops nest deeper) */
+  private readonly iterPool: TdpIter[] = [];
+  protected walkDepth = 0;
 
   // ------------------------------------------------------------ roots (§1.3, §2.9)
 

@@ -23,8 +23,13 @@ export class KvmMmuPage {
   nxTracked = false;
   /** accounted by tdp_account_mmu_page */
   accounted = false;
-  /** the SPTE values */
+  /** the SPTE values (written only by TdpMmuCore.storeSpte) */
   readonly entries: Float64Array;
+  /**
+   * Bit i set ⇔ entries[i] !== 0, kept by storeSpte: a walk jumps straight to the next non-zero
+   * entry (an x86 table is 512 entries, mostly empty) and skips an empty table at once.
+   */
+  readonly nonzero: Uint32Array;
 
   // --- model bookkeeping (not kernel state) ---
   /** the table currently pointing at this one (reachability), for incremental digests */
@@ -37,6 +42,8 @@ export class KvmMmuPage {
   readonly subCounts = new Int32Array(5);
   /** handle_removed_pt has started on it */
   removed = false;
+  /** removed and off the tree: sub, subMirrorView and subCounts are not kept (TdpMmuCore.storeSpte) */
+  stale = false;
   /** freed by an RCU callback or an unused-SP path */
   freed = false;
   /** serial number, for readable reports */
@@ -50,11 +57,27 @@ export class KvmMmuPage {
     this.mirror = mirror;
     this.isRoot = isRoot;
     this.entries = new Float64Array(fanout);
+    this.nonzero = new Uint32Array((fanout + 31) >>> 5);
   }
 
   toString(): string {
     return `${this.mirror ? 'mirror' : 'direct'} ${this.isRoot ? 'root' : 'sp'}#${this.serial} L${this.level} gfn=0x${this.gfn.toString(16)}`;
   }
+}
+
+/**
+ * The first index in [from, limit) whose entry is non-zero (its bit in `mask` is set), or -1.
+ * Same entries, same order as testing each entry for zero in turn.
+ */
+export function nextNonZero(mask: Uint32Array, from: number, limit: number): number {
+  for (let w = from >>> 5; (w << 5) < limit; w++) {
+    let bits = mask[w];
+    if (w === from >>> 5) bits &= ~0 << (from & 31);
+    if (bits === 0) continue;
+    const i = (w << 5) + (31 - Math.clz32(bits & -bits));
+    return i < limit ? i : -1;
+  }
+  return -1;
 }
 
 /** struct tdp_iter: a position in the walk plus the value last read there. */

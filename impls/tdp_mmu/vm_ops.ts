@@ -40,6 +40,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     this.traceHash = 0;
     this.steps = 0;
     this.spins = 0;
+    this.walkDepth = 0;
     this.violations = [];
     this.nestedResults = [];
     let result: string;
