@@ -45,26 +45,31 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  */
 export function differences(a: Observation, b: Observation, equiv: Equivalence): readonly string[] {
   if (equiv === 'final') return NONE;
-  let out: string[] | null = null;
-  const add = (c: string): void => { (out ??= []).push(c); };
-  if (a.outcome.result !== b.outcome.result) add('result');
+  // Digests first: when they, the result and the diagnostics agree (the common case), nothing is
+  // allocated — no list, no closure.
   const da = a.digests, db = b.digests;
-  if (da.vm !== db.vm) add('vm');
-  if (da.stats !== db.stats) add('stats');
-  if (da.mirror !== db.mirror) add('mirror');
-  if (da.sept !== db.sept) add('sept');
-  if (da.guest !== db.guest) add('guest');
-  if (da.direct !== db.direct) add('direct');
-  if (da.ledger !== db.ledger) add('ledger');
-  if ((a.outcome.diagnostics.length || b.outcome.diagnostics.length)
-      && !sameList(diagCategories(a.outcome), diagCategories(b.outcome))) add('diagnostics');
+  const oa = a.outcome, ob = b.outcome;
+  const anyDiag = oa.diagnostics.length !== 0 || ob.diagnostics.length !== 0;
+  if (equiv === 'state' && !anyDiag && oa.result === ob.result && da.vm === db.vm && da.stats === db.stats
+      && da.mirror === db.mirror && da.sept === db.sept && da.guest === db.guest && da.direct === db.direct
+      && da.ledger === db.ledger) return NONE;
+  const out: string[] = [];
+  if (oa.result !== ob.result) out.push('result');
+  if (da.vm !== db.vm) out.push('vm');
+  if (da.stats !== db.stats) out.push('stats');
+  if (da.mirror !== db.mirror) out.push('mirror');
+  if (da.sept !== db.sept) out.push('sept');
+  if (da.guest !== db.guest) out.push('guest');
+  if (da.direct !== db.direct) out.push('direct');
+  if (da.ledger !== db.ledger) out.push('ledger');
+  if (anyDiag && !sameList(diagCategories(oa), diagCategories(ob))) out.push('diagnostics');
   if (equiv === 'strict') {
-    if (!sameList(seamcallLines(a.outcome), seamcallLines(b.outcome))) add('seamcalls');
-    if (a.outcome.trace !== b.outcome.trace || a.outcome.traceCount !== b.outcome.traceCount) add('trace');
-    if (!sameList(diagSites(a.outcome), diagSites(b.outcome))) add('diagnostic-sites');
-    if (da.pendingRcu !== db.pendingRcu) add('pending-rcu');
+    if (!sameList(seamcallLines(oa), seamcallLines(ob))) out.push('seamcalls');
+    if (oa.trace !== ob.trace || oa.traceCount !== ob.traceCount) out.push('trace');
+    if (!sameList(diagSites(oa), diagSites(ob))) out.push('diagnostic-sites');
+    if (da.pendingRcu !== db.pendingRcu) out.push('pending-rcu');
   }
-  return out ?? NONE;
+  return out.length ? out : NONE;
 }
 const NONE: readonly string[] = [];
 

@@ -3,8 +3,8 @@
 // are fuzzer-controlled (F12): they elapse at `gracePeriod` ops, racing ops, and rcu_barrier.
 
 export interface RcuCallback {
-  /** what the callback will free, for the ledger's "pending RCU free" counts */
-  pendingPages(): number[];
+  /** appends what the callback will free to `out`, for the ledger's "pending RCU free" counts */
+  pendingPages(out: number[]): void;
   run(): void;
 }
 
@@ -31,9 +31,10 @@ export class Rcu {
     this.queue.push({ cb, waitFor: [...this.open] });
   }
 
+  /** Every page a queued callback will free (asked at every op's digests: one array, no copies). */
   pendingPages(): number[] {
     const out: number[] = [];
-    for (const q of this.queue) for (const p of q.cb.pendingPages()) out.push(p);
+    for (const q of this.queue) q.cb.pendingPages(out);
     return out;
   }
 

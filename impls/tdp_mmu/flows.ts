@@ -11,6 +11,17 @@ import { KvmX86Ops } from './kvm_x86_ops';
 import { KvmMmuPage, TdpIter, nextNonZero } from './sp';
 
 
+/** The locals of one range walk (TdpMmuFlows.walkFrames): what each walk's body reads and accumulates. */
+interface WalkFrame {
+  root: KvmMmuPage;
+  shared: boolean;
+  level: number;
+  flag: boolean;
+  count: number;
+  ret: number;
+  sp: KvmMmuPage | null;
+}
+
 export type RootTypes = { direct: boolean; mirror: boolean; invalid: boolean; valid: boolean };
 const WALK_RESTART = 1;
 const WALK_STOP = 2;
@@ -111,8 +122,11 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
   /** call_rcu(&sp->rcu_head, tdp_mmu_free_sp_rcu_callback) */
   protected callRcuFreeSp(sp: KvmMmuPage): void {
     this.rcu.callRcu({
-      pendingPages: () => [sp.spt, sp.header, ...(sp.externalSpt !== null ? [sp.externalSpt] : [])]
-        .filter(p => !this.ledger.isFree(p)),
+      pendingPages: (out) => {
+        if (!this.ledger.isFree(sp.spt)) out.push(sp.spt);
+        if (!this.ledger.isFree(sp.header)) out.push(sp.header);
+        if (sp.externalSpt !== null && !this.ledger.isFree(sp.externalSpt)) out.push(sp.externalSpt);
+      },
       run: () => this.inRcuCallback('tdp_mmu.c:tdp_mmu_free_sp_rcu_callback', () => this.tdpMmuFreeSpRcuCallback(sp)),
     });
   }
@@ -201,6 +215,22 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
   private readonly iterPool: TdpIter[] = [];
   protected walkDepth = 0;
 
+  /**
+   * The locals of the range walks in progress, one frame per walk (a racing op's walk nests a frame
+   * above the one it interrupted). The loop bodies are methods bound once per VM that read their
+   * walk's frame, so a walk allocates no closure; apply() resets the count after a throw.
+   */
+  private readonly walkFrames: WalkFrame[] = [];
+  protected walkNest = 0;
+  private pushWalkFrame(root: KvmMmuPage): WalkFrame {
+    const f = this.walkFrames[this.walkNest++] ??= { root, shared: false, level: 0, flag: false, count: 0, ret: 0, sp: null };
+    f.root = root; f.shared = false; f.level = 0; f.flag = false; f.count = 0; f.ret = 0; f.sp = null;
+    return f;
+  }
+  private popWalkFrame(): void { this.walkNest--; }
+  /** the frame of the walk whose body is running */
+  private get walkFrame(): WalkFrame { return this.walkFrames[this.walkNest - 1]; }
+
   // ------------------------------------------------------------ roots (§1.3, §2.9)
 
   /** kvm_tdp_mmu_alloc_root: reuse a valid root of the same role, else allocate one (refcount 2). */
@@ -280,19 +310,27 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
 
   /** __tdp_mmu_zap_root */
   private tdpMmuZapRootPass(root: KvmMmuPage, shared: boolean, zapLevel: number): void {
-    this.forEachTdpPte(root, 0, this.geo.totalGfns, zapLevel, iter => {
-      for (;;) {
-        if (this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
-        if (!isPresent(iter.oldSpte) || iter.level > zapLevel) return WALK_CONTINUE;
-        if (!shared) { this.tdpMmuIterSetSpte(iter, NONPRESENT); return WALK_CONTINUE; }
-        if (this.tdpMmuSetSpteAtomic(iter, NONPRESENT) === 0) return WALK_CONTINUE;
-        // goto retry: the same iterator, with iter.old_spte as the failed cmpxchg left it
-        // (tdp_mmu.c:__tdp_mmu_zap_root; try_cmpxchg64 refreshes it, tdp_iter.h).
-        this.spin('__tdp_mmu_zap_root retry');
-        this.racePoint('zapRetry', iter.level);
-      }
-    });
+    const f = this.pushWalkFrame(root);
+    f.shared = shared;
+    f.level = zapLevel;
+    this.forEachTdpPte(root, 0, this.geo.totalGfns, zapLevel, this.zapRootVisit);
+    this.popWalkFrame();
   }
+
+  /** __tdp_mmu_zap_root's loop body (frame: shared, level = zap level) */
+  private readonly zapRootVisit = (iter: TdpIter): number => {
+    const f = this.walkFrame;
+    for (;;) {
+      if (this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
+      if (!isPresent(iter.oldSpte) || iter.level > f.level) return WALK_CONTINUE;
+      if (!f.shared) { this.tdpMmuIterSetSpte(iter, NONPRESENT); return WALK_CONTINUE; }
+      if (this.tdpMmuSetSpteAtomic(iter, NONPRESENT) === 0) return WALK_CONTINUE;
+      // goto retry: the same iterator, with iter.old_spte as the failed cmpxchg left it
+      // (tdp_mmu.c:__tdp_mmu_zap_root; try_cmpxchg64 refreshes it, tdp_iter.h).
+      this.spin('__tdp_mmu_zap_root retry');
+      this.racePoint('zapRetry', iter.level);
+    }
+  };
 
   /** kvm_mmu_uninit_tdp_mmu (§2.9): invalidate all roots, zap them exclusively, rcu_barrier. */
   protected kvmMmuUninitTdpMmu(): void {
@@ -414,16 +452,25 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
     end = Math.min(end, this.geo.totalGfns);
     this.lockdepAssertHeldWrite('tdp_mmu.c:tdp_mmu_zap_leafs');
     this.rcuReadLock();
-    this.forEachTdpPte(root, start, end, 1, iter => {
-      if (canYield && this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
-      if (!isLeaf(iter.oldSpte)) return WALK_CONTINUE;
-      this.tdpMmuIterSetSpte(iter, NONPRESENT);
-      if (!root.invalid) flush = true;
-      return WALK_CONTINUE;
-    });
+    const f = this.pushWalkFrame(root);
+    f.shared = canYield; // frame.shared: may yield
+    f.flag = flush;
+    this.forEachTdpPte(root, start, end, 1, this.zapLeafsVisit);
+    flush = f.flag;
+    this.popWalkFrame();
     this.rcuReadUnlock();
     return flush;
   }
+
+  /** tdp_mmu_zap_leafs' loop body (frame: shared = can yield, flag = flush) */
+  private readonly zapLeafsVisit = (iter: TdpIter): number => {
+    const f = this.walkFrame;
+    if (f.shared && this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
+    if (!isLeaf(iter.oldSpte)) return WALK_CONTINUE;
+    this.tdpMmuIterSetSpte(iter, NONPRESENT);
+    if (!f.root.invalid) f.flag = true;
+    return WALK_CONTINUE;
+  };
 
   /** kvm_tdp_mmu_unmap_gfn_range: the root types of the attribute filter, invalid roots included. */
   protected kvmTdpMmuUnmapGfnRange(start: number, end: number, types: { mirror: boolean; direct: boolean }, flush: boolean): boolean {
@@ -457,42 +504,49 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
 
   /** tdp_mmu_split_huge_pages_root */
   protected tdpMmuSplitHugePagesRoot(root: KvmMmuPage, start: number, end: number, targetLevel: number, shared: boolean): number {
-    let sp: KvmMmuPage | null = null;
-    let ret = 0;
     this.rcuReadLock();
-    this.forEachTdpPte(root, start, end, targetLevel + 1, iter => {
-      for (;;) {
-        if (this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
-        if (iter.level <= targetLevel || !isLeaf(iter.oldSpte)) return WALK_CONTINUE;
-        if (!sp) {
-          // Drop RCU and mmu_lock to allocate; another task may run meanwhile (a race point with the
-          // lock dropped); the walk then restarts from the root.
-          this.rcuReadUnlock();
-          const mode = this.mmuLock.mode;
-          this.mmuLock.release();
-          sp = this.tdpMmuAllocSpForSplit(iter.level - 1, root.mirror);
-          this.racePoint('walk', iter.level);
-          // still inside the lock-dropped window: another task may zap or fault the huge leaf, so
-          // the iterator must restart (iter.yielded) rather than trust iter.old_spte
-          // (tdp_mmu.c:tdp_mmu_split_huge_pages_root).
-          this.racePoint('splitAlloc', iter.level);
-          this.mmuLock.acquire(mode);
-          this.rcuReadLock();
-          if (!sp) { ret = ENOMEM; return WALK_STOP; }
-          iter.yielded = true;
-          return WALK_RESTART;
-        }
-        this.tdpMmuInitChildSp(sp, iter);
-        if (this.tdpMmuSplitHugePage(iter, sp, shared)) { this.spin('tdp_mmu_split_huge_pages_root retry'); continue; }
-        sp = null;
-        return WALK_CONTINUE;
-      }
-    });
+    const f = this.pushWalkFrame(root);
+    f.shared = shared;
+    f.level = targetLevel;
+    this.forEachTdpPte(root, start, end, targetLevel + 1, this.splitVisit);
+    const sp = f.sp, ret = f.ret;
+    this.popWalkFrame();
     this.rcuReadUnlock();
     // A leftover SP was never linked (another task split or zapped the page first).
     if (sp) this.freeSplitLeftoverSp(sp);
     return ret;
   }
+
+  /** tdp_mmu_split_huge_pages_root's loop body (frame: shared, level = target level, sp = the SP in hand, ret) */
+  private readonly splitVisit = (iter: TdpIter): number => {
+    const f = this.walkFrame;
+    for (;;) {
+      if (this.tdpMmuIterCondResched(iter)) return WALK_RESTART;
+      if (iter.level <= f.level || !isLeaf(iter.oldSpte)) return WALK_CONTINUE;
+      if (!f.sp) {
+        // Drop RCU and mmu_lock to allocate; another task may run meanwhile (a race point with the
+        // lock dropped); the walk then restarts from the root.
+        this.rcuReadUnlock();
+        const mode = this.mmuLock.mode;
+        this.mmuLock.release();
+        f.sp = this.tdpMmuAllocSpForSplit(iter.level - 1, f.root.mirror);
+        this.racePoint('walk', iter.level);
+        // still inside the lock-dropped window: another task may zap or fault the huge leaf, so
+        // the iterator must restart (iter.yielded) rather than trust iter.old_spte
+        // (tdp_mmu.c:tdp_mmu_split_huge_pages_root).
+        this.racePoint('splitAlloc', iter.level);
+        this.mmuLock.acquire(mode);
+        this.rcuReadLock();
+        if (!f.sp) { f.ret = ENOMEM; return WALK_STOP; }
+        iter.yielded = true;
+        return WALK_RESTART;
+      }
+      this.tdpMmuInitChildSp(f.sp, iter);
+      if (this.tdpMmuSplitHugePage(iter, f.sp, f.shared)) { this.spin('tdp_mmu_split_huge_pages_root retry'); continue; }
+      f.sp = null;
+      return WALK_CONTINUE;
+    }
+  };
 
   // ------------------------------------------------------------ aging (§2.12)
 
@@ -510,31 +564,43 @@ export abstract class TdpMmuFlows extends KvmX86Ops {
     this.rcuReadLock();
     for (const root of [...this.roots]) {
       if (root.mirror && !mirror) continue;
-      this.forEachTdpPte(root, start, end, 1, iter => {
-        if (isLeaf(iter.oldSpte) && this.kvmTdpMmuAgeSpte(iter)) young++;
-        return WALK_CONTINUE;
-      });
+      const f = this.pushWalkFrame(root);
+      this.forEachTdpPte(root, start, end, 1, this.ageVisit);
+      young += f.count;
+      this.popWalkFrame();
     }
     this.rcuReadUnlock();
     return young;
   }
 
+  /** __kvm_tdp_mmu_age_gfn_range's loop body (frame: count = young entries) */
+  private readonly ageVisit = (iter: TdpIter): number => {
+    if (isLeaf(iter.oldSpte) && this.kvmTdpMmuAgeSpte(iter)) this.walkFrame.count++;
+    return WALK_CONTINUE;
+  };
+
   // ------------------------------------------------------------ NX recovery zap (§2.10, extended domain)
 
   /** kvm_tdp_mmu_zap_possible_nx_huge_page-style atomic zap of one entry, under the read lock. */
   protected atomicZapEntry(root: KvmMmuPage, gfn: number, level: number): number {
-    let r = 0;
-    let found = false;
     this.mmuLock.acquire('read');
     this.rcuReadLock();
-    this.forEachTdpPte(root, gfn, gfn + 1, level, iter => {
-      if (iter.level !== level || !isPresent(iter.oldSpte)) return WALK_CONTINUE;
-      found = true;
-      r = this.tdpMmuSetSpteAtomic(iter, NONPRESENT);
-      return WALK_STOP;
-    });
+    const f = this.pushWalkFrame(root);
+    f.level = level;
+    this.forEachTdpPte(root, gfn, gfn + 1, level, this.atomicZapVisit);
+    const found = f.flag, r = f.ret;
+    this.popWalkFrame();
     this.rcuReadUnlock();
     this.mmuLock.release();
     return found ? r : 1;
   }
+
+  /** atomicZapEntry's loop body (frame: level, flag = found, ret) */
+  private readonly atomicZapVisit = (iter: TdpIter): number => {
+    const f = this.walkFrame;
+    if (iter.level !== f.level || !isPresent(iter.oldSpte)) return WALK_CONTINUE;
+    f.flag = true;
+    f.ret = this.tdpMmuSetSpteAtomic(iter, NONPRESENT);
+    return WALK_STOP;
+  };
 }

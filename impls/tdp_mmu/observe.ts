@@ -27,16 +27,17 @@ function statsDigest(vm: TdpMmuCore): number {
 }
 
 export function digests(vm: TdpMmuCore): Digests {
+  const pending = vm.rcu.pendingPages();
   return {
     mirror: rootsDigest(vm, true),
     direct: rootsDigest(vm, false),
     sept: vm.tdx.septDigest,
     guest: vm.tdx.guestDigest,
-    ledger: vm.ledger.digest(vm.rcu.pendingPages()),
+    ledger: vm.ledger.digest(pending),
     vm: vmDigest(vm),
     stats: statsDigest(vm),
     bugged: vm.diag.bugged,
-    pendingRcu: vm.rcu.pendingPages().length,
+    pendingRcu: pending.length,
   };
 }
 

@@ -41,6 +41,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     this.steps = 0;
     this.spins = 0;
     this.walkDepth = 0;
+    this.walkNest = 0;
     this.violations = [];
     this.nestedResults = [];
     let result: string;
@@ -48,8 +49,11 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     if (this.destroyed) result = 'vm-destroyed';
     else if (this.hostDead) result = 'host-dead';
     else {
-      this.planStack = [new FaultPlan(op.fail ?? [])];
-      this.raceStack = [op.race ? new RacePlan(op.race) : null];
+      // the stacks are reused from op to op; an op without faults shares the empty plan (it keeps no counts)
+      this.planStack.length = 1;
+      this.planStack[0] = op.fail?.length ? new FaultPlan(op.fail) : FaultPlan.EMPTY;
+      this.raceStack.length = 1;
+      this.raceStack[0] = op.race ? new RacePlan(op.race) : null;
       try {
         result = this.dispatch(op);
       } catch (e) {
@@ -69,8 +73,10 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
         this.mmuLock.reset();
         this.lockBase = 0;
         if (this.opReader) this.rcuReadUnlock();
-        this.planStack = [FaultPlan.EMPTY];
-        this.raceStack = [null];
+        this.planStack.length = 1;
+        this.planStack[0] = FaultPlan.EMPTY;
+        this.raceStack.length = 1;
+        this.raceStack[0] = null;
       }
     }
     if (this.nestedResults.length) result += ` [race: ${this.nestedResults.join(', ')}]`;
@@ -91,7 +97,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     const savedOp = this.curOp;
     this.opReader = 0;
     this.lockBase = this.mmuLock.depth;
-    this.planStack.push(new FaultPlan(op.fail ?? []));
+    this.planStack.push(op.fail?.length ? new FaultPlan(op.fail) : FaultPlan.EMPTY);
     this.raceStack.push(null);
     try {
       this.nestedResults.push(`${op.kind}=${this.dispatch(op)}`);
