@@ -251,6 +251,12 @@ export interface DesignInstance {
   /** transition classes reached (coverage for the guided engine) */
   coverage(): Set<string>;
   /**
+   * The kvm_stat page counters [pages_4k, pages_2m, pages_1g]: the snapshot's ledger `stats.*`
+   * without building a snapshot (the harness reads them on every op once a stats lag is explained).
+   * Optional: without it the harness takes them from snapshot().
+   */
+  pageStats?(): readonly number[];
+  /**
    * The patches of the TDX MMU refactors series this instance has applied, in series order
    * (impls/series/: 'P1'..'P15', 'v1-P7', 'v2-P9'): [] for before, P1..P15 for after and its
    * mutants, the step's list for a series step. Absent for a user's design that does not say.

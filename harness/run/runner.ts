@@ -132,7 +132,10 @@ interface Note {
 }
 
 /** kvm->stat.pages[1..3] of an instance (read from its snapshot: only on the rare stats paths) */
-function pageStats(vm: DesignInstance): number[] {
+function pageStats(vm: DesignInstance): readonly number[] {
+  // the cheap counters when the design has them (every built-in one), else from a whole snapshot
+  const fast = vm.pageStats?.();
+  if (fast) return fast;
   const l = vm.snapshot().ledger;
   return [l['stats.4K'] ?? 0, l['stats.2M'] ?? 0, l['stats.1G'] ?? 0];
 }
@@ -332,7 +335,10 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
       bases: [this.bases[0], this.bases[k]], stats: () => [pageStats(a), pageStats(b)],
       statsOffset: this.statsOffset[k] ?? NO_OFFSET, dpamt: this.dpamt,
       patches: [this.patches[0], this.patches[k]], allowed: this.allowed });
-    const div = this.divergence(i, op, component, k, obs, !ex || this.explainedDiffs);
+    // Built once, and only when a finding keeps it: an explained divergence whose signature this run
+    // already holds (the same D-id again at a later op) needs none.
+    let div: FirstDivergence | undefined;
+    const firstDivergence = (): FirstDivergence => (div ??= this.divergence(i, op, component, k, obs, !ex || this.explainedDiffs));
     const designs = [this.labels[0], this.labels[k]];
     if (ex) {
       for (const e of ex) {
@@ -340,7 +346,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
         if (!this.explained.has(signature)) {
           this.explained.set(signature, { signature, kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
             message: `${e.id} ${e.title}: ${component} differs at op ${i} (${describeOp(op)})`,
-            explained: { id: e.id, title: e.title, reason: e.reason }, divergence: div });
+            explained: { id: e.id, title: e.title, reason: e.reason }, divergence: firstDivergence() });
         }
       }
       if (ex.some(e => e.persistent)) this.comparing[k] = false;
@@ -352,7 +358,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
       this.add({ kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
         message: `${this.labels[0]} and ${this.labels[k]} diverge in ${component} at op ${i} (${describeOp(op)})`
           + (component === 'diagnostics' ? `: ${diagCategories(pair[0].outcome).join(' ')} vs ${diagCategories(pair[1].outcome).join(' ')}` : ''),
-        divergence: div });
+        divergence: firstDivergence() });
       this.comparing[k] = false;
     }
   }

@@ -3,6 +3,7 @@
 // the fault plan, the step budget. Design-specific functions are declared abstract here and
 // implemented in impls/before and impls/after under their kernel names.
 import { OP_KINDS, SEAMCALL_NAMES, type SeamcallName, type Op, type OpKind, type RacePoint, type VmConfig, type Violation } from '../api';
+import { CoverageBits } from '../machine/coverage_bits';
 import { Diagnostics } from '../machine/diag';
 import { HangError } from '../machine/errors';
 import { FaultPlan, RacePlan } from '../machine/fault_plan';
@@ -116,9 +117,11 @@ export abstract class TdpMmuCore {
   protected get curOp(): string { return OP_KINDS[this.curOpCode] ?? 'none'; }
   protected set curOp(kind: string) { this.curOpCode = Math.max(0, OP_KINDS.indexOf(kind as OpKind)); }
   private curOpCode = 0;
-  private readonly spteCoverage = new Set<number>();
+  /** SPTE-transition codes (coverSpteTransition): op kind × tree × level × old class × new class × lock mode */
+  private readonly spteCoverage = new CoverageBits(OP_KINDS.length * 2 * 8 * 4 * 4 * 4);
 
-  private readonly seamCoverage = new Set<number>();
+  /** (op kind, SEAMCALL, result) codes (coverSeamcall) */
+  private readonly seamCoverage = new CoverageBits(OP_KINDS.length * 16 * 64);
   /** (op kind, SEAMCALL, result) coverage, as a small integer. */
   protected coverSeamcall(op: string, call: SeamcallName, result: string): void {
     let r = SEAM_RESULTS.indexOf(result);
@@ -129,7 +132,7 @@ export abstract class TdpMmuCore {
   /** Coverage: named transition classes plus the decoded SPTE-transition codes. */
   coverageKeys(): Set<string> {
     const out = new Set(this.coverageSet);
-    for (const c of this.seamCoverage) {
+    for (const c of this.seamCoverage.members) {
       let key = SEAM_KEY_CACHE.get(c);
       if (!key) {
         key = `seam|${OP_KINDS[Math.floor(c / 1024)]}|${SEAMCALL_NAMES[Math.floor(c / 64) % 16]}|${SEAM_RESULTS[c % 64]}`;
@@ -137,7 +140,7 @@ export abstract class TdpMmuCore {
       }
       out.add(key);
     }
-    for (const c of this.spteCoverage) {
+    for (const c of this.spteCoverage.members) {
       const cached = SPTE_KEY_CACHE.get(c);
       if (cached) { out.add(cached); continue; }
       let x = c;

@@ -298,6 +298,7 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
   digests(): Digests { return this.digestCache ??= digests(this); }
   private digestCache: Digests | null = null;
   snapshot(): Snapshot { return snapshot(this); }
+  pageStats(): readonly number[] { return [this.stats[1], this.stats[2], this.stats[3]]; }
   /**
    * The subtree counts make the FROZEN and stats checks cheap; the mirror/S-EPT walk runs only when
    * the mirror tree, the S-EPT or the VM state changed since the last clean check.

@@ -80,9 +80,12 @@ export function guidedEngine(ctx: EngineContext, opts: GuidedOptions = {}): Guid
   // fresh random sequences are numbered on the engine's stream name, apart from the random engine's `${seed}/k`
   let freshIndex = 0;
 
+  // The generator's ops are canonical by construction (test/generate.test.ts checks makeSequence of
+  // every generated sequence is byte-identical): only the configuration is normalized, once.
+  const freshConfig = makeSequence(config, []).config;
   const fresh = (k: number): EngineSequence['seq'] => {
     const s = generateSequence(stream, freshIndex++, gen);
-    return { ...makeSequence(s.config, s.ops), meta: { engine: 'guided', seed, index: k, from: 'random' } };
+    return { format: s.format, config: freshConfig, ops: s.ops, meta: { engine: 'guided', seed, index: k, from: 'random' } };
   };
 
   /** Keep seq when its run reached a class no earlier run reached; then persist it and plan its sweep. */
