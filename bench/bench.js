@@ -93,7 +93,7 @@ function childCpuSec() {
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-/** A generator profile the CLI knows for this geometry (the default one when --profile exists). */
+/** Whether `tdpfuzz run --help` of the build under test names `flag` (TDPFUZZ_DIST may be an older build). */
 function cliHas(flag) {
   cliHas.help ??= execFileSync(process.execPath, [CLI, 'run', '--help'], { encoding: 'utf8' });
   return cliHas.help.includes(flag);

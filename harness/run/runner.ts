@@ -131,9 +131,9 @@ interface Note {
   details: string[][];
 }
 
-/** kvm->stat.pages[1..3] of an instance (read from its snapshot: only on the rare stats paths) */
+/** kvm->stat.pages[1..3] of an instance: its pageStats() when it has one, else read from a whole snapshot */
 function pageStats(vm: DesignInstance): readonly number[] {
-  // the cheap counters when the design has them (every built-in one), else from a whole snapshot
+  // every built-in design has the cheap counters; a user's design may not (DesignInstance.pageStats is optional)
   const fast = vm.pageStats?.();
   if (fast) return fast;
   const l = vm.snapshot().ledger;
