@@ -6,6 +6,7 @@ import type { VmConfig } from '../../impls/api';
 import { GEOMETRY_FANOUT, totalGfns } from './fields';
 
 import type { Domain } from './domain';
+import type { GenProfile, RangeShape } from './profile';
 
 /** A source of choices. Implementations: seedrandom (generate.ts), input bytes (decode.ts). */
 export interface Chooser {
@@ -22,6 +23,8 @@ export interface OpPolicy {
   faultRate: number;
   /** probability that an op with race points carries a race */
   raceRate: number;
+  /** which draws the op builders make (profile.ts PROFILES) */
+  profile: GenProfile;
 }
 
 /** Which rarely useful or position-sensitive kinds the caller lets randomOp pick. */
@@ -100,12 +103,13 @@ export function nearbyGfn(ch: Chooser, config: VmConfig, gfn: number): number {
 /**
  * A gfn range [start, end): mostly a few pages, or a whole level-1 or level-2 table's worth (aligned,
  * so it covers a huge page or a page table exactly), rarely the whole address space (memslot removal).
+ * How often each comes is the profile's (profile.ts RangeShape).
  */
-export function chooseRange(ch: Chooser, config: VmConfig): { start: number; end: number } {
+export function chooseRange(ch: Chooser, config: VmConfig, shape: RangeShape): { start: number; end: number } {
   const total = totalGfns(config);
   const fanout = GEOMETRY_FANOUT[config.geometry];
-  if (ch.chance(0.04)) return { start: 0, end: total };
-  const len = weighted(ch, [[1, 4], [2, 2], [4, 1], [fanout, 3], [fanout * fanout, 1]] as const);
+  if (ch.chance(shape.whole)) return { start: 0, end: total };
+  const len = weighted(ch, shape.lengths(fanout));
   let start = chooseGfn(ch, config);
   if (len >= fanout && !ch.chance(0.3)) start -= start % len;
   return { start, end: Math.min(start + len, total) };

@@ -10,6 +10,7 @@ import { legalizeTeardown } from './legality';
 import type { Op, VmConfig } from '../../impls/api';
 import { type Chooser, type OpPolicy, initialState, randomOp } from './opgen';
 import type { Domain } from './domain';
+import type { GenProfile } from './profile';
 import { SEQUENCE_FORMAT, type Sequence } from './sequence';
 
 export const MAX_DECODED_OPS = 64;
@@ -49,12 +50,18 @@ export class ByteChooser implements Chooser {
 export interface DecodeOptions {
   config: VmConfig;
   domain: Domain;
+  /**
+   * The op builders' draws (profile.ts). Default uniform whatever the geometry: a byte string means
+   * the same sequence to the jsfuzz CLI target, `tdpfuzz import` and older corpora. The embedded
+   * jsfuzz engine passes its campaign's profile (its kept bytes are decoded only by that campaign).
+   */
+  profile?: GenProfile;
 }
 
 export function decodeBytes(buf: Uint8Array, opts: DecodeOptions): Sequence {
   const ch = new ByteChooser(buf);
   const state = initialState();
-  const policy: OpPolicy = { config: opts.config, domain: opts.domain, faultRate: DECODE_FAULT_RATE, raceRate: DECODE_RACE_RATE };
+  const policy: OpPolicy = { config: opts.config, domain: opts.domain, faultRate: DECODE_FAULT_RATE, raceRate: DECODE_RACE_RATE, profile: opts.profile ?? 'uniform' };
   const allow = { finalize: true, releaseHkid: true, destroy: true };
   const ops: Op[] = [];
   // In the legal domain one slot stays free for the guest_memfd-close zap legalizeTeardown inserts.

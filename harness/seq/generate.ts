@@ -9,6 +9,7 @@ import seedrandom from 'seedrandom';
 import type { Op, VmConfig } from '../../impls/api';
 import { type Chooser, type GenState, type KindAllowance, type OpPolicy, initialState, randomOp, weighted } from './opgen';
 import type { Domain } from './domain';
+import { defaultProfile, type GenProfile } from './profile';
 import { SEQUENCE_FORMAT, type Sequence } from './sequence';
 
 export interface GenerateOptions {
@@ -20,6 +21,8 @@ export interface GenerateOptions {
   raceRate?: number;
   /** longest sequence (default 24); lengths are uniform in 4..maxOps */
   maxOps?: number;
+  /** which draws the op builders make (profile.ts; default defaultProfile(config): mirror on x86, uniform on compact) */
+  profile?: GenProfile;
 }
 
 export const DEFAULT_FAULT_RATE = 0.15;
@@ -48,7 +51,7 @@ export function policyOf(opts: GenerateOptions): OpPolicy {
   for (const [name, v] of [['faultRate', faultRate], ['raceRate', raceRate]] as const) {
     if (!(v >= 0 && v <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${v}`);
   }
-  return { config: opts.config, domain: opts.domain, faultRate, raceRate };
+  return { config: opts.config, domain: opts.domain, faultRate, raceRate, profile: opts.profile ?? defaultProfile(opts.config) };
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   chooseFails, chooseGfn, chooseRace, chooseRange, failCandidates, initialState, nearbyGfn, noteOp, pick, randomOp, weighted,
   ENGINE_WALKERS, type Chooser, type GenState, type OpPolicy,
 } from './opgen';
+import { PROFILES } from './profile';
 import { repair, type RepairLimits } from './repair';
 import { GEOMETRY_FANOUT, LEVELS, totalGfns, type Sequence } from './sequence';
 
@@ -160,7 +161,7 @@ function tweakOp(mc: MutateContext, op: Op, state: GenState, dict: readonly numb
   const fromDict = (): number | null => (dict.length ? pick(ch, dict) : null);
   const newRange = (o: { start: number; end: number }): void => {
     const r = ch.int(0, 4);
-    if (r === 0) { Object.assign(o, chooseRange(ch, config)); return; }
+    if (r === 0) { Object.assign(o, chooseRange(ch, config, PROFILES[mc.policy.profile].range)); return; }
     const g = r === 4 ? fromDict() : null;
     if (g !== null) {
       const nl = pick(ch, [1, 2, fan, fan * fan]);
@@ -192,7 +193,7 @@ function tweakOp(mc: MutateContext, op: Op, state: GenState, dict: readonly numb
       else if (r === 1) op.gfn = chooseGfn(ch, config);
       else if (r === 2) op.vcpu = ch.int(0, config.vcpus - 1);
       else if (r === 3) op.private = !op.private;
-      else op.maxLevel = op.private && legal ? (config.hugePages ? Math.max(1, 3 - op.maxLevel) : 1) : ch.int(1, LEVELS - 1);
+      else op.maxLevel = op.private && legal ? (config.hugePages ? Math.max(1, 3 - op.maxLevel) : 1) : PROFILES[mc.policy.profile].sharedMaxLevel(ch);
       if (op.private && legal) {
         op.write = true;
         if (op.maxLevel > (config.hugePages ? 2 : 1)) op.maxLevel = 1;

@@ -17,6 +17,7 @@ import {
   type Chooser, type GenState, type KindAllowance, type OpPolicy, ENGINE_WALKERS, chooseGfn, chooseRange, nearbyGfn, pick,
 } from './choices';
 import { GEOMETRY_FANOUT, LEVELS, MAX_WALKER, totalGfns } from './fields';
+import { PROFILES } from './profile';
 import type { Field } from './strict_json';
 
 /** The fields of an op of type O other than kind, fail and race. */
@@ -176,7 +177,7 @@ function privateFaultShape(ch: Chooser, policy: OpPolicy): { write: boolean; max
 }
 
 function faultOp(ch: Chooser, policy: OpPolicy, vcpu: number, gfn: number, priv: boolean): FaultOp {
-  const shape = priv ? privateFaultShape(ch, policy) : { write: ch.chance(0.5), maxLevel: ch.int(1, LEVELS - 1) };
+  const shape = priv ? privateFaultShape(ch, policy) : { write: ch.chance(0.5), maxLevel: PROFILES[policy.profile].sharedMaxLevel(ch) };
   return { kind: 'fault', vcpu, gfn, private: priv, ...shape };
 }
 
@@ -247,7 +248,7 @@ export const OP_KIND_SPECS: OpKindTable = {
     weight: () => 40,
     build(ch, state, policy) {
       // Before FINALIZE no vCPU runs: the only faults are KVM_TDX_INIT_MEM_REGION's private ones.
-      const priv = ch.chance(0.6) || (policy.domain === 'legal' && !state.finalized);
+      const priv = ch.chance(PROFILES[policy.profile].privateFault) || (policy.domain === 'legal' && !state.finalized);
       return faultOp(ch, policy, ch.int(0, policy.config.vcpus - 1), chooseGfn(ch, policy.config), priv);
     },
     nested(ch, plan, state, policy) {
@@ -298,7 +299,7 @@ export const OP_KIND_SPECS: OpKindTable = {
     concurrency: NO_RACER,
     afterReleaseHkid: null,
     weight: () => 9,
-    build: (ch, _state, { config }) => ({ kind: 'zap', ...chooseRange(ch, config), attr: pick(ch, ['private', 'shared', 'both'] as const) }),
+    build: (ch, _state, { config, profile }) => ({ kind: 'zap', ...chooseRange(ch, config, PROFILES[profile].range), attr: pick(ch, ['private', 'shared', 'both'] as const) }),
     nested(ch, plan, _state, { config }) {
       const start = nearPlan(ch, plan, config);
       const end = nestedEnd(ch, config, start);
@@ -342,9 +343,10 @@ export const OP_KIND_SPECS: OpKindTable = {
     concurrency: { vcpuFault: true, unmap: true },
     afterReleaseHkid: null,
     weight: () => 5,
-    build(ch, _state, { config, domain }) {
-      const range = chooseRange(ch, config);
-      const targetLevel = ch.chance(0.75) ? 1 : 2;
+    build(ch, _state, { config, domain, profile }) {
+      const draws = PROFILES[profile];
+      const range = chooseRange(ch, config, draws.splitRange);
+      const targetLevel = draws.splitTarget(ch, range.end - range.start, GEOMETRY_FANOUT[config.geometry]);
       if (domain === 'legal') {
         // Mirror splits exist only with Sean's huge-page series, and run apart from direct splits.
         const mirror = config.hugePages && ch.chance(0.25);
@@ -383,7 +385,7 @@ export const OP_KIND_SPECS: OpKindTable = {
     concurrency: ANY_RACER,
     afterReleaseHkid: null,
     weight: () => 5,
-    build: (ch, _state, { config, domain }) => ({ kind: 'age', ...chooseRange(ch, config), mirror: domain !== 'legal' && ch.chance(0.3) }),
+    build: (ch, _state, { config, domain, profile }) => ({ kind: 'age', ...chooseRange(ch, config, PROFILES[profile].range), mirror: domain !== 'legal' && ch.chance(0.3) }),
     nested(ch, plan, _state, { config, domain }) {
       const start = nearPlan(ch, plan, config);
       const end = nestedEnd(ch, config, start);

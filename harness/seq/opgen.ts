@@ -9,6 +9,7 @@
 import { OP_KINDS, type FaultEntry, type Op, type OpKind, type Race, type RacePoint } from '../../impls/api';
 import { type Chooser, type GenState, type KindAllowance, type OpPolicy, ENGINE_WALKERS, pick, weighted } from './choices';
 import { LEVELS } from './fields';
+import { PROFILES } from './profile';
 import { AFTER_RELEASE_HKID_KINDS, OP_KIND_SPECS, specOf, specOfKind, type RacePlan, type WeightContext } from './op_kinds';
 
 // The building blocks live in choices.ts, the per-kind knowledge in op_kinds.ts; engines import both
@@ -34,7 +35,12 @@ function kindWeights(state: GenState, policy: OpPolicy, allow: KindAllowance): A
     // Only the rest of the teardown may follow tdx_mmu_release_hkid in the kernel.
     return AFTER_RELEASE_HKID_KINDS.map((k) => [k, OP_KIND_SPECS[k].afterReleaseHkid!.weight(ctx)] as const);
   }
-  return OP_KINDS.map((k) => [k, OP_KIND_SPECS[k].weight(ctx)] as const);
+  const draws = PROFILES[policy.profile];
+  return OP_KINDS.map((k) => {
+    const w = OP_KIND_SPECS[k].weight(ctx);
+    // a kind that cannot come now (weight 0) stays out whatever the profile
+    return [k, w > 0 ? draws.kindWeight(k, w) : 0] as const;
+  });
 }
 
 export function chooseKind(ch: Chooser, state: GenState, policy: OpPolicy, allow: KindAllowance): OpKind {
