@@ -8,7 +8,7 @@
 const fs = require('fs');
 
 // JSON keys whose values are timings: by name, so a new timing field shows up as a diff, not as silence.
-const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily|lastNewCoverageSec|firstFindingSec|foundAtSec)$/;
+const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily|lastNewCoverageSec|firstFindingSec|foundAtSec|modelMsByKind)$/;
 
 function scrub(v) {
   if (Array.isArray(v)) return v.map(scrub);
@@ -32,6 +32,10 @@ function scrubText(s) {
     .replace(/(elapsed|over|in) [\d,.]+ ?(s|ms)\b/g, '$1 <n> $2')
     .replace(/(findings: \d+ \(explained: \d+\)) \d+s$/gm, '$1 <n>s')
     .replace(/( \d+\/\d+ runs) \d+s$/gm, '$1 <n>s')
+    // the share column of "model time by op kind" (its ms column is a "<n> ms" above): text, Markdown, HTML
+    .replace(/[\d.]+% of model time/g, '<n>% of model time')
+    .replace(/\| [\d.]+% \|$/gm, '| <n>% |')
+    .replace(/<td class="share">[\d.]+%<\/td>/g, '<td class="share"><n>%</td>')
     .replace(/<svg[\s\S]*?<\/svg>/g, '<svg/>');
 }
 

@@ -12,6 +12,7 @@ import { RESUME_CONFLICTS, resumeRunParams, startWorkers } from '../fuzz/workers
 import { displayPath, removeStaleTemps, toolVersion } from '../store/fsutil';
 import { DOMAINS } from '../seq/domain';
 import { GEOMETRIES } from '../seq/fields';
+import { GEN_PROFILES } from '../seq/profile';
 import { ENGINES } from '../fuzz/engines/index';
 import { preflight } from '../fuzz/preflight';
 import { designsPhrase } from '../report/data';
@@ -33,6 +34,7 @@ const RUN_FLAGS = flagTable([
   { name: 'vcpus', kind: { type: 'int', min: 1, max: MAX_VCPUS }, metavar: 'N', help: 'vCPUs per VM (default 2)' },
   { name: 'fault-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a fault-plan entry per op (default ${DEFAULT_PARAMS.faultRate})` },
   { name: 'race-rate', kind: { type: 'number', min: 0, max: 1 }, metavar: 'F', help: `probability of a race per op (default ${DEFAULT_PARAMS.raceRate})` },
+  { name: 'profile', kind: { type: 'enum', values: GEN_PROFILES }, metavar: 'P', help: 'generator profile: mirror weights ops toward the mirror/private paths the refactor changed (rare 1G shared leaves and fanout^2-gfn splits), uniform is the unweighted generator (default mirror on x86, uniform on compact)' },
   { name: 'max-ops', kind: { type: 'int', min: 1, max: 100_000 }, metavar: 'N', help: `longest generated sequence (default ${DEFAULT_PARAMS.maxOps})` },
   { name: 'shard', kind: { type: 'shard' }, metavar: 'I/N', help: 'run only sequences i ≡ I (mod N), for N machines' },
   { name: 'engine', kind: { type: 'string', what: 'an engine name' }, metavar: 'E', help: 'where sequences come from: random (default; sequence i is a function of (seed, i)), guided (mutates kept sequences that reached new model coverage), jsfuzz' },
@@ -120,6 +122,7 @@ export function parseRunArgs(argv: readonly string[]): RunParams | null {
     faultRate: flags['fault-rate'],
     raceRate: flags['race-rate'],
     maxOps: flags['max-ops'],
+    profile: flags.profile,
     hangTimeoutSec: flags['hang-timeout'],
     shard: flags.shard,
     // a resumed run writes into the directory it continues (so its crash store defaults to OUT/crashes)
@@ -146,7 +149,7 @@ function startLine(a: RunParams, designNames: string[], viaWorkers: boolean, res
   const budget = [a.runs !== null ? `${a.runs} runs` : '', a.timeSec !== null ? `${a.timeSec} s` : ''].filter(Boolean).join(', ');
   return `INFO: tdpfuzz ${toolVersion()} run: seed ${a.seed}${a.shard ? ` shard ${a.shard.index}/${a.shard.count}` : ''}, `
     + `designs ${designsPhrase(designNames)}, ${a.equiv} equivalence, ${a.domain} domain, ${a.config.geometry} geometry`
-    + `${a.config.hugePages ? ', huge pages' : ''}${a.config.dpamt ? ', DPAMT' : ''}, budget ${budget}`
+    + `${a.config.hugePages ? ', huge pages' : ''}${a.config.dpamt ? ', DPAMT' : ''}, profile ${a.profile}, budget ${budget}`
     + `${viaWorkers ? `, ${a.workers ?? 1} worker thread${(a.workers ?? 1) === 1 ? '' : 's'}` : ''}`
     + `${resumedAt !== null ? `, resuming ${a.resume} at ${resumedAt} generated` : ''}\n`;
 }

@@ -41,6 +41,7 @@ import { judgeFindings, REPORT_FORMAT, type ReportData, type ReportExplained, ty
 import { writeReports, type ReportPaths } from '../report/index';
 import { designLabels, hangResult, runBoundedSequence, runSequence, WALL_CLOCK, type RunOptions, type RunResult } from '../run/runner';
 import { runBounded } from '../run/watchdog';
+import { OP_KIND_INDEX, opKindTally, tallyRecord } from '../run/op_time';
 import { InputError, makeSequence, parseSequence, type Sequence } from '../seq/sequence';
 import { legalityErrors } from '../seq/legality';
 import { campaignMinimizer, type Minimizer, type MinimizerOutput } from '../run/minimize';
@@ -220,7 +221,7 @@ export interface CampaignHandle {
 export function campaignOptionsOf(p: RunParams, designs: readonly Design[], cwd: string): CampaignOptions {
   return {
     seed: p.seed, shard: p.shard, equiv: p.equiv, domain: p.domain, config: p.config,
-    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec,
+    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, profile: p.profile, hangTimeoutSec: p.hangTimeoutSec,
     designs, designSpecs: p.designs, runs: p.runs, timeSec: p.timeSec,
     cwd, outDir: p.out, crashDir: p.crashes, corpusDir: p.corpus, statsIntervalMs: p.checkpointSec * 1000, stopOnFirst: p.stopOnFirst,
     ...(p.allowedExplanations ? { allowedExplanations: p.allowedExplanations } : {}),
@@ -456,6 +457,11 @@ class Campaign {
   /** designSpecs with module paths made absolute (reports, stats) */
   private readonly recordedSpecs: string[];
   private readonly runOpts: RunOptions;
+  /** runOpts with modelMs: the engine and corpus runs (calibration re-runs and minimization are not counted) */
+  private readonly timedRunOpts: RunOptions;
+  /** executed ops per kind (run/op_time.ts OP_KIND_INDEX; deterministic) and the designs' ms in them (timing) */
+  private readonly opCounts = opKindTally();
+  private readonly modelMs = opKindTally();
   private readonly engine: Engine;
   private readonly outDir: string | null;
   private readonly corpus: CampaignCorpus;
@@ -503,6 +509,7 @@ class Campaign {
     this.recordedSpecs = recordedDesigns(this.designSpecs, this.cwd).designs;
     this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000, explainedDiffs: false,
       ...(opts.allowedExplanations ? { allowedExplanations: opts.allowedExplanations } : {}) };
+    this.timedRunOpts = { ...this.runOpts, modelMs: this.modelMs };
     const genOpts = generatorOptions(this.p);
     // Fail on bad generator options before anything is written.
     generateSequence(this.p.seed, 0, genOpts);
@@ -576,7 +583,7 @@ class Campaign {
           at.retry = null;
           if (!step) { more = false; return; }
           at.running = step;
-          const r = runSequence(step.seq, this.runOpts);
+          const r = runSequence(step.seq, this.timedRunOpts);
           const grew = this.account(r);
           const fresh = !this.findings.allKnown(r.findings);
           if (grew || fresh) this.calibrate(step.seq, r);
@@ -630,6 +637,7 @@ class Campaign {
   private account(r: RunResult): boolean {
     this.execs++;
     this.opsTotal += r.ops.length;
+    for (const op of r.ops) this.opCounts[OP_KIND_INDEX[op.kind]]++;
     let now = -1; // the clock is read once, and only when a class is new
     for (const c of r.coverage) {
       if (this.coverage.has(c)) continue;
@@ -746,7 +754,8 @@ class Campaign {
       sequences: this.execs, generated: this.generated,
       corpus: { dir: this.corpus.dir, files: this.corpus.counted, skipped: this.corpus.skipped }, ops: this.opsTotal,
       equiv: p.equiv, domain: p.domain, config: p.config,
-      faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec, budget: { runs: this.runs, timeSec: this.timeSec },
+      faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, profile: p.profile, hangTimeoutSec: p.hangTimeoutSec,
+      opsByKind: tallyRecord(this.opCounts), budget: { runs: this.runs, timeSec: this.timeSec },
     };
     return {
       format: REPORT_FORMAT,
@@ -763,6 +772,8 @@ class Campaign {
         lastNewClassSec: Math.round(this.lastNewClassSec * 10) / 10,
         foundAtSec: this.findings.foundAtSec(this.t0),
         lastNewByFamily: Object.fromEntries([...this.lastNewByFamily.keys()].sort().map(f => [f, Math.round(this.lastNewByFamily.get(f)! * 10) / 10])),
+        // the same kinds as scope.opsByKind (a kind that ran has a time, if only 0)
+        modelMsByKind: tallyRecord(this.modelMs, k => this.opCounts[k] !== 0, v => Math.round(v * 1000) / 1000),
       },
     };
   }

@@ -49,7 +49,7 @@ export function lostWorkerReport(w: LostWorker): ReportData {
     designs: w.labels, designSpecs: p.designs, seed: p.seed, shard: p.shard,
     sequences: w.status?.execs ?? 0, generated: w.generated - w.startGenerated,
     corpus: { dir: null, files: 0, skipped: [] }, ops: w.status?.ops ?? 0,
-    equiv: p.equiv, domain: p.domain, config: p.config, faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps,
+    equiv: p.equiv, domain: p.domain, config: p.config, faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, profile: p.profile,
     hangTimeoutSec: p.hangTimeoutSec, budget: { runs: p.runs, timeSec: p.timeSec },
   };
   const now = new Date().toISOString();

@@ -164,7 +164,7 @@ function planSlots(o: WorkersOptions): Slot[] {
       statusIntervalMs: Math.min(o.statusIntervalMs ?? 1000, 1000),
       params: {
         seed: lane.seed, shard: lane.shard, equiv: o.equiv, domain: o.domain, config: o.config,
-        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps, hangTimeoutSec: o.hangTimeoutSec,
+        faultRate: o.faultRate, raceRate: o.raceRate, maxOps: o.maxOps, profile: o.profile, hangTimeoutSec: o.hangTimeoutSec,
         designs: o.designs, engine: lane.engine, runs: budgets ? budgets[w] : null, timeSec: o.timeSec,
         out: null, crashes: o.crashes, corpus, corpusOut, minimize: o.minimize, workers: N, resume: null, checkpointSec: o.checkpointSec, stopOnFirst: o.stopOnFirst,
         sync: o.sync,
@@ -523,7 +523,7 @@ function remainingBudget(a: RunParams, state: ResumeState): Pick<RunParams, 'run
 /** Flags whose values `run --resume` takes from the output directory instead. */
 export const RESUME_CONFLICTS = [
   'designs', 'seed', 'equiv', 'domain', 'geometry', 'huge-pages', 'prove-mmu', 'dpamt', 'vcpus', 'fault-rate', 'race-rate',
-  'max-ops', 'shard', 'corpus', 'no-corpus', 'engine',
+  'max-ops', 'profile', 'shard', 'corpus', 'no-corpus', 'engine',
 ] as const;
 
 /**
@@ -550,6 +550,8 @@ export function resumeRunParams(a: RunParams, cwd: string): { params: RunParams;
       ...remainingBudget(a, state),
       designs: s.designs, seed, equiv: s.equiv as RunParams['equiv'], domain: s.domain as RunParams['domain'], config: s.config,
       faultRate: rate('faultRate', a.faultRate), raceRate: rate('raceRate', a.raceRate), maxOps: rate('maxOps', a.maxOps),
+      // a run recorded before profiles existed ran the uniform generator, whatever its geometry
+      profile: s.profile ?? scope?.profile ?? 'uniform',
       shard: s.shard, out, corpus: null, workers: lanes.length, engine: lanes[0].engine as RunParams['engine'],
     },
   };

@@ -11,6 +11,7 @@ import type { CrashSource, CrashStatus } from '../store/crash_store';
 import type { Explanation, FirstDivergence } from '../run/findings';
 import { GEOMETRY_FANOUT, LEVELS } from '../seq/sequence';
 import { bucketFindings, type ReportBucket } from './buckets';
+import type { GenProfile } from '../seq/profile';
 
 export const REPORT_FORMAT = 'tdpfuzz-report/1';
 
@@ -55,6 +56,12 @@ export interface ReportScope extends CampaignParams {
   generated: number;
   corpus: { dir: string | null; files: number; skipped: { file: string; reason: string }[] };
   ops: number;
+  /**
+   * executed ops per kind (appended teardown included; they sum to `ops`), in OP_KINDS order: what
+   * the "model time by op kind" table counts. Absent in older reports and in merges with a part
+   * that lacks it (a lost worker).
+   */
+  opsByKind?: Record<string, number>;
   budget: { runs: number | null; timeSec: number | null };
   /** set when the report combines several campaigns: worker threads, shards (`tdpfuzz merge`), a resumed run */
   merged?: { parts: MergedPart[] };
@@ -85,6 +92,8 @@ export interface ReportTiming {
   foundAtSec?: Record<string, number>;
   /** per coverage family (CoverageSummary.byFamily's keys), when it last gained a class, as lastNewClassSec; absent in sequentially merged and older reports */
   lastNewByFamily?: Record<string, number>;
+  /** per op kind (the keys of scope.opsByKind), the designs' time in its ops in ms (runner RunOptions.modelMs) */
+  modelMsByKind?: Record<string, number>;
   /** finding: --stop-on-first stopped it at its first unexplained finding */
   stoppedBy: 'runs' | 'time' | 'signal' | 'finding';
 }
@@ -118,6 +127,11 @@ export const EQUIV_DESCRIPTIONS: Readonly<Record<Equivalence, string>> = {
   state: 'after every op: op result, mirror and S-EPT trees (leaf pfns, not table page ids), guest private mappings, VM bugged/hkid/TD state, page-ledger counts (pending RCU frees counted as freed), diagnostic categories',
   strict: 'state, plus the SEAMCALL log of every op, diagnostic sites and pending RCU callbacks',
   final: 'end state and leaks only',
+};
+
+export const PROFILE_DESCRIPTIONS: Readonly<Record<GenProfile, string>> = {
+  uniform: 'the unweighted generator',
+  mirror: 'ops weighted toward the mirror/private paths the refactor changed: private faults, rare 1G shared leaves and fanout^2-gfn splits',
 };
 
 export const num = (n: number): string => n.toLocaleString('en-US');
@@ -214,6 +228,25 @@ export function coverageFamilyPhrase(f: CoverageFamilyRow, code: (cls: string) =
     + (f.lastNewSec !== undefined ? `, the last new at ${f.lastNewSec.toFixed(1)} s` : '')
     + (shown.length ? `; never reached: ${shown.join(', ')}${more ? `, and ${more} more (report.json)` : ''}` : '');
 }
+
+/** One row of the "model time by op kind" table: ms and share are null when the report has no timings for it. */
+export interface ModelTimeRow { kind: string; ops: number; ms: number | null; share: number | null }
+
+/** The "model time by op kind" rows (kinds in the order the report lists them), or null for a report without per-kind counts. */
+export function modelTimeRows(r: Pick<ReportData, 'scope' | 'timing'>): ModelTimeRow[] | null {
+  const ops = r.scope.opsByKind;
+  if (!ops) return null;
+  const ms = r.timing.modelMsByKind;
+  const total = ms ? Object.values(ms).reduce((a, b) => a + b, 0) : 0;
+  return Object.entries(ops).map(([kind, n]) => {
+    const t = ms?.[kind];
+    return { kind, ops: n, ms: t ?? null, share: t !== undefined && total > 0 ? t / total : null };
+  });
+}
+
+/** "12.3 ms" / "45.6%" as the reports print them (bench/normalize_timings.js strips both forms). */
+export const msPhrase = (ms: number | null): string => (ms === null ? '-' : `${ms.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} ms`);
+export const sharePhrase = (share: number | null): string => (share === null ? '-' : `${(share * 100).toFixed(1)}%`);
 
 /** The deterministic part of a report (everything but timing). */
 export function withoutTiming(r: ReportData): Omit<ReportData, 'timing'> {

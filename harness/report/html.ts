@@ -4,7 +4,10 @@
 // external files, so it can be attached to a bug or opened from a CI artifact as it is. It reads at
 // 800 px without a horizontal scroll: text wraps, and only <pre> blocks scroll, inside their own box
 // (checked in a real browser by test/harness/report_browser.test.ts).
-import { blindSpots, findingsPhrase, num, plural, reproducerLines, sourcePhrase, type ReportData, type ReportFinding, type ReportScope, type ReportTiming } from './data';
+import {
+  blindSpots, findingsPhrase, modelTimeRows, msPhrase, num, plural, PROFILE_DESCRIPTIONS, reproducerLines, sharePhrase, sourcePhrase,
+  type ReportData, type ReportFinding, type ReportScope, type ReportTiming,
+} from './data';
 import { GEOMETRY_FANOUT, LEVELS } from '../seq/sequence';
 import { coverageChart } from './html_chart';
 import type { SeriesPoint } from './stats';
@@ -71,6 +74,7 @@ function generatorGrid(s: ReportScope, engine: string | undefined): string {
     ['seed', `${s.seed}${s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : ''}`],
     ['engine', engine ?? 'not recorded'],
     ['domain', s.domain],
+    ['profile', s.profile],
     ['equivalence', s.equiv],
     ['max ops', String(s.maxOps)],
     ['vCPUs', String(c.vcpus)],
@@ -94,6 +98,16 @@ function budgetTable(s: ReportScope, t: ReportTiming): string {
 <tr><th>runs</th><td>${runs}</td><td>${num(s.sequences)} sequences (${num(s.generated)} generated, ${plural(s.corpus.files, 'corpus file')})</td></tr>
 <tr><th>time</th><td>${time}</td><td>${t.elapsedSec.toFixed(1)} s <span class="muted">(not deterministic)</span></td></tr>
 <tr><th>ended by</th><td colspan="2">${esc(t.stoppedBy)}</td></tr></table>`;
+}
+
+/** "Model time by op kind": ops are deterministic, the model-time and share cells timings. */
+function modelTimeTable(r: ReportData): string {
+  const rows = modelTimeRows(r);
+  if (!rows) return '';
+  return `<h3>Model time by op kind (profile: ${esc(r.scope.profile)})</h3>
+<table class="model-time"><tr><th>op kind</th><th>ops</th><th>model time</th><th>share</th></tr>
+${rows.map(x => `<tr><td>${esc(x.kind)}</td><td>${num(x.ops)}</td><td class="ms">${msPhrase(x.ms)}</td><td class="share">${sharePhrase(x.share)}</td></tr>`).join('\n')}
+</table>`;
 }
 
 const STYLE = `
@@ -131,6 +145,7 @@ ${s.corpus.skipped.length ? `<li>corpus files skipped: ${s.corpus.skipped.map(x 
 ${blind.length ? `<li>not exercised (the verdict says nothing about these): ${blind.map(esc).join('; ')}</li>` : ''}
 </ul>
 <h3>Generator</h3>
+<p>profile: <b>${esc(s.profile)}</b> <span class="muted">(${esc(PROFILE_DESCRIPTIONS[s.profile])})</span></p>
 ${generatorGrid(s, extras.engine)}
 <h3>Budget</h3>
 ${budgetTable(s, r.timing)}
@@ -144,6 +159,7 @@ ${explained ? `<table><tr><th>id</th><th>difference</th><th>sequences</th><th>wh
 <ul>${r.unobservable.map(u => `<li><b>${esc(u.id)}</b> ${esc(u.title)}: ${esc(u.reason)}</li>`).join('')}</ul>
 <h2>Throughput <span class="muted">(timing: not deterministic)</span></h2>
 <p>${r.timing.execsPerSec.toFixed(0)} sequences/s, ${r.timing.opsPerSec.toFixed(0)} ops/s over ${r.timing.elapsedSec.toFixed(1)} s (stopped by ${esc(r.timing.stoppedBy)}).</p>
+${modelTimeTable(r)}
 </body></html>
 `;
 }

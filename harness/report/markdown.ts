@@ -2,7 +2,10 @@
 // line first.
 import { sideBySide } from '../run/trace';
 import { coverageFamilies, FAMILY_TITLES } from '../run/coverage_classes';
-import { blindSpots, coverageFamilyPhrase, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, num, plural, reproducerLines, seedPhrase, sourcePhrase, findingsPhrase, traceColumns, type ReportData, type ReportFinding } from './data';
+import {
+  blindSpots, coverageFamilyPhrase, designsPhrase, EQUIV_DESCRIPTIONS, geometryPhrase, modelTimeRows, msPhrase, num, plural, PROFILE_DESCRIPTIONS,
+  reproducerLines, seedPhrase, sharePhrase, sourcePhrase, findingsPhrase, traceColumns, type ReportData, type ReportFinding,
+} from './data';
 
 /** One finding's message, provenance, reproducer and first divergence. */
 function findingBody(out: string[], f: ReportFinding): void {
@@ -43,6 +46,7 @@ export function renderMarkdown(r: ReportData): string {
   out.push(`- equivalence: ${s.equiv} (${EQUIV_DESCRIPTIONS[s.equiv]})`);
   out.push(`- domain: ${s.domain} (${s.domain === 'legal' ? 'only call patterns the kernel can issue; any WARN/KVM_BUG_ON without an injected fault is a finding' : 'includes misuse the kernel never does, where the designs differ on purpose'})`);
   out.push(`- geometry: ${geometryPhrase(s.config)}`);
+  out.push(`- profile: ${s.profile} (${PROFILE_DESCRIPTIONS[s.profile]})`);
   out.push(`- generator: fault rate ${s.faultRate}, race rate ${s.raceRate}, up to ${s.maxOps} ops per sequence`);
   const budget = [s.budget.runs !== null ? `${num(s.budget.runs)} runs` : '', s.budget.timeSec !== null ? `${s.budget.timeSec} s` : ''].filter(Boolean).join(', ');
   out.push(`- budget: ${budget || 'none'}`);
@@ -96,5 +100,13 @@ export function renderMarkdown(r: ReportData): string {
   // A plateau long before the end says more of the same budget will not reach new classes.
   if (t.lastNewClassSec !== undefined) out.push(`- the last new coverage class was reached at ${t.lastNewClassSec.toFixed(1)} s`);
   out.push('');
+  const rows = modelTimeRows(r);
+  if (rows) {
+    // ops are deterministic; ms and share are timings (the last two columns)
+    out.push(`### Model time by op kind (profile: ${s.profile})`, '');
+    out.push('| op kind | ops | model time | share |', '|---|---:|---:|---:|');
+    for (const x of rows) out.push(`| ${x.kind} | ${num(x.ops)} | ${msPhrase(x.ms)} | ${sharePhrase(x.share)} |`);
+    out.push('');
+  }
   return out.join('\n');
 }

@@ -24,6 +24,7 @@ import { judgeFindings, REPORT_FORMAT, type MergedPart, type ReportData, type Re
 import { InputError } from '../seq/sequence';
 import { readReportFile } from './report_file';
 import { readStatsFile } from './stats_file';
+import { sumRecords } from '../run/op_time';
 import { downsample, progressOf, STATS_FORMAT, type Lane, type SeriesPoint, type Shard, type StatsFile } from './stats';
 
 
@@ -85,7 +86,7 @@ export interface MergeReportOptions {
   timing?: Partial<ReportTiming>;
 }
 
-const CONFIG_FIELDS = ['designs', 'designSpecs', 'equiv', 'domain', 'config', 'faultRate', 'raceRate', 'maxOps'] as const;
+const CONFIG_FIELDS = ['designs', 'designSpecs', 'equiv', 'domain', 'config', 'faultRate', 'raceRate', 'maxOps', 'profile'] as const;
 
 function sameJson(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
 
@@ -202,8 +203,9 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
   const times = reports.map(r => r.scope.budget.timeSec).filter((t): t is number => t !== null);
   const partsList: MergedPart[] = parts.flatMap(p => p.report.scope.merged?.parts.map(x => ({ ...x, from: `${p.from}: ${x.from}` }))
     ?? [{ from: p.from, seed: p.report.scope.seed, shard: p.report.scope.shard, sequences: p.report.scope.sequences }]);
+  const { opsByKind: _first, ...s0rest } = s0;
   const scope: ReportScope = {
-    ...s0,
+    ...s0rest,
     seed,
     shard,
     sequences: sum(s => s.sequences),
@@ -214,6 +216,8 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
       skipped: reports.flatMap(r => r.scope.corpus.skipped),
     },
     ops: sum(s => s.ops),
+    // per kind, only when every part counted them (else the rows would not add up to ops)
+    ...(reports.every(r => r.scope.opsByKind) ? { opsByKind: sumRecords(reports.map(r => r.scope.opsByKind!)) } : {}),
     budget: {
       runs: runsAll ? sum(s => s.budget.runs!) : null,
       timeSec: times.length === 0 ? null : opts.mode === 'sequential' ? times.reduce((a, b) => a + b, 0) : Math.max(...times),
@@ -239,6 +243,8 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
     // parallel parts: the latest of their last new classes (a sequential merge cannot say: the later part's classes may not be new)
     ...(opts.mode === 'parallel' && ts.every(t => t.lastNewClassSec !== undefined) ? { lastNewClassSec: Math.max(...ts.map(t => t.lastNewClassSec!)) } : {}),
     ...mergeFoundAt(ts, opts.mode),
+    // model time adds up whether the parts ran at the same time or one after another
+    ...(ts.every(t => t.modelMsByKind) ? { modelMsByKind: sumRecords(ts.map(t => t.modelMsByKind!)) } : {}),
     ...(opts.mode === 'parallel' && ts.every(t => t.lastNewByFamily !== undefined) ? { lastNewByFamily: latestByFamily(ts.map(t => t.lastNewByFamily!)) } : {}),
     ...opts.timing,
   };
@@ -333,6 +339,7 @@ export function mergeStats(parts: readonly { from: string; stats: StatsFile }[],
     faultRate: report.scope.faultRate,
     raceRate: report.scope.raceRate,
     maxOps: report.scope.maxOps,
+    profile: report.scope.profile,
     elapsedSec,
     execs: sum(s => s.execs),
     generated: sum(s => s.generated),
@@ -376,7 +383,7 @@ export function statsFromReport(r: ReportData): StatsFile {
   return {
     format: STATS_FORMAT, toolVersion: r.toolVersion, done: true, stoppedBy: r.timing.stoppedBy,
     startedAt: r.timing.startedAt, updatedAt: r.timing.finishedAt, seed: s.seed, shard: s.shard, designs: s.designSpecs,
-    equiv: s.equiv, domain: s.domain, config: s.config, faultRate: s.faultRate, raceRate: s.raceRate, maxOps: s.maxOps,
+    equiv: s.equiv, domain: s.domain, config: s.config, faultRate: s.faultRate, raceRate: s.raceRate, maxOps: s.maxOps, profile: s.profile,
     elapsedSec: r.timing.elapsedSec, execs: s.sequences,
     generated: s.generated, corpus: s.corpus.files, ops: s.ops, execsPerSec: r.timing.execsPerSec, opsPerSec: r.timing.opsPerSec,
     coverage: r.coverage.reached, findings: r.findings.length, openFindings: r.verdict.unexplainedSignatures, explained: r.explained.length,

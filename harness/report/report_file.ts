@@ -7,6 +7,7 @@ import { DEFAULT_PARAMS } from '../run/campaign_params';
 import { EQUIVALENCES } from '../run/compare';
 import type { Explanation } from '../run/findings';
 import { DOMAINS } from '../seq/domain';
+import { GEN_PROFILES, type GenProfile } from '../seq/profile';
 import {
   array, atLeast, bool, count, counts, finite, lines, list, nullable, object, oneOf, optional, readTable, seed, shard, str, strings, time,
   type FieldRead, type FieldTable,
@@ -33,6 +34,9 @@ const MERGED_PART: FieldTable<MergedPart> = { from: str, seed, shard, sequences:
 /** `merged` of a report scope or stats file: the parts a merge combined. */
 export const MERGED: FieldRead<{ parts: MergedPart[] } | undefined> = optional(object({ parts: list(MERGED_PART, 'a merged part') }, 'merged'));
 
+/** --profile; a report or stats file written before profiles existed ran the uniform generator (whatever its geometry). */
+export const PROFILE: FieldRead<GenProfile> = (f, k) => (f.raw(k) === undefined ? 'uniform' : oneOf(GEN_PROFILES)(f, k));
+
 /** --hang-timeout; a report or stats file written before the flag existed ran with the default. */
 export const HANG_TIMEOUT: FieldRead<number> = (f, k) => (f.raw(k) === undefined ? DEFAULT_PARAMS.hangTimeoutSec : finite(0.001)(f, k));
 
@@ -41,6 +45,7 @@ const SCOPE: FieldTable<ReportScope> = {
   faultRate: finite(0, 1),
   raceRate: finite(0, 1),
   maxOps: atLeast(1),
+  profile: PROFILE,
   hangTimeoutSec: HANG_TIMEOUT,
   designs: strings(2),
   designSpecs: strings(2),
@@ -50,6 +55,7 @@ const SCOPE: FieldTable<ReportScope> = {
     dir: nullable(str), files: count, skipped: list({ file: str, reason: str }, 'a skipped corpus file'),
   }, 'scope.corpus'),
   ops: count,
+  opsByKind: optional(counts),
   budget: object({ runs: nullable(count), timeSec: nullable(finite(0)) }, 'scope.budget'),
   merged: MERGED,
 };
@@ -93,6 +99,10 @@ const TIMING: FieldTable<ReportTiming> = {
   foundAtSec: optional((f, k) => {
     const o = f.object(k);
     return Object.fromEntries(o.keys().map(sig => [sig, finite(0)(o, sig)]));
+  }),
+  modelMsByKind: optional((f, k) => {
+    const o = f.object(k);
+    return Object.fromEntries(o.keys().map(kind => [kind, finite(0)(o, kind)]));
   }),
 };
 

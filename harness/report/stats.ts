@@ -2,6 +2,7 @@
 // fixed period while it runs — totals plus a time series of execs, ops, coverage and findings.
 import type { VmConfig } from '../../impls/api';
 import type { CampaignParams, Shard } from '../run/campaign_params';
+import type { GenProfile } from '../seq/profile';
 import { toolVersion } from '../store/fsutil';
 import type { ReportBucket } from './buckets';
 import type { MergedPart, ReportData } from './data';
@@ -90,6 +91,8 @@ export interface StatsFile extends StatsTotals {
   faultRate?: number;
   raceRate?: number;
   maxOps?: number;
+  /** --profile (absent in stats written before profiles: those runs were uniform) */
+  profile?: GenProfile;
   /** --hang-timeout (seconds) */
   hangTimeoutSec?: number;
   engine?: string;
@@ -153,7 +156,7 @@ export function buildStats(s: StatsInput): StatsFile {
     format: STATS_FORMAT, toolVersion: toolVersion(), done: s.done, stoppedBy: s.stoppedBy,
     startedAt: s.startedAt, updatedAt: s.updatedAt,
     seed: p.seed, shard: p.shard, designs: s.designs, equiv: p.equiv, domain: p.domain, config: p.config,
-    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, hangTimeoutSec: p.hangTimeoutSec, engine: s.engine,
+    faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, profile: p.profile, hangTimeoutSec: p.hangTimeoutSec, engine: s.engine,
     elapsedSec: t.elapsedSec, execs: t.execs, generated: t.generated, corpus: t.corpus, ops: t.ops,
     execsPerSec: t.execsPerSec, opsPerSec: t.opsPerSec, coverage: t.coverage,
     findings: t.findings, openFindings: t.openFindings, explained: t.explained,

@@ -8,7 +8,7 @@ import {
 } from '../seq/field_table';
 import { Fields, parseJsonInput } from '../seq/strict_json';
 import { readInputFile } from '../store/input_file';
-import { CAMPAIGN_FIELDS, checkFormat, HANG_TIMEOUT, MERGED } from './report_file';
+import { CAMPAIGN_FIELDS, checkFormat, HANG_TIMEOUT, MERGED, PROFILE } from './report_file';
 import { BUCKET } from './report_file';
 import { STATS_FORMAT, type Lane, type SeriesPoint, type StatsFile, type WorkerStats } from './stats';
 
@@ -38,6 +38,7 @@ const STATS: FieldTable<StatsFile> = {
   faultRate: optional(finite(0, 1)),
   raceRate: optional(finite(0, 1)),
   maxOps: optional(atLeast(1)),
+  profile: optional(PROFILE),
   hangTimeoutSec: optional(HANG_TIMEOUT),
   engine: optional(str),
   elapsedSec: finite(0),

@@ -6,7 +6,10 @@
 // the replay command.
 import type { FirstDivergence } from '../run/findings';
 import { coverageFamilies } from '../run/coverage_classes';
-import { blindSpots, coverageFamilyPhrase, designsPhrase, findingsPhrase, geometryPhrase, plural, sourcePhrase, type ReportData, type ReportFinding } from './data';
+import {
+  blindSpots, coverageFamilyPhrase, designsPhrase, findingsPhrase, geometryPhrase, modelTimeRows, msPhrase, num, plural, PROFILE_DESCRIPTIONS, sharePhrase,
+  sourcePhrase, type ReportData, type ReportFinding,
+} from './data';
 
 export const TEXT_WIDTH = 80;
 
@@ -113,6 +116,7 @@ export function renderText(r: ReportData): string {
   out.push('Scope');
   out.push(...wrap(`designs ${designsPhrase(s.designs)}; ${s.equiv} equivalence; ${s.domain} domain`, '    ', '  '));
   out.push(...wrap(`geometry: ${geometryPhrase(s.config)}`, '    ', '  '));
+  out.push(...wrap(`profile: ${s.profile} (${PROFILE_DESCRIPTIONS[s.profile]})`, '    ', '  '));
   out.push(...wrap(`seed ${s.seed}${s.shard ? `, shard ${s.shard.index}/${s.shard.count}` : ''}; ${plural(s.sequences, 'sequence')} (${s.generated.toLocaleString('en-US')} generated, ${plural(s.corpus.files, 'corpus file')}), ${plural(s.ops, 'op')}`, '    ', '  '));
   out.push(...wrap(`coverage: ${r.coverage.reached} classes; ${r.coverage.expectedReached} of ${r.coverage.expected} expected SEAMCALL/fault/race classes`, '    ', '  '));
   for (const f of coverageFamilies(r.coverage, r.timing.lastNewByFamily)) out.push(...wrap(coverageFamilyPhrase(f), '        ', '    '));
@@ -131,5 +135,20 @@ export function renderText(r: ReportData): string {
     out.push('', 'By-design differences seen (kernel-model §3.1)');
     for (const e of r.explained) out.push(...wrap(`${e.id} ${e.title}: ${plural(e.sequences, 'sequence')}`, '      ', '  '));
   }
+  out.push(...modelTimeLines(r));
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * "Model time by op kind": per kind its ops (deterministic, padded into columns), then its ms and
+ * share (timings, last and unpadded: bench/normalize_timings.js replaces them without moving the
+ * columns before them).
+ */
+function modelTimeLines(r: ReportData): string[] {
+  const rows = modelTimeRows(r);
+  if (!rows) return [];
+  const w = Math.max(...rows.map(x => x.kind.length), 4);
+  const n = Math.max(...rows.map(x => num(x.ops).length), 3);
+  return ['', 'Model time by op kind (ms and share are timings)',
+    ...rows.map(x => `  ${x.kind.padEnd(w)}  ${num(x.ops).padStart(n)} ops  ${msPhrase(x.ms)}  ${sharePhrase(x.share)} of model time`)];
 }

@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG, type VmConfig } from '../../impls/api';
 import type { Equivalence } from './compare';
 import type { Domain } from '../seq/domain';
 import { DEFAULT_FAULT_RATE, DEFAULT_MAX_OPS, DEFAULT_RACE_RATE, type GenerateOptions } from '../seq/generate';
+import { defaultProfile, GEN_PROFILES, type GenProfile } from '../seq/profile';
 import { InputError } from '../seq/sequence';
 
 /** Run only generated indices i ≡ index (mod count), and every count-th corpus file; null: all. */
@@ -27,6 +28,8 @@ export interface CampaignParams {
   faultRate: number;
   raceRate: number;
   maxOps: number;
+  /** --profile: which draws the generator makes (seq/profile.ts); default by geometry (defaultProfile) */
+  profile: GenProfile;
   /** --hang-timeout: a run making no progress for this long is a `hang` finding (wall-clock) */
   hangTimeoutSec: number;
 }
@@ -75,8 +78,8 @@ export const DEFAULT_HANG_TIMEOUT_SEC = 10;
 /** Time budget of a campaign given neither a run nor a time budget. */
 const DEFAULT_TIME_WHEN_NO_BUDGET = 60;
 
-/** The defaults (the time budget and crash store depend on other parameters: timeBudget, runParams). */
-export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec' | 'crashes'>> = {
+/** The defaults (the time budget, crash store and profile depend on other parameters: timeBudget, runParams, defaultProfile). */
+export const DEFAULT_PARAMS: Readonly<Omit<RunParams, 'timeSec' | 'crashes' | 'profile'>> = {
   seed: 1,
   shard: null,
   equiv: 'state',
@@ -109,15 +112,20 @@ export function campaignParams(given: GivenParams<CampaignParams>): CampaignPara
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
     throw new InputError(`--shard: expected i/N with 0 <= i < N, got ${shard.index}/${shard.count}`);
   }
+  const config = { ...DEFAULT_PARAMS.config, ...definedOnly(given.config ?? {}) };
+  if (given.profile !== undefined && !GEN_PROFILES.includes(given.profile)) {
+    throw new InputError(`--profile: unknown profile ${JSON.stringify(given.profile)} (expected one of ${GEN_PROFILES.join(', ')})`);
+  }
   return {
     seed: given.seed ?? DEFAULT_PARAMS.seed,
     shard,
     equiv: given.equiv ?? DEFAULT_PARAMS.equiv,
     domain: given.domain ?? DEFAULT_PARAMS.domain,
-    config: { ...DEFAULT_PARAMS.config, ...definedOnly(given.config ?? {}) },
+    config,
     faultRate: given.faultRate ?? DEFAULT_PARAMS.faultRate,
     raceRate: given.raceRate ?? DEFAULT_PARAMS.raceRate,
     maxOps: given.maxOps ?? DEFAULT_PARAMS.maxOps,
+    profile: given.profile ?? defaultProfile(config),
     hangTimeoutSec: hangTimeout(given.hangTimeoutSec),
   };
 }
@@ -166,5 +174,5 @@ export function runParams(given: GivenParams<RunParams>): RunParams {
 
 /** The generator's options of a campaign. */
 export function generatorOptions(p: CampaignParams): GenerateOptions {
-  return { config: p.config, domain: p.domain, faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps };
+  return { config: p.config, domain: p.domain, faultRate: p.faultRate, raceRate: p.raceRate, maxOps: p.maxOps, profile: p.profile };
 }

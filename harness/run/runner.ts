@@ -17,6 +17,7 @@ import { planOf, type FindingSink, type OpNotes, type Oracle, type OraclePlan, t
 import type { Domain } from '../seq/domain';
 import type { Sequence } from '../seq/sequence';
 import { runBounded } from './watchdog';
+import { OP_KIND_INDEX } from './op_time';
 
 // `diff` is loaded on first use (lazily): the jsfuzz CLI instruments every module the fuzz target
 // requires, and a target that never builds a diff (RunOptions.diffs false) should not pay for it.
@@ -52,6 +53,12 @@ export interface RunOptions {
    * be without it, and diagnostics, a bugged VM and later comparisons are judged as always.
    */
   allowedExplanations?: readonly string[];
+  /**
+   * When given, each op's model time (ms: every design's apply and digests of it) is added to the
+   * slot of its kind (run/op_time.ts OP_KIND_INDEX), appended teardown included. Campaigns pass one;
+   * replay and tests need not (it costs a performance.now() pair per op).
+   */
+  modelMs?: Float64Array;
 }
 
 export interface RunResult {
@@ -204,6 +211,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   /** the rows that may explain anything in this run (domain, allowedExplanations) */
   private readonly rows: readonly ExplainedDifference[];
   private readonly allowed: readonly string[] | undefined;
+  private readonly modelMs: Float64Array | undefined;
 
   constructor(seq: Sequence, opts: RunOptions) {
     this.labels = designLabels(opts.designs);
@@ -228,6 +236,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     // read structurally: `patches` is an optional member of a design instance (impls/series)
     this.patches = this.vms.map(vm => patchesOf(vm));
     this.allowed = opts.allowedExplanations;
+    this.modelMs = opts.modelMs;
     this.rows = rowsFor(this.domain, this.allowed);
   }
 
@@ -269,7 +278,10 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     const op = this.ops[i];
     if (hasFaults(op)) this.faultSeen = true;
     position.op = i;
+    const ms = this.modelMs;
+    const t0 = ms ? performance.now() : 0;
     const obs = this.applyOp(i, op);
+    if (ms) ms[OP_KIND_INDEX[op.kind]] += performance.now() - t0;
     position.design = -1;
     position.phase = 'compare';
     this.compareLockstep(i, op, obs);
