@@ -67,11 +67,13 @@ const UNIFORM: ProfileDraws = {
 };
 
 /**
- * Mirror: kind weights changed only for kinds that never touch mirror state in the legal domain.
- * invalidateDirect zaps the direct roots alone (kvm_tdp_mmu_invalidate_roots of shared roots): 4 → 1
- * keeps its handle_removed_pt-in-shared-mode race reachable. age never ages mirror roots: 5 → 3.
+ * Mirror: every kind weight doubled (weights are integers: room for a half), except kinds that never
+ * touch mirror state in the legal domain. invalidateDirect zaps the direct roots alone
+ * (kvm_tdp_mmu_invalidate_roots of shared roots) and removes every direct table, each at 512 frozen
+ * entries on x86 (~400 us an op, 8% of mirror model time at weight 2): 1 of 8 uniform's share still
+ * reaches its handle_removed_pt-in-shared-mode and zap-retry races. age never ages mirror roots: 5 → 3.
  */
-const MIRROR_KIND_WEIGHTS: Partial<Record<OpKind, number>> = { invalidateDirect: 1, age: 3 };
+const MIRROR_KIND_WEIGHTS: Partial<Record<OpKind, number>> = { invalidateDirect: 1, age: 6 };
 
 const MIRROR: ProfileDraws = {
   // 0.85: mirror faults (SEPT.ADD, PAGE.AUG, the unused-SP free after a lost install race) are the
@@ -90,7 +92,7 @@ const MIRROR: ProfileDraws = {
   // A range of fanout^2 gfns or more split to 4K can create fanout tables of fanout entries each:
   // mostly to 2M (85%); shorter ranges as uniform.
   splitTarget: (ch, len, fanout) => (len >= fanout * fanout ? (ch.chance(0.15) ? 1 : 2) : ch.chance(0.75) ? 1 : 2),
-  kindWeight: (kind, base) => MIRROR_KIND_WEIGHTS[kind] ?? base,
+  kindWeight: (kind, base) => MIRROR_KIND_WEIGHTS[kind] ?? base * 2,
 };
 
 export const PROFILES: Readonly<Record<GenProfile, ProfileDraws>> = { uniform: UNIFORM, mirror: MIRROR };
