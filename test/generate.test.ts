@@ -41,12 +41,14 @@ describe('generateSequence', () => {
     expect(spy).not.toHaveBeenCalled();
   });
 
-  it('produces only legal, valid sequences in the legal domain (500 sequences per config)', () => {
+  it('produces only legal, valid sequences in the legal domain (500 sequences per config and profile)', () => {
     const configs: VmConfig[] = [compact, x86Huge, { geometry: 'compact', hugePages: true, vcpus: 1 }, { geometry: 'x86', hugePages: false, vcpus: 8 }];
     for (const config of configs) {
-      for (const seq of many(500, { config, domain: 'legal', faultRate: 0.3, raceRate: 0.3 }, `legal/${config.geometry}`)) {
-        expect(validateSequence(JSON.parse(JSON.stringify(seq)), 'gen')).toEqual(seq);
-        expect(legalityErrors(seq)).toEqual([]);
+      for (const profile of ['uniform', 'mirror'] as const) {
+        for (const seq of many(500, { config, domain: 'legal', faultRate: 0.3, raceRate: 0.3, profile }, `legal/${config.geometry}`)) {
+          expect(validateSequence(JSON.parse(JSON.stringify(seq)), 'gen')).toEqual(seq);
+          expect(legalityErrors(seq)).toEqual([]);
+        }
       }
     }
   });
@@ -57,8 +59,10 @@ describe('generateSequence', () => {
     const configs: VmConfig[] = [compact, x86Huge, { geometry: 'compact', hugePages: true, vcpus: 1, proveMmu: true }, { geometry: 'x86', hugePages: false, vcpus: 8, dpamt: true }];
     for (const config of configs) {
       for (const domain of ['legal', 'extended'] as const) {
-        for (const seq of many(400, { config, domain, faultRate: 0.4, raceRate: 0.4 }, `canon/${config.geometry}/${domain}`)) {
-          expect(JSON.stringify(makeSequence(seq.config, seq.ops, seq.meta))).toBe(JSON.stringify(seq));
+        for (const profile of ['uniform', 'mirror'] as const) {
+          for (const seq of many(200, { config, domain, faultRate: 0.4, raceRate: 0.4, profile }, `canon/${config.geometry}/${domain}`)) {
+            expect(JSON.stringify(makeSequence(seq.config, seq.ops, seq.meta))).toBe(JSON.stringify(seq));
+          }
         }
       }
     }

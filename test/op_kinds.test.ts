@@ -20,7 +20,7 @@ const FACETS: Record<keyof OpKindSpec<Op>, 'function' | 'object' | 'nullable'> =
 };
 
 const config: VmConfig = { geometry: 'compact', hugePages: true, vcpus: 4 };
-const policy: OpPolicy = { config, domain: 'extended', faultRate: 0, raceRate: 0 };
+const policy: OpPolicy = { config, domain: 'extended', faultRate: 0, raceRate: 0, profile: 'uniform' };
 
 /** A few ops of each kind, built by the table's own generator. */
 function samples(kind: OpKind, n = 20): Op[] {

@@ -12,6 +12,7 @@ import { builtinSeries, builtinSeriesNames } from '../run/series_builtin';
 import { parseSeries, type SeriesSpec } from '../run/series_file';
 import { DOMAINS, type Domain } from '../seq/domain';
 import { GEOMETRIES } from '../seq/fields';
+import { GEN_PROFILES } from '../seq/profile';
 import { readInputFile } from '../store/input_file';
 import { displayPath } from '../store/fsutil';
 import { flagHelp, flagTable, HANG_TIMEOUT_FLAG, parseFlags, splitList, UsageError, type Command, type Io } from './flags';
@@ -26,6 +27,7 @@ const BISECT_FLAGS = flagTable([
   { name: 'geometry', kind: { type: 'enum', values: GEOMETRIES }, metavar: 'G', help: 'compact (default) or x86' },
   { name: 'huge-pages', kind: { type: 'bool' }, help: 'model TDX huge pages' },
   { name: 'dpamt', kind: { type: 'bool' }, help: 'model Dynamic PAMT' },
+  { name: 'profile', kind: { type: 'enum', values: GEN_PROFILES }, metavar: 'P', help: 'generator profile, as for run (default mirror on x86, uniform on compact)' },
   { name: 'engine', kind: { type: 'string', what: 'an engine name' }, metavar: 'E', help: 'random (default), guided, jsfuzz: as for run' },
   { name: 'workers', kind: { type: 'int', min: 1, max: 256 }, metavar: 'N', help: 'worker threads per campaign (default: in-process)' },
   { name: 'out', kind: { type: 'string', what: 'a directory' }, metavar: 'DIR', help: 'bisect.{md,json,junit.xml,html} and per-step reports (default out)' },
@@ -107,6 +109,7 @@ function parseBisectArgs(argv: readonly string[], cwd: string): BisectOptions | 
     engine: flags.engine ?? DEFAULT_PARAMS.engine,
     workers: flags.workers ?? null,
     config: { geometry: flags.geometry, hugePages: flags['huge-pages'], ...(flags.dpamt ? { dpamt: true } : {}) },
+    ...(flags.profile ? { profile: flags.profile } : {}),
     matrix,
     out,
     crashes: flags.crashes ?? path.join(out, 'crashes'),

@@ -16,6 +16,7 @@ import { startWorkers } from './workers';
 import { ENGINES } from './engines/index';
 import { preflight } from './preflight';
 import { campaignParams, generatorOptions, runParams } from '../run/campaign_params';
+import type { GenProfile } from '../seq/profile';
 import { loadDesigns, probeDesigns } from '../run/designs';
 import { campaignMinimizer } from '../run/minimize';
 import type { SeriesDesignRef, SeriesSpec } from '../run/series_file';
@@ -37,6 +38,8 @@ export interface BisectOptions {
   /** worker threads per campaign (null: in-process) */
   workers: number | null;
   config: Partial<VmConfig>;
+  /** --profile (default by geometry: run/campaign_params.ts) */
+  profile?: GenProfile;
   matrix: readonly BisectMode[];
   out: string;
   crashes: string;
@@ -119,7 +122,7 @@ async function runPair(o: BisectOptions, pair: Design[], specs: string[], mode: 
     else o.onLine?.(`  WARNING: ${e.message}`);
   };
   const p = runParams({
-    seed: o.seed, equiv: mode.equiv, domain: mode.domain, config: o.config, hangTimeoutSec: o.hangTimeoutSec,
+    seed: o.seed, equiv: mode.equiv, domain: mode.domain, config: o.config, profile: o.profile, hangTimeoutSec: o.hangTimeoutSec,
     designs: specs, engine: o.engine, runs: o.runs ?? undefined, timeSec: o.timeSec ?? undefined, out, crashes, corpus: null,
     minimize: o.minimize, workers: o.workers ?? undefined, allowedExplanations: allowed,
   });
@@ -129,7 +132,7 @@ async function runPair(o: BisectOptions, pair: Design[], specs: string[], mode: 
   }
   const corpusOut = path.join(out, 'corpus');
   return runCampaign({
-    seed: p.seed, equiv: p.equiv, domain: p.domain, config: p.config, hangTimeoutSec: p.hangTimeoutSec,
+    seed: p.seed, equiv: p.equiv, domain: p.domain, config: p.config, profile: p.profile, hangTimeoutSec: p.hangTimeoutSec,
     designs: pair, designSpecs: specs, runs: p.runs, timeSec: p.timeSec, cwd: o.cwd, outDir: out, crashDir: crashes, corpusDir: null,
     allowedExplanations: allowed, onEvent, now: o.now,
     ...(o.minimize ? { minimize: campaignMinimizer({ maxRuns: o.minimize.maxRuns }), minimizeTimeMs: o.minimize.timeMs } : {}),

@@ -11,7 +11,7 @@ const report = {
   scope: {
     designs: ['before', 'after<script>'], designSpecs: ['before', 'after'], seed: 1, shard: null, sequences: 10, generated: 10,
     corpus: { dir: null, files: 0, skipped: [] }, ops: 100, equiv: 'state', domain: 'legal',
-    config: { geometry: 'compact', hugePages: true, vcpus: 3, dpamt: true }, faultRate: 0.15, raceRate: 0.1, maxOps: 24, hangTimeoutSec: 10,
+    config: { geometry: 'compact', hugePages: true, vcpus: 3, dpamt: true }, faultRate: 0.15, raceRate: 0.1, maxOps: 24, profile: 'uniform', hangTimeoutSec: 10,
     budget: { runs: 10, timeSec: 30 },
   },
   coverage: { reached: 3, byFamily: {}, expected: 4, expectedReached: 3, neverReached: ['seam|destroy|TRACK|TDX_OPERAND_BUSY'] },
