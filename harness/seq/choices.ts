@@ -1,20 +1,17 @@
-// Sources of choices and the building blocks of generated ops: the Chooser interface (seedrandom in
-// generate.ts, input bytes in decode.ts), the generator's policy and state, weighted picks and the
-// collision-heavy gfn window. The op-kind table (op_kinds.ts) builds every op from these.
+// The building blocks of generated ops: the generator's policy and state, and the collision-heavy gfn
+// window, over a Chooser (chooser.ts: seedrandom in generate.ts, input bytes in decode.ts). The op-kind
+// table (op_kinds.ts) builds every op from these.
 
 import type { VmConfig } from '../../impls/api';
 import { GEOMETRY_FANOUT, totalGfns } from './fields';
 
 import type { Domain } from './domain';
 import type { GenProfile, RangeShape } from './profile';
+import { type Chooser, pick, weighted } from './chooser';
 
-/** A source of choices. Implementations: seedrandom (generate.ts), input bytes (decode.ts). */
-export interface Chooser {
-  /** an integer in [lo, hi] (lo when hi <= lo) */
-  int(lo: number, hi: number): number;
-  /** true with probability p */
-  chance(p: number): boolean;
-}
+// The Chooser and weighted picks live in chooser.ts (profile.ts draws with them too); engines import them from here.
+export { type Chooser, pick, weighted };
+
 
 export interface OpPolicy {
   config: VmConfig;
@@ -50,21 +47,6 @@ export function initialState(): GenState {
   return { finalized: false, hkidReleased: false, destroyed: false, openWalkers: new Set() };
 }
 
-export function pick<T>(ch: Chooser, items: readonly T[]): T {
-  return items[ch.int(0, items.length - 1)];
-}
-
-export function weighted<T>(ch: Chooser, entries: ReadonlyArray<readonly [T, number]>): T {
-  const live = entries.filter(([, w]) => w > 0);
-  if (!live.length) throw new Error('weighted: no entry has a positive weight');
-  const total = live.reduce((s, [, w]) => s + w, 0);
-  let r = ch.int(0, total - 1);
-  for (const [item, w] of live) {
-    if (r < w) return item;
-    r -= w;
-  }
-  return live[live.length - 1][0];
-}
 
 // ------------------------------------------------------------------------------------------------
 // The gfn window. Bugs in this code live where tables are shared, split, zapped and raced on, so the

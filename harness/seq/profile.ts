@@ -16,8 +16,7 @@
 //
 // On the compact geometry (8 entries per table) nothing is expensive, so its default stays uniform.
 import type { OpKind, VmConfig } from '../../impls/api';
-import type { Chooser } from './choices';
-import { weighted } from './choices';
+import { type Chooser, weighted } from './chooser';
 import { LEVELS } from './fields';
 
 export type GenProfile = 'uniform' | 'mirror';
