@@ -33,7 +33,10 @@ for engine in random guided; do
 done
 run huge-1 --seed 1 --runs 600 --huge-pages --designs after,mutant:split-leftover-skips-external
 run prove-1 --seed 1 --runs 600 --prove-mmu --designs after,mutant:parent-reclaimed-first
-run x86-1 --seed 1 --runs 40 --geometry x86
+# x86 under both generator profiles: uniform draws what the generator drew before profiles existed
+# (so it compares with older snapshots), mirror is the x86 default (seq/profile.ts).
+run x86-1 --seed 1 --runs 40 --geometry x86 --profile uniform
+run x86-mirror-1 --seed 1 --runs 200 --geometry x86 --profile mirror
 node "$cli" mutants --engines random,guided --seeds 3 --time 20 --json >mutants.json 2>mutants.console || true
 # The regression replay of the committed corpora.
 (node "$cli" replay "$root/crashes" "$root/corpus" >replay.console 2>&1; echo "exit $?" >>replay.console) || true

@@ -74,7 +74,6 @@ function generatorGrid(s: ReportScope, engine: string | undefined): string {
     ['seed', `${s.seed}${s.shard ? ` (shard ${s.shard.index}/${s.shard.count})` : ''}`],
     ['engine', engine ?? 'not recorded'],
     ['domain', s.domain],
-    ['profile', s.profile],
     ['equivalence', s.equiv],
     ['max ops', String(s.maxOps)],
     ['vCPUs', String(c.vcpus)],
