@@ -5,6 +5,8 @@ const { defineConfig } = require('vitest/config') as typeof import('vitest/confi
 module.exports = defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // harness/ and impls/ transpiled once for the test files that spawn real JavaScript (build_helper.ts)
+    globalSetup: ['test/global_tree.ts'],
     // Totality and campaign-style tests run thousands of sequences; on a 2-core CI box the
     // default 5 s is far too tight.
     testTimeout: 60_000,

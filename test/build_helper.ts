@@ -19,8 +19,21 @@ function tsFiles(dir: string): string[] {
   return out;
 }
 
-/** Transpile harness/ and impls/ into `<tmp>/harness`, `<tmp>/impls`; returns `<tmp>`. */
+/** Set by test/global_tree.ts (vitest globalSetup): the run's one shared tree. */
+export const SHARED_TREE_ENV = 'TDPFUZZ_TEST_TREE';
+
+/**
+ * The transpiled tree for a test file: the run's shared one when vitest's globalSetup built it,
+ * else a fresh one (transpileTree). Read-only for its users.
+ */
 export function buildTree(tag: string): string {
+  const shared = process.env[SHARED_TREE_ENV];
+  if (shared && fs.existsSync(path.join(shared, 'harness/cli/main.js'))) return shared;
+  return transpileTree(tag);
+}
+
+/** Transpile harness/ and impls/ into `<tmp>/harness`, `<tmp>/impls`; returns `<tmp>`. */
+export function transpileTree(tag: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ts = require('typescript') as typeof import('typescript');
   const out = fs.mkdtempSync(path.join(os.tmpdir(), `tdpfuzz-${tag}-`));
@@ -40,6 +53,8 @@ export function buildTree(tag: string): string {
   return out;
 }
 
+/** Remove a tree buildTree gave; the shared one stays until globalSetup's teardown. */
 export function removeTree(dir: string): void {
+  if (dir === process.env[SHARED_TREE_ENV]) return;
   fs.rmSync(dir, { recursive: true, force: true });
 }

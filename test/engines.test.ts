@@ -120,11 +120,14 @@ describe('guided engine', () => {
     }
   });
 
-  it('finds chosen mutants quickly', () => {
+  // A sequence budget, not a time budget: the hunt is a function of (engine, seed), so the test asks
+  // the same question on a loaded CI machine as on an idle one (seed 1 needs 3,249 / 283 / 17 / 1
+  // sequences for these at the time of writing; a guided engine that stopped steering would not).
+  it('finds chosen mutants within a fixed sequence budget', () => {
     for (const id of ['split-leftover-skips-external', 'frees-on-reclaim-failure', 'frees-with-hkid-assigned', 'stats-before-hook']) {
-      const r = huntMutant({ mutant: findMutant(id)!, engine: 'guided', seed: 1, timeMs: 5000 });
+      const r = huntMutant({ mutant: findMutant(id)!, engine: 'guided', seed: 1, timeMs: 120_000, maxExecs: 5000 });
       expect(r.found, id).toBe(true);
-      expect(r.ms!).toBeLessThanOrEqual(5000);
+      expect(r.execs!, id).toBeLessThanOrEqual(5000);
       expect(r.signature).toContain(`mutant:${id}`);
     }
   });

@@ -23,7 +23,7 @@ async function bisect(series: string, runs: number): Promise<{ code: number; b: 
 
 describe('bisect on the built-in series', () => {
   it('v3: no unexplained divergence; the steps series.md calls refactors are verified pure, P2/P3/P5/P9/P10/P12/P14/P15 match their declared differences', async () => {
-    const { code, b } = await bisect('v3', 150);
+    const { code, b } = await bisect('v3', 80);
     expect(code).toBe(0);
     expect(b.verdict).toMatchObject({ clean: true, firstDiverging: null });
     const byId = Object.fromEntries(b.steps.map(s => [s.id, s]));
@@ -40,7 +40,7 @@ describe('bisect on the built-in series', () => {
   }, 120_000);
 
   it('v2: the first diverging step is v2-P9, its missing trace unexplained under strict only', async () => {
-    const { code, b } = await bisect('v2', 150);
+    const { code, b } = await bisect('v2', 80);
     expect(code).toBe(1);
     expect(b.verdict.firstDiverging).toBe('v2-P9');
     const st = b.steps.find(s => s.id === 'v2-P9')!;
@@ -53,7 +53,7 @@ describe('bisect on the built-in series', () => {
   }, 120_000);
 
   it('v1: the atomic-zap window opens at v1-P7 (extended domain), not in the legal domain', async () => {
-    const { code, b } = await bisect('v1', 150);
+    const { code, b } = await bisect('v1', 80);
     expect(code).toBe(1);
     expect(b.verdict.firstDiverging).toBe('v1-P7');
     const st = b.steps.find(s => s.id === 'v1-P7')!;
