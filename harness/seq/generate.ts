@@ -51,7 +51,12 @@ export function policyOf(opts: GenerateOptions): OpPolicy {
   for (const [name, v] of [['faultRate', faultRate], ['raceRate', raceRate]] as const) {
     if (!(v >= 0 && v <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${v}`);
   }
-  return { config: opts.config, domain: opts.domain, faultRate, raceRate, profile: opts.profile ?? defaultProfile(opts.config) };
+  return { config: opts.config, domain: opts.domain, faultRate, raceRate, profile: profileOf(opts) };
+}
+
+/** The profile these options generate with: theirs, else their geometry's default. */
+export function profileOf(opts: Pick<GenerateOptions, 'config' | 'profile'>): GenProfile {
+  return opts.profile ?? defaultProfile(opts.config);
 }
 
 /**

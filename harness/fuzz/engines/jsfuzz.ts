@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { Corpus } from 'jsfuzz/build/src/corpus';
 import seedrandom from 'seedrandom';
 import { decodeBytes } from '../../seq/decode';
-import { defaultProfile } from '../../seq/profile';
+import { profileOf } from '../../seq/generate';
 import type { RunResult } from '../../run/runner';
 import type { Engine, EngineSequence } from './engine';
 import type { EngineContext } from './engine';
@@ -67,7 +67,7 @@ export function jsfuzzEngine(ctx: EngineContext, opts: JsfuzzOptions = {}): Jsfu
   if (source === 'istanbul' && !istanbulActive()) {
     throw new Error('jsfuzz engine: istanbul coverage requested, but impls/ is not instrumented in this thread');
   }
-  const decodeOpts = { config: ctx.gen.config, domain: ctx.gen.domain, profile: ctx.gen.profile ?? defaultProfile(ctx.gen.config) };
+  const decodeOpts = { config: ctx.gen.config, domain: ctx.gen.domain, profile: profileOf(ctx.gen) };
   // a resumed lane (ctx.resumeAt) starts from the kept inputs in corpusOut/bytes, loaded below, on a stream of its own
   const rng = seedrandom(`${ctx.seed}/jsfuzz${ctx.resumeAt !== undefined ? `/resume${ctx.resumeAt}` : ''}`);
   const corpus = new Corpus([], false);
