@@ -8,7 +8,7 @@
 const fs = require('fs');
 
 // JSON keys whose values are timings: by name, so a new timing field shows up as a diff, not as silence.
-const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily|lastNewCoverageSec|firstFindingSec|foundAtSec|modelMsByKind)$/;
+const TIMING_KEY = /^(t|startedAt|finishedAt|updatedAt|firstSeen|lastSeen|elapsedSec|execsPerSec|opsPerSec|seqPerSec|medianMs|worstMedianMs|ms|wallMs|elapsedMs|minimizeMs|durationMs|timeMs|timings|series|mutationMs|lastNewClassSec|lastNewByFamily|lastNewCoverageSec|firstFindingSec|foundAtSec|modelMsByKind|engineMs)$/;
 
 function scrub(v) {
   if (Array.isArray(v)) return v.map(scrub);
@@ -34,6 +34,7 @@ function scrubText(s) {
     .replace(/( \d+\/\d+ runs) \d+s$/gm, '$1 <n>s')
     // the share column of "model time by op kind" (its ms column is a "<n> ms" above): text, Markdown, HTML
     .replace(/[\d.]+% of model time/g, '<n>% of model time')
+    .replace(/[\d.]+% of the elapsed time/g, '<n>% of the elapsed time')
     .replace(/\| [\d.]+% \|$/gm, '| <n>% |')
     .replace(/<td class="share">[\d.]+%<\/td>/g, '<td class="share"><n>%</td>')
     .replace(/<svg[\s\S]*?<\/svg>/g, '<svg/>');

@@ -9,7 +9,7 @@ import { generateSequence, rngChooser, type GenerateOptions } from '../harness/s
 import { legalityErrors } from '../harness/seq/legality';
 import { havoc, mutateContext, mutateOnce, MUTATIONS, raceSweep, type MutateContext, type Mutation, type SpliceDonor } from '../harness/seq/mutate';
 import { repair } from '../harness/seq/repair';
-import { makeSequence, normalizeOp, serializeSequence, validateSequence, type Sequence } from '../harness/seq/sequence';
+import { makeSequence, normalizeOp, sealCanonical, serializeSequence, validateSequence, type Sequence } from '../harness/seq/sequence';
 
 const CASES: ReadonlyArray<readonly [string, VmConfig, Domain]> = [
   ['compact, huge pages, legal', { geometry: 'compact', hugePages: true, vcpus: 2 }, 'legal'],
@@ -77,6 +77,45 @@ describe('mutation operators', () => {
     for (let i = 0; i < 300; i++) havoc(mc, pool[i % pool.length].seq.ops, pool);
     raceSweep(mc, pool[0].seq.ops, new Set(['split', 'zap', 'fault']));
     expect(JSON.stringify(pool)).toBe(before);
+  });
+
+  it('give the same mutants from sealed (frozen, shared) parents as from private copies, and never write a parent op', () => {
+    // havoc copies the op list, not the ops (copy-on-write, mutate.ts own): an operator that wrote
+    // to a parent op in place would throw on a sealed one, or change what the copies produce
+    for (const [name, config, domain] of CASES) {
+      const produce = (seal: boolean): string[] => {
+        const mc = contextOf(`seal/${name}`, config, domain);
+        const pool = seedPool(config, domain);
+        if (seal) for (const d of pool) sealCanonical(d.seq);
+        const out: string[] = [];
+        for (let i = 0; i < 300; i++) {
+          const parent = pool[(i * 7) % pool.length];
+          const m = havoc(mc, parent.seq.ops, pool);
+          out.push(m ? `${m.mutations.join(',')} ${serializeSequence(m.seq)}` : 'null');
+          if (m && pool.length < 200) {
+            if (seal) sealCanonical(m.seq);
+            pool.push({ seq: m.seq });
+          }
+          if (i % 10 === 0) out.push(JSON.stringify(raceSweep(mc, parent.seq.ops, new Set(['split', 'zap', 'invalidateDirect', 'atomicZap']))?.map(x => x.ops)));
+        }
+        return out;
+      };
+      expect(produce(true), name).toEqual(produce(false));
+    }
+    // untouched ops are the parent's own objects (not re-read), changed ones are fresh copies
+    const [, config, domain] = CASES[1];
+    const mc = contextOf('share', config, domain);
+    const pool = seedPool(config, domain);
+    for (const d of pool) sealCanonical(d.seq);
+    let shared = 0, fresh = 0;
+    for (let i = 0; i < 100; i++) {
+      const parent = pool[i % pool.length].seq.ops;
+      const m = havoc(mc, parent, pool);
+      if (!m) continue;
+      for (const op of m.seq.ops) if (parent.includes(op)) { shared++; expect(Object.isFrozen(op)).toBe(true); } else fresh++;
+    }
+    expect(shared).toBeGreaterThan(fresh);
+    expect(fresh).toBeGreaterThan(0);
   });
 
   for (const [name, config, domain] of CASES) {

@@ -207,6 +207,9 @@ describe('reports', () => {
     expect(Object.keys(ra.timing.modelMsByKind!)).toEqual(Object.keys(byKind));
     expect(Object.values(ra.timing.modelMsByKind!).every((ms) => ms >= 0)).toBe(true);
     expect(rb.scope.opsByKind).toEqual(byKind);
+    // the engine's own time (next and feedback) is part of the elapsed time, and the report says how much
+    expect(ra.timing.engineMs).toBeGreaterThan(0);
+    expect(ra.timing.engineMs!).toBeLessThan(ra.timing.elapsedSec * 1000);
     const txt = fs.readFileSync(path.join(a, 'out', 'report.txt'), 'utf8');
     const md = fs.readFileSync(path.join(a, 'out', 'report.md'), 'utf8');
     const html = fs.readFileSync(path.join(a, 'out', 'report.html'), 'utf8');
@@ -215,6 +218,7 @@ describe('reports', () => {
     expect(md).toContain('\n- profile: mirror (');
     expect(md).toContain('### Model time by op kind (profile: mirror)');
     expect(md).toMatch(/\n\| destroy \| 25 \| [\d,.]+ ms \| [\d.]+% \|\n/);
+    expect(md).toMatch(/\n- the engine's own work \(choosing sequences, learning from their runs\) took [\d,.]+ ms, [\d.]+% of the elapsed time\n/);
     expect(html).toContain('profile: <b>mirror</b>');
     expect(html).toMatch(/<tr><td>destroy<\/td><td>25<\/td><td class="ms">[\d,.]+ ms<\/td><td class="share">[\d.]+%<\/td><\/tr>/);
 
@@ -223,12 +227,17 @@ describe('reports', () => {
     expect(merged.scope.opsByKind!.fault).toBe(2 * byKind.fault);
     expect(Object.values(merged.scope.opsByKind!).reduce((x, y) => x + y, 0)).toBe(merged.scope.ops);
     expect(merged.timing.modelMsByKind!.fault).toBeCloseTo(ra.timing.modelMsByKind!.fault + rb.timing.modelMsByKind!.fault, 6);
+    expect(merged.timing.engineMs).toBeCloseTo(ra.timing.engineMs! + rb.timing.engineMs!, 6);
     const other = { ...rb, scope: { ...rb.scope, profile: 'uniform' as const } };
     expect(() => mergeReports([{ from: 'a', report: ra }, { from: 'b', report: other }], { mode: 'parallel' })).toThrow(/profile differs/);
     // a report written before profiles ran the uniform generator
     const old = JSON.parse(JSON.stringify(ra)) as { scope: Record<string, unknown>; timing: Record<string, unknown> };
-    delete old.scope.profile; delete old.scope.opsByKind; delete old.timing.modelMsByKind;
+    delete old.scope.profile; delete old.scope.opsByKind; delete old.timing.modelMsByKind; delete old.timing.engineMs;
     expect(validateReport(old, 'old.json').scope.profile).toBe('uniform');
+    // a report from before engine timing: a merge with it cannot say how long the engines took
+    const noEngineMs = JSON.parse(JSON.stringify(rb)) as ReportData;
+    delete noEngineMs.timing.engineMs;
+    expect(mergeReports([{ from: 'a', report: ra }, { from: 'b', report: validateReport(noEngineMs, 'b.json') }], { mode: 'parallel' }).timing.engineMs).toBeUndefined();
 
     // Two runs of one seed are byte-identical once bench/normalize_timings.js has stripped the timings.
     const files = ['report.txt', 'report.md', 'report.html', 'report.json'];
@@ -236,5 +245,6 @@ describe('reports', () => {
     execFileSync(process.execPath, [path.join(ROOT, 'bench', 'normalize_timings.js'), ...paths]);
     for (const f of files) expect(fs.readFileSync(path.join(b, 'out', f), 'utf8'), f).toBe(fs.readFileSync(path.join(a, 'out', f), 'utf8'));
     expect(fs.readFileSync(path.join(a, 'out', 'report.txt'), 'utf8')).toMatch(/ops {2}<n> ms {2}<n>% of model time\n/);
+    expect(fs.readFileSync(path.join(a, 'out', 'report.md'), 'utf8')).toContain('took <n> ms, <n>% of the elapsed time\n');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Op, VmConfig } from '../impls/api';
 import {
-  InputError, SEQUENCE_FORMAT, makeSequence, normalizeOp, parseSequence, sequenceHash,
+  InputError, SEQUENCE_FORMAT, makeSequence, normalizeOp, parseSequence, sealCanonical, sequenceHash,
   serializeSequence, totalGfns, validateSequence, type Sequence,
 } from '../harness/seq/sequence';
 import { legalityErrors } from '../harness/seq/legality';
@@ -232,6 +232,31 @@ describe('defaults, serialization and hashing', () => {
     expect(sequenceHash(sparse)).toBe(sequenceHash(explicit));
     const changed = { ...sample, ops: sample.ops.map((op, i) => (i === 0 ? { kind: 'gracePeriod' as const } : op)) };
     expect(sequenceHash(changed)).not.toBe(h);
+  });
+
+  it('seals canonical ops only: validation takes a sealed op as it is, for the configuration it was checked against', () => {
+    const seq = makeSequence({ ...compact, vcpus: 4 }, [
+      { kind: 'fault', vcpu: 3, gfn: 9, private: true, write: true, maxLevel: 1, fail: [{ at: 'seamcall', nth: 1, call: 'PAGE.AUG', error: 'BUSY' }] },
+      { kind: 'zap', start: 0, end: 8, attr: 'private' },
+    ]);
+    // the same fault with its keys in another order, and one missing its defaults: not canonical
+    const reordered = { private: true, gfn: 9, vcpu: 3, kind: 'fault', write: true, maxLevel: 1 } as unknown as Op;
+    const sparse = { kind: 'fault', vcpu: 0, gfn: 2, private: true } as unknown as Op;
+    const withUndefined = { ...seq.ops[0], race: undefined } as Op;
+    const mixed = { ...seq, ops: [...seq.ops, reordered, sparse, withUndefined] };
+    sealCanonical(mixed);
+    expect(seq.ops.map(op => Object.isFrozen(op))).toEqual([true, true]);
+    expect(Object.isFrozen(seq.ops[0].fail![0])).toBe(true);
+    expect([reordered, sparse, withUndefined].map(op => Object.isFrozen(op))).toEqual([false, false, false]);
+    expect(() => { (seq.ops[0] as { gfn: number }).gfn = 10; }).toThrow(TypeError);
+    const again = validateSequence({ format: SEQUENCE_FORMAT, config: { ...compact, vcpus: 4 }, ops: mixed.ops }, 's');
+    expect(again.ops[0]).toBe(seq.ops[0]);
+    expect(again.ops[1]).toBe(seq.ops[1]);
+    expect(again.ops[3]).not.toBe(reordered);
+    expect(Object.keys(again.ops[3])).toEqual(['kind', 'vcpu', 'gfn', 'private', 'write', 'maxLevel']);
+    // under another configuration a sealed op is read again: vcpu 3 does not exist with 2 vCPUs
+    expect(() => validateSequence({ format: SEQUENCE_FORMAT, config: compact, ops: [seq.ops[0]] }, 's.json')).toThrow(/s\.json: ops\[0\]\.vcpu: 3 is out of range/);
+    expect(() => sealCanonical({ ...seq, ops: [{ kind: 'fault' } as unknown as Op] })).toThrow(InputError);
   });
 
   it('knows the geometry sizes', () => {

@@ -489,6 +489,11 @@ class Campaign {
   /** a new finding was recorded: write a checkpoint after this sequence, not a period later */
   private checkpointDue = false;
   private opsTotal = 0;
+  /**
+   * ms in the engine's own work on its sequences: next() (generation, mutation, repair) and
+   * feedback() (coverage bookkeeping, keeping). Timing only: a report's engine overhead (issue 13 item 4).
+   */
+  private engineMs = 0;
   private stoppedBy: ReportTiming['stoppedBy'] = 'runs';
   private seriesStep = 1;
   private nextSample = 0;
@@ -558,8 +563,13 @@ class Campaign {
   private async enginePhase(): Promise<void> {
     let k = 0;
     await this.drive(() => {
+      const t = this.clock();
       const item = this.engine.next(k++);
-      return { seq: item.seq, source: item.source, done: (r) => { this.engine.feedback(item, r); this.generated++; } };
+      this.engineMs += this.clock() - t;
+      return {
+        seq: item.seq, source: item.source,
+        done: (r) => { const t1 = this.clock(); this.engine.feedback(item, r); this.engineMs += this.clock() - t1; this.generated++; },
+      };
     });
   }
 
@@ -774,6 +784,7 @@ class Campaign {
         lastNewByFamily: Object.fromEntries([...this.lastNewByFamily.keys()].sort().map(f => [f, Math.round(this.lastNewByFamily.get(f)! * 10) / 10])),
         // the same kinds as scope.opsByKind (a kind that ran has a time, if only 0)
         modelMsByKind: tallyRecord(this.modelMs, k => this.opCounts[k] !== 0, v => Math.round(v * 1000) / 1000),
+        engineMs: Math.round(this.engineMs * 1000) / 1000,
       },
     };
   }

@@ -94,6 +94,12 @@ export interface ReportTiming {
   lastNewByFamily?: Record<string, number>;
   /** per op kind (the keys of scope.opsByKind), the designs' time in its ops in ms (runner RunOptions.modelMs) */
   modelMsByKind?: Record<string, number>;
+  /**
+   * the engine's own time in ms: choosing sequences (next: generation, or the guided engine's
+   * mutation and repair) and learning from their results (feedback: coverage bookkeeping); absent
+   * in older reports
+   */
+  engineMs?: number;
   /** finding: --stop-on-first stopped it at its first unexplained finding */
   stoppedBy: 'runs' | 'time' | 'signal' | 'finding';
 }

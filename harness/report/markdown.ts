@@ -99,6 +99,11 @@ export function renderMarkdown(r: ReportData): string {
   out.push(`- ${num(Math.round(t.execsPerSec))} exec/s, ${num(Math.round(t.opsPerSec))} ops/s, elapsed ${t.elapsedSec.toFixed(1)} s (stopped by ${t.stoppedBy}); ${t.startedAt} → ${t.finishedAt}`);
   // A plateau long before the end says more of the same budget will not reach new classes.
   if (t.lastNewClassSec !== undefined) out.push(`- the last new coverage class was reached at ${t.lastNewClassSec.toFixed(1)} s`);
+  // the engine's overhead: what the sequences cost to choose, apart from what they cost to run
+  if (t.engineMs !== undefined) {
+    out.push(`- the engine's own work (choosing sequences, learning from their runs) took ${msPhrase(t.engineMs)}, `
+      + `${sharePhrase(t.engineMs / Math.max(t.elapsedSec * 1000, 1e-9))} of the elapsed time`);
+  }
   out.push('');
   const rows = modelTimeRows(r);
   if (rows) {

@@ -245,6 +245,7 @@ export function mergeReports(parts: readonly ReportPart[], opts: MergeReportOpti
     ...mergeFoundAt(ts, opts.mode),
     // model time adds up whether the parts ran at the same time or one after another
     ...(ts.every(t => t.modelMsByKind) ? { modelMsByKind: sumRecords(ts.map(t => t.modelMsByKind!)) } : {}),
+    ...(ts.every(t => t.engineMs !== undefined) ? { engineMs: ts.reduce((n, t) => n + t.engineMs!, 0) } : {}),
     ...(opts.mode === 'parallel' && ts.every(t => t.lastNewByFamily !== undefined) ? { lastNewByFamily: latestByFamily(ts.map(t => t.lastNewByFamily!)) } : {}),
     ...opts.timing,
   };

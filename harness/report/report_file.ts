@@ -104,6 +104,7 @@ const TIMING: FieldTable<ReportTiming> = {
     const o = f.object(k);
     return Object.fromEntries(o.keys().map(kind => [kind, finite(0)(o, kind)]));
   }),
+  engineMs: optional(finite(0)),
 };
 
 const BUCKET_RULES: readonly BucketRule[] = ['same minimized reproducer', 'same first diverging op and component'];

@@ -15,9 +15,13 @@ export const MAX_WALKER = 7;
 /** Upper bound for `nth` in fail and race entries: beyond this the point is never reached in practice. */
 export const MAX_NTH = 64;
 
+/** fanout^4 per geometry, computed once: every gfn field read asks for it. */
+const TOTAL_GFNS = new Map<string, number>(Object.entries(GEOMETRY_FANOUT).map(([g, fanout]) => [g, fanout ** LEVELS]));
+
 /** Number of gfns the 4-level tree maps: fanout^4 (4096 for compact, 2^36 for x86). */
 export function totalGfns(config: VmConfig): number {
-  return GEOMETRY_FANOUT[config.geometry] ** LEVELS;
+  // NaN for an unknown geometry, as fanout ** LEVELS gave
+  return TOTAL_GFNS.get(config.geometry) ?? NaN;
 }
 
 /** Number of gfns one entry at `level` covers (1 at level 1). */

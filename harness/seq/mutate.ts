@@ -68,6 +68,15 @@ function cloneOp(op: Op): Op {
 }
 const cloneOps = (ops: readonly Op[]): Op[] => ops.map(cloneOp);
 
+/**
+ * Copy-on-write: the op lists mutateOnce works on share their ops with the parent (havoc copies the
+ * list, not the ops: the parent's untouched ops then need no re-validation, seq/sequence.ts
+ * sealCanonical), so an operator that changes an op in place first makes ops[p] its own copy.
+ */
+function own(ops: Op[], p: number): Op {
+  return (ops[p] = cloneOp(ops[p]));
+}
+
 /** How much addFail prefers an op kind: teardown and zaps have the failure paths that matter most. */
 const FAIL_TARGET_WEIGHT: Partial<Record<Op['kind'], number>> = {
   fault: 1, zap: 3, split: 3, age: 1, invalidateDirect: 2, releaseHkid: 4, destroy: 6, atomicZap: 2,
@@ -424,7 +433,7 @@ export function mutateOnce(mc: MutateContext, ops: Op[], m: Mutation, donors: re
     case 'tweak': {
       const p = weightedIndex(ch, ops, op => (tweakable(op) ? TWEAK_WEIGHT[op.kind] ?? 1 : 0));
       if (p < 0) return false;
-      return tweakOp(mc, ops[p], stateAt(ops, p), gfnsOf(ops));
+      return tweakOp(mc, own(ops, p), stateAt(ops, p), gfnsOf(ops));
     }
     case 'regen': {
       // the op re-rolled as the generator would make it here: same kind, new arguments, fail and race
@@ -444,13 +453,13 @@ export function mutateOnce(mc: MutateContext, ops: Op[], m: Mutation, donors: re
       const merged = [...cur];
       for (const e of add) if (!merged.some(x => x.at === e.at && x.call === e.call)) merged.push(e);
       if (merged.length === cur.length) return false;
-      ops[p].fail = merged;
+      own(ops, p).fail = merged;
       return true;
     }
     case 'removeFail': {
       const p = anyIndex(i => !!ops[i].fail?.length);
       if (p < 0) return false;
-      const f = ops[p].fail!;
+      const f = own(ops, p).fail!;
       if (f.length === 1 || ch.chance(0.3)) delete ops[p].fail;
       else f.splice(ch.int(0, f.length - 1), 1);
       return true;
@@ -458,7 +467,7 @@ export function mutateOnce(mc: MutateContext, ops: Op[], m: Mutation, donors: re
     case 'tweakFail': {
       const p = anyIndex(i => !!ops[i].fail?.length);
       if (p < 0) return false;
-      const e = pick(ch, ops[p].fail!);
+      const e = pick(ch, own(ops, p).fail!);
       const max = e.at === 'reclaim' ? 10 : 4;
       e.nth = Math.max(1, Math.min((e.nth ?? 1) + pick(ch, [-1, 1, 1, 2]), max));
       if (e.at === 'seamcall' && ch.chance(0.3)) e.error = e.error === 'ERROR' ? 'BUSY' : 'ERROR';
@@ -472,20 +481,20 @@ export function mutateOnce(mc: MutateContext, ops: Op[], m: Mutation, donors: re
       const p = weighted(ch, targets);
       const race = chooseRace(ch, ops[p], stateAt(ops, p), policy);
       if (!race) return false;
-      ops[p].race = race;
+      own(ops, p).race = race;
       if (ch.chance(0.5)) aimRace(mc, ops[p], gfnsOf(ops));
       return true;
     }
     case 'removeRace': {
       const p = anyIndex(i => !!ops[i].race);
       if (p < 0) return false;
-      delete ops[p].race;
+      delete own(ops, p).race;
       return true;
     }
     case 'retargetRace': {
       const p = anyIndex(i => !!ops[i].race);
       if (p < 0) return false;
-      return retargetRace(mc, ops[p], stateAt(ops, p), gfnsOf(ops));
+      return retargetRace(mc, own(ops, p), stateAt(ops, p), gfnsOf(ops));
     }
     case 'finalize': {
       const f = ops.findIndex(o => o.kind === 'finalize');
@@ -525,7 +534,8 @@ const HAVOC_ATTEMPTS = 8;
 export function havoc(mc: MutateContext, parent: readonly Op[], donors: readonly SpliceDonor[]): { seq: Sequence; mutations: Mutation[] } | null {
   const { ch } = mc;
   for (let attempt = 0; attempt < HAVOC_ATTEMPTS; attempt++) {
-    const ops = cloneOps(parent);
+    // the ops stay the parent's until an operator changes one (own)
+    const ops = parent.slice();
     const stack = 1 + (ch.chance(0.5) ? 0 : ch.chance(0.6) ? 1 : ch.int(2, 3));
     const applied: Mutation[] = [];
     for (let i = 0; i < stack; i++) {
@@ -561,10 +571,11 @@ export function raceSweep(mc: MutateContext, ops: readonly Op[], kinds: Readonly
   for (let level = 1; level <= 3; level++) {
     for (let nth = 1; nth <= 3; nth++) {
       for (let roll = 0; roll < SWEEP_ROLLS; roll++) {
-        const copy = cloneOps(ops);
+        // only the raced op is copied (own): the others stay the parent's
+        const copy = ops.slice();
         const race = chooseRace(ch, copy[p], state, policy);
         if (!race) continue;
-        copy[p].race = { ...race, level, nth };
+        own(copy, p).race = { ...race, level, nth };
         aimRace(mc, copy[p], dict);
         const seq = repair(copy, mc);
         if (seq) out.push(seq);

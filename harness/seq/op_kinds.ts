@@ -116,8 +116,12 @@ export type OpKindTable = { readonly [K in OpKind]: OpKindSpec<Extract<Op, { kin
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const privacy = (priv: boolean): string => (priv ? 'private' : 'shared');
 
+/** The range message of gfn fields, per geometry; built once, since every gfn field read passes it. */
+const GFN_WHY = new Map<string, string>();
 function gfnWhy(config: VmConfig): string {
-  return `${config.geometry} geometry has ${totalGfns(config)} gfns`;
+  let why = GFN_WHY.get(config.geometry);
+  if (why === undefined) GFN_WHY.set(config.geometry, why = `${config.geometry} geometry has ${totalGfns(config)} gfns`);
+  return why;
 }
 
 const gfnField = (v: Field, config: VmConfig): number => v.int(0, totalGfns(config) - 1, undefined, gfnWhy(config));

@@ -81,6 +81,18 @@ function readRace(file: string, path: string, raw: unknown, config: VmConfig): R
   return level === undefined ? { at, nth, op } : { at, level, nth, op };
 }
 
+/** Per op kind, its allowed keys and its field readers in table order; built once per kind. */
+const KIND_READERS = new Map<OpKind, { allowed: readonly string[]; readers: ReadonlyArray<readonly [string, FieldReader]> }>();
+function kindReaders(kind: OpKind): { allowed: readonly string[]; readers: ReadonlyArray<readonly [string, FieldReader]> } {
+  let r = KIND_READERS.get(kind);
+  if (!r) {
+    const fields = OP_KIND_SPECS[kind].fields;
+    r = { allowed: ['kind', ...Object.keys(fields), ...COMMON_FIELDS], readers: Object.entries(fields) as [string, FieldReader][] };
+    KIND_READERS.set(kind, r);
+  }
+  return r;
+}
+
 /**
  * Validate one op and return it complete (defaults filled) with its keys in canonical order.
  * `racing` is true for the nested op of a race: restricted kinds, and no race of its own.
@@ -100,12 +112,12 @@ function readOp(file: string, path: string, raw: unknown, config: VmConfig, raci
     }
     if (f.has('race')) f.fail('race', 'a racing op may not carry a race itself');
   }
-  const fields = OP_KIND_SPECS[kind].fields;
-  f.onlyKnown(['kind', ...Object.keys(fields), ...COMMON_FIELDS], `a ${kind} op`);
+  const { allowed, readers } = kindReaders(kind);
+  f.onlyKnown(allowed, `a ${kind} op`);
 
   // The kind's fields in table order: validation order, and the canonical key order of the op.
   const op = { kind } as Op;
-  for (const [key, read] of Object.entries(fields) as [string, FieldReader][]) {
+  for (const [key, read] of readers) {
     (op as unknown as Record<string, unknown>)[key] = read(f.at(key), config, op);
   }
 
@@ -138,6 +150,49 @@ export function readConfig(file: string, raw: unknown, at = 'config'): VmConfig 
   return config;
 }
 
+// ------------------------------------------------------------------------------------------------
+// Sealed canonical ops
+
+/**
+ * Ops that sealCanonical found already in canonical form, frozen, with the configuration they were
+ * checked against (configKey). validateSequence takes such an op as it is: readOp would return a
+ * deep-equal copy of it. Frozen, so nothing can change it after the check.
+ */
+const SEALED = new WeakMap<object, string>();
+
+/** What readOp's result depends on in a configuration (every field of a validated VmConfig). */
+function configKey(c: VmConfig): string {
+  return `${c.geometry}/${c.hugePages}/${c.vcpus}/${!!c.proveMmu}/${!!c.dpamt}`;
+}
+
+function deepFreeze(op: Op): void {
+  if (op.fail) { for (const e of op.fail) Object.freeze(e); Object.freeze(op.fail); }
+  if (op.race) { deepFreeze(op.race.op); Object.freeze(op.race); }
+  Object.freeze(op);
+}
+
+/**
+ * Freeze the ops of `seq` that are in canonical form for its configuration (each checked against
+ * readOp's own result, key order included) and remember them, so that validating a sequence that
+ * reuses them skips their re-validation. For the guided engine's kept sequences: a mutant shares
+ * its parent's untouched ops (seq/mutate.ts copies an op before changing it), so repair re-reads
+ * only the ops its mutations made. Ops that are not canonical are left as they are. Throws
+ * InputError when seq is not valid.
+ */
+export function sealCanonical(seq: Sequence): void {
+  const valid = validateSequence({ format: SEQUENCE_FORMAT, config: seq.config, ops: seq.ops }, '<sequence>');
+  const key = configKey(valid.config);
+  seq.ops.forEach((op, i) => {
+    if (SEALED.get(op) === key) return;
+    if (canonicalText(op) !== canonicalText(valid.ops[i])) return;
+    deepFreeze(op);
+    SEALED.set(op, key);
+  });
+}
+
+/** JSON of an op with its own key order (canonical form includes it) and its keys set to undefined. */
+const canonicalText = (op: Op): string => JSON.stringify(op, (_k, v: unknown) => (v === undefined ? '\u0000undefined' : v));
+
 /** Strictly validate a parsed sequence; returns it with every default filled in. Throws InputError. */
 export function validateSequence(obj: unknown, file: string): Sequence {
   if (!isObject(obj)) throw new InputError(`${file}: expected a JSON object at the top level, got ${show(obj)}`);
@@ -155,9 +210,11 @@ export function validateSequence(obj: unknown, file: string): Sequence {
   if (obj.ops === undefined) throw new InputError(`${file}: ops: missing (required)`);
   if (!Array.isArray(obj.ops)) throw new InputError(`${file}: ops: expected an array of ops, got ${show(obj.ops)}`);
   const ops: Op[] = [];
+  const key = configKey(config);
   obj.ops.forEach((raw, i) => {
     if (i > 0 && ops[i - 1].kind === 'destroy') throw new InputError(`${file}: ops[${i}]: no op may follow destroy`);
-    ops.push(readOp(file, `ops[${i}]`, raw, config, false));
+    // a sealed op is canonical for this configuration already (sealCanonical)
+    ops.push(isObject(raw) && SEALED.get(raw) === key ? raw as unknown as Op : readOp(file, `ops[${i}]`, raw, config, false));
   });
   const seq: Sequence = { format: SEQUENCE_FORMAT, config, ops };
   if (obj.meta !== undefined) {

@@ -156,14 +156,17 @@ export class Fields {
     return this.file;
   }
 
-  /** The readers for one key. */
+  /** The readers for one key (one small object per field read: sequences are read in campaign loops). */
   at(key: string): Field {
-    return {
-      key,
-      fail: (msg) => this.fail(key, msg),
-      int: (lo, hi, def, why) => this.int(key, lo, hi, def, why),
-      bool: (def) => this.bool(key, def),
-      oneOf: (allowed, def, noun) => this.oneOf(key, allowed, def, noun),
-    };
+    return new FieldAt(this, key);
   }
+}
+
+/** Fields' readers with the key bound; methods on the prototype, so binding a key allocates no closures. */
+class FieldAt implements Field {
+  constructor(private readonly fields: Fields, readonly key: string) {}
+  fail(msg: string): never { return this.fields.fail(this.key, msg); }
+  int(lo: number, hi: number, def?: number, why?: string): number { return this.fields.int(this.key, lo, hi, def, why); }
+  bool(def?: boolean): boolean { return this.fields.bool(this.key, def); }
+  oneOf<T extends string>(allowed: readonly T[], def?: T, noun?: string): T { return this.fields.oneOf(this.key, allowed, def, noun); }
 }

@@ -7,7 +7,7 @@
 // Everything random is drawn from the Chooser the caller passes, so the corpus adds no stream of its
 // own: the engine's one seeded stream stays the single source of its choices.
 import type { Chooser } from '../../seq/opgen';
-import { sequenceHash, type Sequence } from '../../seq/sequence';
+import { sealCanonical, sequenceHash, type Sequence } from '../../seq/sequence';
 
 export interface CorpusEntry {
   seq: Sequence;
@@ -59,6 +59,9 @@ export class GuidedCorpus {
     if (newClasses.length === 0) return null;
     const hash = sequenceHash(seq);
     if (this.hashes.has(hash)) return null;
+    // A kept sequence is a parent from now on: its mutants share its ops, which are frozen (and then
+    // need no re-validation in repair) — an operator that changed one in place would throw.
+    sealCanonical(seq);
     // meta is left out: the entry is the sequence, not the run's provenance
     const entry: CorpusEntry = { seq: { format: seq.format, config: seq.config, ops: seq.ops }, hash, coverage: [...coverage], added: newClasses.length };
     const idx = this.entries.length;
