@@ -512,7 +512,7 @@ class Campaign {
     // Reports and stats name a module design by its absolute path (as crash files do), so that their
     // replay and resume commands work from any directory.
     this.recordedSpecs = recordedDesigns(this.designSpecs, this.cwd).designs;
-    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000, explainedDiffs: false,
+    this.runOpts = { designs: opts.designs, equiv: this.p.equiv, domain: this.p.domain, hangMs: this.p.hangTimeoutSec * 1000, explainedDivergence: false,
       ...(opts.allowedExplanations ? { allowedExplanations: opts.allowedExplanations } : {}) };
     this.timedRunOpts = { ...this.runOpts, modelMs: this.modelMs };
     const genOpts = generatorOptions(this.p);

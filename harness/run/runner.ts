@@ -38,11 +38,12 @@ export interface RunOptions {
    */
   diffs?: boolean;
   /**
-   * Build those diffs for explained (by-design) divergences too (default true: `explain` shows the
-   * first one). Campaigns turn it off (issue 13 item 2): their reports list explained differences
-   * by signature and count only, and an extended-domain run has one in most sequences.
+   * Record the first divergence (both traces, the op prefix, the diffs) of explained (by-design)
+   * divergences too (default true: `explain` shows the first one). Campaigns turn it off (issue 13
+   * items 2 and 4): their reports list explained differences by signature and count only, and an
+   * extended-domain or guided run has one in most sequences.
    */
-  explainedDiffs?: boolean;
+  explainedDivergence?: boolean;
   /** the per-design oracles (default: the registry, oracles/index.ts) */
   oracles?: readonly Oracle[];
   /** runBoundedSequence: the wall-clock bound of one run in ms (--hang-timeout; default 10 s) */
@@ -185,7 +186,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   faultSeen = false;
   private readonly equiv: Equivalence;
   private readonly diffs: boolean;
-  private readonly explainedDiffs: boolean;
+  private readonly explainedDivergence: boolean;
   private readonly plan: OraclePlan;
   /** unexplained findings by signature */
   private readonly findings = new Map<string, Finding>();
@@ -227,7 +228,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     this.domain = opts.domain;
     this.equiv = opts.equiv;
     this.diffs = opts.diffs !== false;
-    this.explainedDiffs = opts.explainedDiffs !== false;
+    this.explainedDivergence = opts.explainedDivergence !== false;
     this.plan = planOf(opts.oracles ?? ORACLES);
     this.comparing = this.labels.map((_, k) => k > 0);
     this.bases = this.vms.map(vm => (vm ? designBaseOf(vm) : null));
@@ -350,7 +351,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
     // Built once, and only when a finding keeps it: an explained divergence whose signature this run
     // already holds (the same D-id again at a later op) needs none.
     let div: FirstDivergence | undefined;
-    const firstDivergence = (): FirstDivergence => (div ??= this.divergence(i, op, component, k, obs, !ex || this.explainedDiffs));
+    const firstDivergence = (): FirstDivergence => (div ??= this.divergence(i, op, component, k, obs));
     const designs = [this.labels[0], this.labels[k]];
     if (ex) {
       for (const e of ex) {
@@ -358,7 +359,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
         if (!this.explained.has(signature)) {
           this.explained.set(signature, { signature, kind: 'divergence', designs, opIndex: i, opKind: op.kind, component,
             message: `${e.id} ${e.title}: ${component} differs at op ${i} (${describeOp(op)})`,
-            explained: { id: e.id, title: e.title, reason: e.reason }, divergence: firstDivergence() });
+            explained: { id: e.id, title: e.title, reason: e.reason },
+            ...(this.explainedDivergence ? { divergence: firstDivergence() } : {}) });
         }
       }
       if (ex.some(e => e.persistent)) this.comparing[k] = false;
@@ -376,7 +378,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
   }
 
   /** The first divergence of design k: both traces, and (unless diffs are off) the state and trace diffs. */
-  private divergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[], withDiffs = true): FirstDivergence {
+  private divergence(i: number, op: Op, component: string, k: number, obs: readonly Observation[]): FirstDivergence {
     const a = this.vms[0]!, b = this.vms[k]!;
     const la = this.labels[0], lb = this.labels[k];
     const ta = traceOf(la, obs[0], component === 'trace'), tb = traceOf(lb, obs[k], component === 'trace');
@@ -386,8 +388,8 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
       prefix: this.ops.slice(0, i).map(describeOp),
       component,
       sides: [ta, tb],
-      stateDiff: this.diffs && withDiffs ? createTwoFilesPatch(la, lb, snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }) : '',
-      traceDiff: this.diffs && withDiffs ? createTwoFilesPatch(la, lb, traceText(ta), traceText(tb), '', '', { context: 3 }) : '',
+      stateDiff: this.diffs ? createTwoFilesPatch(la, lb, snapshotText(a.snapshot()), snapshotText(b.snapshot()), '', '', { context: 3 }) : '',
+      traceDiff: this.diffs ? createTwoFilesPatch(la, lb, traceText(ta), traceText(tb), '', '', { context: 3 }) : '',
     };
   }
 

@@ -14,14 +14,20 @@ export function pick<T>(ch: Chooser, items: readonly T[]): T {
   return items[ch.int(0, items.length - 1)];
 }
 
+/**
+ * An entry drawn with probability proportional to its weight (entries of weight <= 0 never): one
+ * ch.int over the total. Loops, not filter/reduce: every generated op draws its kind here.
+ */
 export function weighted<T>(ch: Chooser, entries: ReadonlyArray<readonly [T, number]>): T {
-  const live = entries.filter(([, w]) => w > 0);
-  if (!live.length) throw new Error('weighted: no entry has a positive weight');
-  const total = live.reduce((s, [, w]) => s + w, 0);
+  let total = 0, last = -1;
+  for (let i = 0; i < entries.length; i++) if (entries[i][1] > 0) { total += entries[i][1]; last = i; }
+  if (last < 0) throw new Error('weighted: no entry has a positive weight');
   let r = ch.int(0, total - 1);
-  for (const [item, w] of live) {
-    if (r < w) return item;
+  for (let i = 0; i <= last; i++) {
+    const w = entries[i][1];
+    if (!(w > 0)) continue;
+    if (r < w) return entries[i][0];
     r -= w;
   }
-  return live[live.length - 1][0];
+  return entries[last][0];
 }

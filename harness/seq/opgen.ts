@@ -71,7 +71,11 @@ function chooseFail(ch: Chooser, candidates: FaultEntry[]): FaultEntry {
 
 /** One fail entry, sometimes two different ones. */
 export function chooseFails(ch: Chooser, op: Op, state: GenState): FaultEntry[] {
-  const candidates = failCandidates(op, state);
+  return chooseFailsFrom(ch, failCandidates(op, state));
+}
+
+/** chooseFails over candidates already computed (failCandidates is pure: decorate computes them once). */
+function chooseFailsFrom(ch: Chooser, candidates: FaultEntry[]): FaultEntry[] {
   if (!candidates.length) return [];
   const first = chooseFail(ch, candidates);
   if (!ch.chance(0.2)) return [first];
@@ -103,7 +107,11 @@ function nestedOp(ch: Chooser, kind: OpKind, plan: RacePlan, state: GenState, po
 /** A race for op, or undefined if op has no usable race point. */
 export function chooseRace(ch: Chooser, op: Op, state: GenState, policy: OpPolicy): Race | undefined {
   const plan = racePlan(op, state, policy);
-  if (!plan) return undefined;
+  return plan ? chooseRaceFrom(ch, plan, state, policy) : undefined;
+}
+
+/** chooseRace over a plan already computed (racePlan is pure: decorate computes it once). */
+function chooseRaceFrom(ch: Chooser, plan: RacePlan, state: GenState, policy: OpPolicy): Race | undefined {
   const at = pick(ch, plan.points);
   let level = raceLevel(ch, at);
   let nth = ch.chance(0.8) ? 1 : 2;
@@ -115,9 +123,12 @@ export function chooseRace(ch: Chooser, op: Op, state: GenState, policy: OpPolic
 
 /** Attach fail entries and a race to op at the policy's rates. Mutates and returns op. */
 export function decorate(ch: Chooser, op: Op, state: GenState, policy: OpPolicy): Op {
-  if (failCandidates(op, state).length && ch.chance(policy.faultRate)) op.fail = chooseFails(ch, op, state);
-  if (racePlan(op, state, policy) && ch.chance(policy.raceRate)) {
-    const race = chooseRace(ch, op, state, policy);
+  const candidates = failCandidates(op, state);
+  if (candidates.length && ch.chance(policy.faultRate)) op.fail = chooseFailsFrom(ch, candidates);
+  // the plan is taken after the fail entries are set, as chooseRace would take it
+  const plan = racePlan(op, state, policy);
+  if (plan && ch.chance(policy.raceRate)) {
+    const race = chooseRaceFrom(ch, plan, state, policy);
     if (race) op.race = race;
   }
   return op;

@@ -110,5 +110,14 @@ describe('runSequence', () => {
     const r = runSequence(seq, { designs: [before, after], equiv: 'state', domain: 'legal' });
     expect(r.findings).toEqual([]);
     expect(r.explained.map(e => e.explained!.id)).toEqual(['D4']);
+    // its first divergence (for `explain`), with both traces and the diffs
+    const d = r.explained[0].divergence!;
+    expect(d.opIndex).toBe(2);
+    expect(d.prefix).toHaveLength(2);
+    expect(d.sides.map(s => s.design)).toEqual(['before', 'after']);
+    // a campaign does not keep it (its reports count explained differences by signature only): the same verdicts without it
+    const c = runSequence(seq, { designs: [before, after], equiv: 'state', domain: 'legal', explainedDivergence: false });
+    expect(c.findings).toEqual([]);
+    expect(c.explained.map(e => [e.signature, e.message, e.divergence])).toEqual(r.explained.map(e => [e.signature, e.message, undefined]));
   });
 });
