@@ -168,6 +168,26 @@ function cliRun(extra) {
   }
 }
 
+/**
+ * Two independent single-process campaigns (seeds 1 and 2) at the same time: their summed exec/s
+ * and ops/s. Nothing is shared between them, so their sum over one campaign alone is the scaling the
+ * machine itself gives two busy threads — the ceiling for --workers 2.
+ */
+function cliRunPair() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tdpfuzz-bench-pair-'));
+  try {
+    const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+    const one = (seed) => [process.execPath, CLI, 'run', '--time', String(timeSec), '--no-corpus', '--no-minimize', '--seed', String(seed),
+      '--out', path.join(tmp, `out${seed}`), '--crashes', path.join(tmp, `crashes${seed}`)].map(q).join(' ');
+    const r = spawnSync('bash', ['-c', `${one(1)} >/dev/null 2>&1 & ${one(2)} >/dev/null 2>&1 & wait`], { cwd: tmp });
+    if (r.status !== 0) throw new Error(`two campaigns at once failed (exit ${r.status})`);
+    const stats = [1, 2].map(seed => JSON.parse(fs.readFileSync(path.join(tmp, `out${seed}`, 'stats.json'), 'utf8')));
+    return { execs: stats[0].execs + stats[1].execs, execsPerSec: stats[0].execsPerSec + stats[1].execsPerSec, opsPerSec: stats[0].opsPerSec + stats[1].opsPerSec };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /** The jsfuzz CLI on bench/trivial_target.js for timeSec seconds: the exec/s of its last status line. */
 function jsfuzzCli() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tdpfuzz-bench-jsfuzz-'));
@@ -230,6 +250,10 @@ function table() {
     add('compact --workers 1', '`run --workers 1`', w1, null, '');
     const w2 = cliRun(['--workers', '2']);
     add('compact --workers 2', '`run --workers 2`', w2, w1, '--workers 1');
+    // the ceiling: what two unrelated processes get from this machine together
+    const solo = cliRun([]);
+    add('compact campaign alone', '`run` (seed 1), the reference for the next row', solo, null, '');
+    add('compact 2 campaigns at once', 'seeds 1 and 2 as two processes, summed: the machine\'s own scaling', cliRunPair(), solo, 'campaign alone');
   }
   const j = jsfuzzCli();
   add('jsfuzz CLI', 'trivial target (bench/trivial_target.js)', j, null, '');
@@ -306,6 +330,10 @@ if (r['compact campaign guided']) {
 if (r['compact --workers 2']) {
   const x = r['compact --workers 2'].execsPerSec / r['compact --workers 1'].execsPerSec;
   checks.push(`--workers 2 / --workers 1 ${x.toFixed(2)} (target ≥ 1.8 on an idle 2-core machine): ${met(x >= 1.8)}`);
+  if (r['compact 2 campaigns at once']) {
+    const y = r['compact 2 campaigns at once'].execsPerSec / r['compact campaign alone'].execsPerSec;
+    checks.push(`  (two independent campaigns at once give ${y.toFixed(2)}× one alone on this machine: the ceiling for --workers 2)`);
+  }
 }
 if (checks.length) {
   say('Targets:');
