@@ -31,3 +31,11 @@ export class Geometry {
     return gfn - (gfn % s);
   }
 }
+
+/** One Geometry per name (it is immutable): every VM of a run asks for its configuration's. */
+const GEOMETRIES = new Map<GeometryName, Geometry>();
+export function geometryOf(name: GeometryName): Geometry {
+  let g = GEOMETRIES.get(name);
+  if (!g) GEOMETRIES.set(name, g = new Geometry(name));
+  return g;
+}

@@ -28,6 +28,9 @@ function slotTerm(i: number, c: number): number {
   return c === 0 ? 0 : hash4(0x6c656467, i, c, 0x9e3779b1);
 }
 
+/** Ledger.digest's scratch counts: one for all ledgers. */
+const SCRATCH = new Int32Array(POOLS.length * 4);
+
 export const enum Owner { Free = 0, Host = 1, Tdx = 2, Leaked = 3 }
 const OWNER_NAMES = ['free', 'host', 'tdx', 'leaked'];
 
@@ -46,8 +49,11 @@ export class Ledger {
    * (guest pages and TDR)"). Value: why it is dirty.
    */
   private dirty = new Map<number, string>();
-  /** counts[poolIndex * 4 + owner], kept incrementally so digests are cheap */
-  private counts = new Int32Array(POOLS.length * 4);
+  /**
+   * counts[poolIndex * 4 + owner], kept incrementally so digests are cheap. A plain array of small
+   * integers: a 112-byte typed array would get an off-heap store, and a ledger is made per VM.
+   */
+  private counts: number[] = new Array<number>(POOLS.length * 4).fill(0);
 
   constructor(private readonly report: (v: Violation) => void) {}
 
@@ -195,7 +201,8 @@ export class Ledger {
     return d >>> 0;
   }
   private countDigest = 0;
-  private readonly scratch = new Int32Array(POOLS.length * 4);
+  /** digest()'s copy of the counts, shared by every ledger (digest is not re-entrant) */
+  private readonly scratch = SCRATCH;
 
   /** Leak oracle input: every page that is not free. */
   unfreed(): LeakReport {

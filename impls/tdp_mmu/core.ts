@@ -7,7 +7,7 @@ import { CoverageBits } from '../machine/coverage_bits';
 import { Diagnostics } from '../machine/diag';
 import { HangError } from '../machine/errors';
 import { FaultPlan, RacePlan } from '../machine/fault_plan';
-import { Geometry, ROOT_LEVEL } from '../machine/geometry';
+import { Geometry, ROOT_LEVEL, geometryOf } from '../machine/geometry';
 import { hash4 } from '../machine/hash';
 import { MV_LEAF, MV_TABLE, mirrorViewHash } from '../machine/mirror_view';
 import { Ledger } from '../machine/ledger';
@@ -118,10 +118,10 @@ export abstract class TdpMmuCore {
   protected set curOp(kind: string) { this.curOpCode = Math.max(0, OP_KINDS.indexOf(kind as OpKind)); }
   private curOpCode = 0;
   /** SPTE-transition codes (coverSpteTransition): op kind × tree × level × old class × new class × lock mode */
-  private readonly spteCoverage = new CoverageBits(OP_KINDS.length * 2 * 8 * 4 * 4 * 4);
+  private readonly spteCoverage = new CoverageBits();
 
   /** (op kind, SEAMCALL, result) codes (coverSeamcall) */
-  private readonly seamCoverage = new CoverageBits(OP_KINDS.length * 16 * 64);
+  private readonly seamCoverage = new CoverageBits();
   /** (op kind, SEAMCALL, result) coverage, as a small integer. */
   protected coverSeamcall(op: string, call: SeamcallName, result: string): void {
     let r = SEAM_RESULTS.indexOf(result);
@@ -158,7 +158,7 @@ export abstract class TdpMmuCore {
   private spSerial = 0;
 
   constructor(readonly designName: string, readonly config: VmConfig) {
-    this.geo = new Geometry(config.geometry);
+    this.geo = geometryOf(config.geometry);
     this.ledger = new Ledger(v => this.violations.push(v));
     this.tdx = new FakeTdxModule(this.geo, this.ledger, () => this.plan, v => this.violations.push(v));
     this.mmuLock.diag = this.diag;
