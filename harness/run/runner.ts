@@ -415,7 +415,7 @@ class LockstepRun implements RunView, OpNotes, FindingSink {
    * killed it) its invariant violations, then the oracles' per-op checks — all as notes.
    */
   private checkDesigns(obs: readonly (Observation | null)[]): void {
-    this.notes.length = 0;
+    if (this.notes.length) this.notes.length = 0;
     const plan = this.plan;
     for (let d = 0; d < obs.length; d++) {
       const o = obs[d];

@@ -4,7 +4,8 @@
 function mix(h: number, v: number): number {
   // v may exceed 2^32 (gfns on x86, host pfns): fold the high part in separately.
   const lo = v >>> 0;
-  const hi = Math.floor(v / 4294967296) >>> 0;
+  // (the division only for values outside 0..2^32-1: levels, indices and counts skip it)
+  const hi = lo === v ? 0 : Math.floor(v / 4294967296) >>> 0;
   h = Math.imul(h ^ lo, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ hi, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;

@@ -25,7 +25,14 @@ const ACCEPTS: Record<Allocator, readonly Pool[]> = {
  * linear combination of them (which let owner changes in different pools hash alike, and swaps cancel).
  */
 function slotTerm(i: number, c: number): number {
-  return c === 0 ? 0 : hash4(0x6c656467, i, c, 0x9e3779b1);
+  if (c === 0) return 0;
+  // every bump computes two terms: small counts come from a table of the same values
+  return c > 0 && c < SLOT_TERM_COUNTS ? SLOT_TERMS[i * SLOT_TERM_COUNTS + c] : hash4(0x6c656467, i, c, 0x9e3779b1);
+}
+const SLOT_TERM_COUNTS = 256;
+const SLOT_TERMS = new Uint32Array(POOLS.length * 4 * SLOT_TERM_COUNTS);
+for (let i = 0; i < POOLS.length * 4; i++) {
+  for (let c = 1; c < SLOT_TERM_COUNTS; c++) SLOT_TERMS[i * SLOT_TERM_COUNTS + c] = hash4(0x6c656467, i, c, 0x9e3779b1);
 }
 
 /** Ledger.digest's scratch counts: one for all ledgers. */

@@ -50,9 +50,10 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
     else if (this.hostDead) result = 'host-dead';
     else {
       // the stacks are reused from op to op; an op without faults shares the empty plan (it keeps no counts)
-      this.planStack.length = 1;
+      // (a length store is a runtime call in V8: only when a nested op left a frame behind)
+      if (this.planStack.length !== 1) this.planStack.length = 1;
       this.planStack[0] = op.fail?.length ? new FaultPlan(op.fail) : FaultPlan.EMPTY;
-      this.raceStack.length = 1;
+      if (this.raceStack.length !== 1) this.raceStack.length = 1;
       this.raceStack[0] = op.race ? new RacePlan(op.race) : null;
       try {
         result = this.dispatch(op);
@@ -73,9 +74,9 @@ export abstract class TdpMmuVm extends TdpMmuFlows implements DesignInstance {
         this.mmuLock.reset();
         this.lockBase = 0;
         if (this.opReader) this.rcuReadUnlock();
-        this.planStack.length = 1;
+        if (this.planStack.length !== 1) this.planStack.length = 1;
         this.planStack[0] = FaultPlan.EMPTY;
-        this.raceStack.length = 1;
+        if (this.raceStack.length !== 1) this.raceStack.length = 1;
         this.raceStack[0] = null;
       }
     }
