@@ -256,7 +256,8 @@ export abstract class TdpMmuCore {
     let mvDelta = sp.mirror ? mirrorView(sp.level, gfn, old, oldChild) ^ mirrorView(sp.level, gfn, newSpte, newChild) : 0;
     // Subtree counts (FROZEN entries, leaves per level) move with the digest, for cheap invariants.
     const dc = DELTA;
-    dc.fill(0);
+    // five stores, not fill(): a builtin call on every SPTE store
+    dc[0] = 0; dc[1] = 0; dc[2] = 0; dc[3] = 0; dc[4] = 0;
     if (old === FROZEN) dc[0]--; else if (isLeaf(old)) dc[sp.level]--;
     if (newSpte === FROZEN) dc[0]++; else if (isLeaf(newSpte)) dc[sp.level]++;
     if (oldChild) {
