@@ -159,6 +159,15 @@ function* lowerRange<O extends ZapOp | AgeOp | SplitOp>(op: O): Generator<O> {
 
 const busy = (call: FaultEntry['call'], error: 'BUSY' | 'ERROR' = 'BUSY'): FaultEntry => ({ at: 'seamcall', call, error });
 
+/**
+ * A fault's fail candidates (asked for every generated fault): constant lists, frozen because
+ * callers only read them (chooseFail copies the entry it picks).
+ */
+const frozenFails = (entries: FaultEntry[]): FaultEntry[] => Object.freeze(entries.map(e => Object.freeze(e))) as FaultEntry[];
+const FAULT_FAILS_SHARED = frozenFails([{ at: 'topup' }, { at: 'cmpxchg' }]);
+const FAULT_FAILS_AUG = frozenFails([{ at: 'topup' }, { at: 'cmpxchg' }, busy('SEPT.ADD'), busy('PAGE.AUG')]);
+const FAULT_FAILS_ADD = frozenFails([{ at: 'topup' }, { at: 'cmpxchg' }, busy('SEPT.ADD'), busy('PAGE.ADD')]);
+
 /** Weight 2 for a racing rcuRead while an engine walker id is free. */
 const rcuWeight = (state: GenState): number => (state.openWalkers.size < ENGINE_WALKERS ? 2 : 0);
 
@@ -261,9 +270,7 @@ export const OP_KIND_SPECS: OpKindTable = {
       if (plan.vcpu !== undefined && config.vcpus > 1 && vcpu === plan.vcpu) vcpu = (vcpu + 1) % config.vcpus;
       return faultOp(ch, policy, vcpu, nearPlan(ch, plan, config), plan.private || (policy.domain === 'legal' && !state.finalized));
     },
-    failCandidates: (op, state) => (op.private
-      ? [{ at: 'topup' }, { at: 'cmpxchg' }, busy('SEPT.ADD'), busy(state.finalized ? 'PAGE.AUG' : 'PAGE.ADD')]
-      : [{ at: 'topup' }, { at: 'cmpxchg' }]),
+    failCandidates: (op, state) => (op.private ? (state.finalized ? FAULT_FAILS_AUG : FAULT_FAILS_ADD) : FAULT_FAILS_SHARED),
     racePlan(op, state, policy) {
       // A racing fault needs another vCPU (one vCPU cannot fault twice at once).
       const other = policy.config.vcpus > 1 ? 6 : 0;

@@ -28,23 +28,41 @@ export function noteOp(state: GenState, op: Op): void {
 // ------------------------------------------------------------------------------------------------
 // Op kinds and arguments
 
-function kindWeights(state: GenState, policy: OpPolicy, allow: KindAllowance): Array<readonly [OpKind, number]> {
+/** chooseKind's weights, one slot per kind of OP_KINDS (reused: every generated op draws a kind). */
+const KIND_WEIGHTS = new Float64Array(OP_KINDS.length);
+
+/**
+ * The kind of the next op: weighted() over OP_KINDS with each kind's weight facet (scaled by the
+ * profile), or after tdx_mmu_release_hkid over the kinds that may still follow. The weights go
+ * into a scratch array instead of a list of pairs; the draw is weighted()'s, value for value.
+ */
+export function chooseKind(ch: Chooser, state: GenState, policy: OpPolicy, allow: KindAllowance): OpKind {
   const open = state.openWalkers.size;
   const ctx: WeightContext = { state, policy, allow, free: ENGINE_WALKERS - open, open };
   if (state.hkidReleased && policy.domain === 'legal') {
     // Only the rest of the teardown may follow tdx_mmu_release_hkid in the kernel.
-    return AFTER_RELEASE_HKID_KINDS.map((k) => [k, OP_KIND_SPECS[k].afterReleaseHkid!.weight(ctx)] as const);
+    return weighted(ch, AFTER_RELEASE_HKID_KINDS.map((k) => [k, OP_KIND_SPECS[k].afterReleaseHkid!.weight(ctx)] as const));
   }
   const draws = PROFILES[policy.profile];
-  return OP_KINDS.map((k) => {
+  const ws = KIND_WEIGHTS;
+  let total = 0, last = -1;
+  for (let i = 0; i < OP_KINDS.length; i++) {
+    const k = OP_KINDS[i];
     const w = OP_KIND_SPECS[k].weight(ctx);
     // a kind that cannot come now (weight 0) stays out whatever the profile
-    return [k, w > 0 ? draws.kindWeight(k, w) : 0] as const;
-  });
-}
-
-export function chooseKind(ch: Chooser, state: GenState, policy: OpPolicy, allow: KindAllowance): OpKind {
-  return weighted(ch, kindWeights(state, policy, allow));
+    const v = w > 0 ? draws.kindWeight(k, w) : 0;
+    ws[i] = v;
+    if (v > 0) { total += v; last = i; }
+  }
+  if (last < 0) throw new Error('weighted: no entry has a positive weight');
+  let r = ch.int(0, total - 1);
+  for (let i = 0; i <= last; i++) {
+    const w = ws[i];
+    if (!(w > 0)) continue;
+    if (r < w) return OP_KINDS[i];
+    r -= w;
+  }
+  return OP_KINDS[last];
 }
 
 /** The arguments of an op of `kind` (no fail, no race). */
