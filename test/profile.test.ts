@@ -13,6 +13,7 @@ import { after, before } from '../impls/designs';
 import { main, parseArgs, UsageError } from '../harness/cli/main';
 import { runCampaign } from '../harness/fuzz/campaign';
 import { campaignParams } from '../harness/run/campaign_params';
+import { renderMarkdown } from '../harness/report/markdown';
 import { mergeReports } from '../harness/report/merge';
 import { validateReport } from '../harness/report/report_file';
 import type { ReportData } from '../harness/report/data';
@@ -228,6 +229,8 @@ describe('reports', () => {
     expect(Object.values(merged.scope.opsByKind!).reduce((x, y) => x + y, 0)).toBe(merged.scope.ops);
     expect(merged.timing.modelMsByKind!.fault).toBeCloseTo(ra.timing.modelMsByKind!.fault + rb.timing.modelMsByKind!.fault, 6);
     expect(merged.timing.engineMs).toBeCloseTo(ra.timing.engineMs! + rb.timing.engineMs!, 6);
+    // two parts that ran side by side: their summed engine time is no share of the elapsed time
+    expect(renderMarkdown(merged)).toMatch(/\n- the engine's own work \(choosing sequences, learning from their runs\) took [\d,.]+ ms, summed over the 2 merged parts\n/);
     const other = { ...rb, scope: { ...rb.scope, profile: 'uniform' as const } };
     expect(() => mergeReports([{ from: 'a', report: ra }, { from: 'b', report: other }], { mode: 'parallel' })).toThrow(/profile differs/);
     // a report written before profiles ran the uniform generator

@@ -101,8 +101,10 @@ export function renderMarkdown(r: ReportData): string {
   if (t.lastNewClassSec !== undefined) out.push(`- the last new coverage class was reached at ${t.lastNewClassSec.toFixed(1)} s`);
   // the engine's overhead: what the sequences cost to choose, apart from what they cost to run
   if (t.engineMs !== undefined) {
+    // a merged report's engine time is its parts' sum: parts that ran side by side overlap in the elapsed time
+    const parts = s.merged?.parts.length ?? 1;
     out.push(`- the engine's own work (choosing sequences, learning from their runs) took ${msPhrase(t.engineMs)}, `
-      + `${sharePhrase(t.engineMs / Math.max(t.elapsedSec * 1000, 1e-9))} of the elapsed time`);
+      + (parts > 1 ? `summed over the ${parts} merged parts` : `${sharePhrase(t.engineMs / Math.max(t.elapsedSec * 1000, 1e-9))} of the elapsed time`));
   }
   out.push('');
   const rows = modelTimeRows(r);
