@@ -2,7 +2,7 @@
 // incremental digests, SP allocation from the per-vCPU caches (kernel-model §1.4), race points,
 // the fault plan, the step budget. Design-specific functions are declared abstract here and
 // implemented in impls/before and impls/after under their kernel names.
-import { OP_KINDS, SEAMCALL_NAMES, type SeamcallName, type Op, type OpKind, type RacePoint, type VmConfig, type Violation } from '../api';
+import { OP_KINDS, SEAMCALL_NAMES, type SeamcallName, type Op, type RacePoint, type VmConfig, type Violation } from '../api';
 import { CoverageBits } from '../machine/coverage_bits';
 import { Diagnostics } from '../machine/diag';
 import { HangError } from '../machine/errors';
@@ -39,6 +39,10 @@ const SPTE_KEY_CACHE = new Map<number, string>();
 const SEAM_KEY_CACHE = new Map<number, string>();
 /** SEAMCALL result names seen so far (the fake module's error classes). */
 const SEAM_RESULTS: string[] = ['SUCCESS', 'TDX_OPERAND_BUSY'];
+/** indexOf for the coverage codes of every SEAMCALL (the same numbers, without a linear search) */
+const SEAM_RESULT_INDEX = new Map<string, number>(SEAM_RESULTS.map((r, i) => [r, i]));
+const OP_KIND_CODE = new Map<string, number>(OP_KINDS.map((k, i) => [k, i]));
+const SEAMCALL_CODE = new Map<string, number>(SEAMCALL_NAMES.map((c, i) => [c, i]));
 const LOCK_NAMES = ['none', 'read', 'write', '?'];
 const LOCK_CODES: Record<string, number> = { none: 0, read: 1, write: 2 };
 function classCode(spte: number): number {
@@ -115,7 +119,7 @@ export abstract class TdpMmuCore {
   readonly coverageSet = new Set<string>();
   /** kind of the op running (for coverage keys) */
   protected get curOp(): string { return OP_KINDS[this.curOpCode] ?? 'none'; }
-  protected set curOp(kind: string) { this.curOpCode = Math.max(0, OP_KINDS.indexOf(kind as OpKind)); }
+  protected set curOp(kind: string) { this.curOpCode = OP_KIND_CODE.get(kind) ?? 0; }
   private curOpCode = 0;
   /** SPTE-transition codes (coverSpteTransition): op kind × tree × level × old class × new class × lock mode */
   private readonly spteCoverage = new CoverageBits();
@@ -124,9 +128,9 @@ export abstract class TdpMmuCore {
   private readonly seamCoverage = new CoverageBits();
   /** (op kind, SEAMCALL, result) coverage, as a small integer. */
   protected coverSeamcall(op: string, call: SeamcallName, result: string): void {
-    let r = SEAM_RESULTS.indexOf(result);
-    if (r < 0) { SEAM_RESULTS.push(result); r = SEAM_RESULTS.length - 1; }
-    this.seamCoverage.add((Math.max(0, OP_KINDS.indexOf(op as OpKind)) * 16 + SEAMCALL_NAMES.indexOf(call)) * 64 + r);
+    let r = SEAM_RESULT_INDEX.get(result);
+    if (r === undefined) { SEAM_RESULTS.push(result); r = SEAM_RESULTS.length - 1; SEAM_RESULT_INDEX.set(result, r); }
+    this.seamCoverage.add(((OP_KIND_CODE.get(op) ?? 0) * 16 + (SEAMCALL_CODE.get(call) ?? -1)) * 64 + r);
   }
 
   /** Coverage: named transition classes plus the decoded SPTE-transition codes. */
