@@ -143,12 +143,18 @@ function lockstepRows(geometry) {
   return { bare: row('bare'), runSequence: row('runSequence'), profile: gen.profile ?? 'uniform' };
 }
 
+/** The arguments of a campaign row's `tdpfuzz run` (after the node binary): seed, output and crash store in `dir`. */
+function runArgs(dir, seed, extra = []) {
+  return [CLI, 'run', '--time', String(timeSec), '--no-corpus', '--no-minimize', '--seed', String(seed),
+    '--out', path.join(dir, `out${seed}`), '--crashes', path.join(dir, `crashes${seed}`), ...extra];
+}
+
 /** `tdpfuzz run` as a user runs it, in a fresh temp dir: execs/s and ops/s from OUT/stats.json, CPU from the child's rusage. */
 function cliRun(extra) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tdpfuzz-bench-'));
   try {
-    const outDir = path.join(tmp, 'out');
-    const args = [CLI, 'run', '--time', String(timeSec), '--no-corpus', '--no-minimize', '--seed', '1', '--out', outDir, '--crashes', path.join(tmp, 'crashes'), ...extra];
+    const outDir = path.join(tmp, 'out1');
+    const args = runArgs(tmp, 1, extra);
     const c0 = childCpuSec();
     try {
       execFileSync(process.execPath, args, { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -178,8 +184,7 @@ function cliRunPair() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tdpfuzz-bench-pair-'));
   try {
     const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
-    const one = (seed) => [process.execPath, CLI, 'run', '--time', String(timeSec), '--no-corpus', '--no-minimize', '--seed', String(seed),
-      '--out', path.join(tmp, `out${seed}`), '--crashes', path.join(tmp, `crashes${seed}`)].map(q).join(' ');
+    const one = (seed) => [process.execPath, ...runArgs(tmp, seed)].map(q).join(' ');
     const r = spawnSync('bash', ['-c', `${one(1)} >/dev/null 2>&1 & ${one(2)} >/dev/null 2>&1 & wait`], { cwd: tmp });
     if (r.status !== 0) throw new Error(`two campaigns at once failed (exit ${r.status})`);
     const stats = [1, 2].map(seed => JSON.parse(fs.readFileSync(path.join(tmp, `out${seed}`, 'stats.json'), 'utf8')));

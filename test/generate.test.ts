@@ -5,6 +5,7 @@ import { initialState } from '../harness/seq/opgen';
 import { makeSequence, serializeSequence, validateSequence } from '../harness/seq/sequence';
 import { legalityErrors } from '../harness/seq/legality';
 import seedrandom from 'seedrandom';
+import { type Chooser, weighted, weightedSlot } from '../harness/seq/chooser';
 
 const compact: VmConfig = { geometry: 'compact', hugePages: false, vcpus: 2 };
 const x86Huge: VmConfig = { geometry: 'x86', hugePages: true, vcpus: 3 };
@@ -186,5 +187,24 @@ describe('generateRandomOp', () => {
     expect(ops.some((op) => ['finalize', 'releaseHkid', 'destroy'].includes(op.kind))).toBe(false);
     const seq = validateSequence({ format: 'tdpfuzz-seq/1', config: compact, ops }, 'ops');
     expect(legalityErrors(seq)).toEqual([]);
+  });
+});
+
+describe('weighted draws (seq/chooser.ts)', () => {
+  /** A Chooser whose int() returns the given values in turn. */
+  const fixed = (...xs: number[]): Chooser => ({ int: (lo, hi) => Math.min(hi, Math.max(lo, xs.shift()!)), chance: () => false });
+
+  it('skips weights <= 0, draws by cumulative weight, and refuses a list without a positive weight', () => {
+    const entries = [['a', 0], ['b', 2], ['c', -1], ['d', 3], ['e', 0]] as const;
+    // the total is 5: 0..1 are b, 2..4 are d
+    expect([0, 1, 2, 4].map(r => weighted(fixed(r), entries))).toEqual(['b', 'b', 'd', 'd']);
+    expect(weightedSlot(fixed(1), [0, 2, -1, 3, 0], 5)).toBe(1);
+    expect(weightedSlot(fixed(2), [0, 2, -1, 3, 0], 5)).toBe(3);
+    // only the first n weights count
+    expect(weightedSlot(fixed(4), [0, 2, -1, 3, 9], 4)).toBe(3);
+    expect(() => weighted(fixed(0), [['a', 0], ['b', -2]] as const)).toThrow(/no entry has a positive weight/);
+    // longer lists than the scratch array starts with
+    const many = Array.from({ length: 40 }, (_, i) => [i, i === 37 ? 1 : 0] as const);
+    expect(weighted(fixed(0), many)).toBe(37);
   });
 });

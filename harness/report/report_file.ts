@@ -9,7 +9,7 @@ import type { Explanation } from '../run/findings';
 import { DOMAINS } from '../seq/domain';
 import { GEN_PROFILES, type GenProfile } from '../seq/profile';
 import {
-  array, atLeast, bool, count, counts, finite, lines, list, nullable, object, oneOf, optional, readTable, seed, shard, str, strings, time,
+  array, atLeast, bool, count, counts, finite, finiteRecord, lines, list, nullable, object, oneOf, optional, readTable, seed, shard, str, strings, time,
   type FieldRead, type FieldTable,
 } from '../seq/field_table';
 import { readConfig } from '../seq/sequence';
@@ -92,18 +92,9 @@ const TIMING: FieldTable<ReportTiming> = {
   startedAt: time, finishedAt: time, elapsedSec: finite(0), execsPerSec: finite(0), opsPerSec: finite(0),
   stoppedBy: oneOf(['runs', 'time', 'signal', 'finding'] as const),
   lastNewClassSec: optional(finite(0)),
-  lastNewByFamily: optional((f, k) => {
-    const o = f.object(k);
-    return Object.fromEntries(o.keys().map(fam => [fam, finite(0)(o, fam)]));
-  }),
-  foundAtSec: optional((f, k) => {
-    const o = f.object(k);
-    return Object.fromEntries(o.keys().map(sig => [sig, finite(0)(o, sig)]));
-  }),
-  modelMsByKind: optional((f, k) => {
-    const o = f.object(k);
-    return Object.fromEntries(o.keys().map(kind => [kind, finite(0)(o, kind)]));
-  }),
+  lastNewByFamily: optional(finiteRecord),
+  foundAtSec: optional(finiteRecord),
+  modelMsByKind: optional(finiteRecord),
   engineMs: optional(finite(0)),
 };
 

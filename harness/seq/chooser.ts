@@ -14,20 +14,31 @@ export function pick<T>(ch: Chooser, items: readonly T[]): T {
   return items[ch.int(0, items.length - 1)];
 }
 
-/**
- * An entry drawn with probability proportional to its weight (entries of weight <= 0 never): one
- * ch.int over the total. Loops, not filter/reduce: every generated op draws its kind here.
- */
+/** An entry drawn with probability proportional to its weight (entries of weight <= 0 never). */
 export function weighted<T>(ch: Chooser, entries: ReadonlyArray<readonly [T, number]>): T {
+  if (entries.length > scratch.length) scratch = new Float64Array(2 * entries.length);
+  for (let i = 0; i < entries.length; i++) scratch[i] = entries[i][1];
+  return entries[weightedSlot(ch, scratch, entries.length)][0];
+}
+
+/** weighted()'s weights, copied (the draw reads numbers from one array, without allocating). */
+let scratch = new Float64Array(16);
+
+/**
+ * The draw itself: an index in 0..n-1 with probability proportional to weights[i] (weights <= 0
+ * never), from one ch.int over the total. Loops, not filter/reduce: every generated op draws its
+ * kind here (opgen.ts chooseKind fills the weights itself).
+ */
+export function weightedSlot(ch: Chooser, weights: ArrayLike<number>, n: number): number {
   let total = 0, last = -1;
-  for (let i = 0; i < entries.length; i++) if (entries[i][1] > 0) { total += entries[i][1]; last = i; }
+  for (let i = 0; i < n; i++) if (weights[i] > 0) { total += weights[i]; last = i; }
   if (last < 0) throw new Error('weighted: no entry has a positive weight');
   let r = ch.int(0, total - 1);
   for (let i = 0; i <= last; i++) {
-    const w = entries[i][1];
+    const w = weights[i];
     if (!(w > 0)) continue;
-    if (r < w) return entries[i][0];
+    if (r < w) return i;
     r -= w;
   }
-  return entries[last][0];
+  return last;
 }

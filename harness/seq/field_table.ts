@@ -63,6 +63,12 @@ export const counts: FieldRead<Record<string, number>> = (f, k) => {
   return Object.fromEntries(o.keys().map(name => [name, o.atLeast(name, 0)]));
 };
 
+/** name → non-negative finite number (seconds or ms per family, signature or op kind). */
+export const finiteRecord: FieldRead<Record<string, number>> = (f, k) => {
+  const o = f.object(k);
+  return Object.fromEntries(o.keys().map(name => [name, finite(0)(o, name)]));
+};
+
 /** The field may be absent. */
 export const optional = <T>(read: FieldRead<T>): FieldRead<T | undefined> => (f, k) => (f.raw(k) === undefined ? undefined : read(f, k));
 /** The field may be null. */

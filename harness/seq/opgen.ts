@@ -8,6 +8,7 @@
 
 import { OP_KINDS, type FaultEntry, type Op, type OpKind, type Race, type RacePoint } from '../../impls/api';
 import { type Chooser, type GenState, type KindAllowance, type OpPolicy, ENGINE_WALKERS, pick, weighted } from './choices';
+import { weightedSlot } from './chooser';
 import { LEVELS } from './fields';
 import { PROFILES } from './profile';
 import { AFTER_RELEASE_HKID_KINDS, OP_KIND_SPECS, specOf, specOfKind, type RacePlan, type WeightContext } from './op_kinds';
@@ -34,7 +35,7 @@ const KIND_WEIGHTS = new Float64Array(OP_KINDS.length);
 /**
  * The kind of the next op: weighted() over OP_KINDS with each kind's weight facet (scaled by the
  * profile), or after tdx_mmu_release_hkid over the kinds that may still follow. The weights go
- * into a scratch array instead of a list of pairs; the draw is weighted()'s, value for value.
+ * into a scratch array instead of a list of pairs; the draw is weighted()'s (weightedSlot).
  */
 export function chooseKind(ch: Chooser, state: GenState, policy: OpPolicy, allow: KindAllowance): OpKind {
   const open = state.openWalkers.size;
@@ -44,25 +45,13 @@ export function chooseKind(ch: Chooser, state: GenState, policy: OpPolicy, allow
     return weighted(ch, AFTER_RELEASE_HKID_KINDS.map((k) => [k, OP_KIND_SPECS[k].afterReleaseHkid!.weight(ctx)] as const));
   }
   const draws = PROFILES[policy.profile];
-  const ws = KIND_WEIGHTS;
-  let total = 0, last = -1;
   for (let i = 0; i < OP_KINDS.length; i++) {
     const k = OP_KINDS[i];
     const w = OP_KIND_SPECS[k].weight(ctx);
     // a kind that cannot come now (weight 0) stays out whatever the profile
-    const v = w > 0 ? draws.kindWeight(k, w) : 0;
-    ws[i] = v;
-    if (v > 0) { total += v; last = i; }
+    KIND_WEIGHTS[i] = w > 0 ? draws.kindWeight(k, w) : 0;
   }
-  if (last < 0) throw new Error('weighted: no entry has a positive weight');
-  let r = ch.int(0, total - 1);
-  for (let i = 0; i <= last; i++) {
-    const w = ws[i];
-    if (!(w > 0)) continue;
-    if (r < w) return OP_KINDS[i];
-    r -= w;
-  }
-  return OP_KINDS[last];
+  return OP_KINDS[weightedSlot(ch, KIND_WEIGHTS, OP_KINDS.length)];
 }
 
 /** The arguments of an op of `kind` (no fail, no race). */

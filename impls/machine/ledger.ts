@@ -35,7 +35,7 @@ for (let i = 0; i < POOLS.length * 4; i++) {
   for (let c = 1; c < SLOT_TERM_COUNTS; c++) SLOT_TERMS[i * SLOT_TERM_COUNTS + c] = hash4(0x6c656467, i, c, 0x9e3779b1);
 }
 
-/** Ledger.digest's scratch counts: one for all ledgers. */
+/** Ledger.digest's scratch copy of the counts: one for all ledgers (digest is not re-entrant). */
 const SCRATCH = new Int32Array(POOLS.length * 4);
 
 export const enum Owner { Free = 0, Host = 1, Tdx = 2, Leaked = 3 }
@@ -193,7 +193,7 @@ export class Ledger {
   digest(pendingFree: readonly number[]): number {
     let d = this.countDigest;
     let moved = false;
-    const c = this.scratch;
+    const c = SCRATCH;
     for (const id of pendingFree) {
       if (this.owner[id] !== Owner.Host) continue;
       if (!moved) { c.set(this.counts); moved = true; }
@@ -208,8 +208,6 @@ export class Ledger {
     return d >>> 0;
   }
   private countDigest = 0;
-  /** digest()'s copy of the counts, shared by every ledger (digest is not re-entrant) */
-  private readonly scratch = SCRATCH;
 
   /** Leak oracle input: every page that is not free. */
   unfreed(): LeakReport {
